@@ -1,0 +1,5 @@
+"""Allow ``python -m sendlink``."""
+
+from sendlink.cli import main
+
+raise SystemExit(main())
