@@ -1,0 +1,68 @@
+"""Statistical disclosure control for every published table.
+
+The last stage of the pipeline, run by the researchers on the de-identified
+extract: every table a notebook or report shows about people goes through
+one of these functions, and a test runs :func:`check_published` on it.
+
+What comes in: a table of counts, or microdata (one row per person) and the
+columns to group by. What goes out: a :class:`ProtectedTable` holding the
+display table (strings, DfE's symbols ``c`` suppressed, ``x`` not available,
+``z`` not applicable), a status mask saying why each cell looks as it does,
+the published numbers, and a footnote stating the rules.
+
+The rules (``disclosure:`` in ``params.yaml``, :class:`DisclosureParams`):
+
+* counts below the threshold (10), and zeros if configured, are suppressed;
+* **secondary suppression**: further cells are hidden until no suppressed
+  count can be worked out from the totals and the other cells. Each pattern
+  is audited by linear programming, as an attacker would: for every hidden
+  sensitive cell, the largest value consistent with the published table must
+  reach the threshold, so a reader can never tell the count is small;
+* other counts are rounded to the nearest 5 (the ONS "10-5 rule"), totals
+  independently;
+* means, medians and percentages need at least 10 contributors; sums and
+  means are also suppressed when the N-K dominance rule fires (the 2 largest
+  contributions above 85% of the total), with complementary cells for
+  tables with margins.
+
+Example
+-------
+>>> from sendlink.config import load_params                      # doctest: +SKIP
+>>> from sendlink import disclosure
+>>> table = disclosure.crosstab(extract, "sen_provision", "fsm", load_params())  # doctest: +SKIP
+>>> disclosure.check_published(table)                             # doctest: +SKIP
+>>> table                                    # renders with its footnote  # doctest: +SKIP
+"""
+
+from sendlink.disclosure._check import attacker_intervals, check_published
+from sendlink.disclosure._counts import crosstab, protect_counts
+from sendlink.disclosure._lattice import DisclosureError
+from sendlink.disclosure._magnitudes import dominated, protect_magnitudes, protect_percentages
+from sendlink.disclosure._params import DisclosureParams, settings
+from sendlink.disclosure._table import (
+    NOT_APPLICABLE,
+    SUPPRESSED,
+    UNAVAILABLE,
+    ProtectedTable,
+    Status,
+    round_to_base,
+)
+
+__all__ = [
+    "NOT_APPLICABLE",
+    "SUPPRESSED",
+    "UNAVAILABLE",
+    "DisclosureError",
+    "DisclosureParams",
+    "ProtectedTable",
+    "Status",
+    "attacker_intervals",
+    "check_published",
+    "crosstab",
+    "dominated",
+    "protect_counts",
+    "protect_magnitudes",
+    "protect_percentages",
+    "round_to_base",
+    "settings",
+]
