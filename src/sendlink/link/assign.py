@@ -9,13 +9,16 @@ Two steps, both explainable on a whiteboard:
    probability judges each pair alone. But a survey child is at most one
    NPD pupil: if two NPD records both fit (twins sharing surname, date of
    birth, postcode and school, with the forename missing), each can be the
-   child only if the other is not. Treating "child i is NPD record j" for
-   all j as mutually exclusive gives
+   child only if the other is not. The hypotheses "child i is NPD record j"
+   (one per candidate j) and "child i is in none of them" are mutually
+   exclusive, so
    ``P(i is j) = 2**w_ij / (1 + sum over candidates k of 2**w_ik)``
-   where ``w`` is the match weight (prior included). With one plausible
-   candidate this is the pairwise probability; with two equally good ones
-   each gets about one half, which sends the pair to a person instead of
-   guessing.
+   where ``w`` is the match weight, its prior being the odds that record j
+   is child i before comparing (:attr:`FittedModel.prior_weight`). With one
+   plausible candidate this is ``1 / (1 + 2**-w)``; with two equally good
+   ones each gets about one half, which sends the pair to a person instead
+   of guessing. Non-candidates are left out of the sum: blocking exists
+   because their weights are negligible.
 2. **Greedy assignment by weight** (:func:`assign_greedy`). Pairs are taken
    in decreasing match weight (ties broken by survey key then NPD key, so
    the result never depends on row order); a pair is kept if neither record

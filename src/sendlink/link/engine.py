@@ -276,34 +276,73 @@ def _pass_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
 
 
 def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, params: LinkageParams) -> pd.DataFrame:
-    """One-to-one assignment, thresholds and reviewer decisions -> one row per survey record."""
+    """One-to-one assignment, thresholds and reviewer decisions -> one row per survey record.
+
+    Rounds, until nothing changes: (1) each survey record's candidates
+    compete (:func:`~sendlink.link.assign.competing_probability`), (2)
+    pairs at or above the review threshold are assigned greedily by
+    weight, (3) assigned pairs at or above the match threshold are fixed,
+    and their two records leave every other record's candidate list: a
+    pupil confidently linked to one child is no longer a rival explanation
+    for another. Reviewer-confirmed matches are fixed before the first
+    round. Pairs assigned but below the match threshold in the last round
+    go to clerical review. ``match_probability`` in :attr:`LinkResult.pairs`
+    is updated to the value used for the decision.
+    """
     t = params.thresholds
     links = _empty_links(survey_keys)
     if pairs.empty:
         return links
-    cols = [SURVEY_KEY, NPD_KEY, "match_weight", "match_probability", "reviewer_match"]
-    view = pairs[cols].copy()
-    view[SURVEY_KEY] = view[SURVEY_KEY].astype(str)
-    view[NPD_KEY] = view[NPD_KEY].astype(str)
-    confirmed = view[view["reviewer_match"]]
-    taken_s, taken_n = set(confirmed[SURVEY_KEY]), set(confirmed[NPD_KEY])
-    eligible = view[(view["match_probability"] >= t.review) & ~view["reviewer_match"]]
-    eligible = eligible[~eligible[SURVEY_KEY].isin(taken_s) & ~eligible[NPD_KEY].isin(taken_n)]
-    chosen = assign.assign_greedy(eligible)
-    chosen = chosen.assign(
-        link_status=np.where(chosen["match_probability"] >= t.match, "matched", "clerical_review"), decided_by="model"
+    s_code = pairs[SURVEY_KEY].cat.codes.to_numpy()
+    n_code = pairs[NPD_KEY].cat.codes.to_numpy()
+    weight = pairs["match_weight"].to_numpy()
+    prob = pairs["match_probability"].to_numpy().copy()
+    reviewer = pairs["reviewer_match"].to_numpy()
+    n_s = len(pairs[SURVEY_KEY].cat.categories)
+    n_n = len(pairs[NPD_KEY].cat.categories)
+    s_done = np.zeros(n_s, bool)
+    n_done = np.zeros(n_n, bool)
+    fixed = np.zeros(len(pairs), bool)
+    fixed[reviewer] = True
+    s_done[s_code[reviewer]] = True
+    n_done[n_code[reviewer]] = True
+    chosen = np.zeros(len(pairs), bool)
+    for round_number in range(1, 101):
+        live = ~s_done[s_code] & ~n_done[n_code]
+        prob[live] = assign.competing_probability(s_code[live], weight[live])
+        eligible = np.flatnonzero(live & (prob >= t.review))
+        frame = pd.DataFrame({"row": eligible, "s": s_code[eligible], "n": n_code[eligible], "w": weight[eligible]})
+        kept = assign.assign_greedy(frame, weight="w", left="s", right="n")["row"].to_numpy()
+        chosen[:] = False
+        chosen[kept] = True
+        confident = kept[prob[kept] >= t.match]
+        if not len(confident):
+            break
+        fixed[confident] = True
+        s_done[s_code[confident]] = True
+        n_done[n_code[confident]] = True
+        log.debug("assignment round %d: %d confident links fixed", round_number, len(confident))
+    pairs["match_probability"] = prob
+    review = chosen & ~fixed
+    status = np.full(len(pairs), "", dtype=object)
+    status[fixed] = "matched"
+    status[review] = "clerical_review"
+    decided = pairs.loc[fixed | review, [SURVEY_KEY, NPD_KEY, "match_probability", "match_weight"]].assign(
+        link_status=status[fixed | review], decided_by=np.where(reviewer[fixed | review], "reviewer", "model")
     )
-    confirmed = confirmed.assign(link_status="matched", decided_by="reviewer")
-    # Best candidate of the others, reported with an empty upn.
-    best = view.sort_values(["match_weight", NPD_KEY], ascending=[False, True], kind="mergesort").drop_duplicates(SURVEY_KEY)
-    best = best.assign(**{NPD_KEY: "", "link_status": "unmatched", "decided_by": "model"})
-    decided = pd.concat([confirmed, chosen], ignore_index=True)
-    best = best[~best[SURVEY_KEY].isin(decided[SURVEY_KEY])]
-    table = pd.concat([decided, best], ignore_index=True).set_index(SURVEY_KEY)
+    # Others: report their best candidate's probability and weight, with an empty upn.
+    rest = pairs.loc[~s_done[s_code] & ~review, [SURVEY_KEY, "match_probability", "match_weight"]]
+    rest = rest[~rest[SURVEY_KEY].isin(decided[SURVEY_KEY])]
+    rest = rest.sort_values("match_weight", ascending=False, kind="mergesort").drop_duplicates(SURVEY_KEY)
+    rest = rest.assign(**{NPD_KEY: "", "link_status": "unmatched", "decided_by": "model"})
+    table = pd.concat([decided, rest], ignore_index=True)
+    table[SURVEY_KEY] = table[SURVEY_KEY].astype(str)
+    table[NPD_KEY] = table[NPD_KEY].astype(str)
+    table = table.set_index(SURVEY_KEY)
     out = links.set_index(SURVEY_KEY)
     common = out.index.intersection(table.index)
     for col in (NPD_KEY, "match_probability", "match_weight", "link_status", "decided_by"):
-        out.loc[common, col] = table.loc[common, col]
+        out.loc[common, col] = table.loc[common, col].to_numpy()
     out = out.reset_index()
     out["match_probability"] = out["match_probability"].astype(float)
     out["match_weight"] = out["match_weight"].astype(float)

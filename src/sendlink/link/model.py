@@ -123,13 +123,34 @@ class FittedModel:
     fallback: bool = False
 
     @property
-    def prior_weight(self) -> float:
-        """log2 of the prior odds of a match."""
-        return float(np.log2(self.lam / (1.0 - self.lam)))
+    def expected_matches(self) -> float:
+        """Matches among all survey x NPD pairs that EM expects."""
+        return float(self.lam * self.n_survey * self.n_npd)
 
     @property
-    def expected_matches(self) -> float:
-        return float(self.lam * self.n_survey * self.n_npd)
+    def in_npd_rate(self) -> float:
+        """pi: the estimated share of survey children who have an NPD record.
+
+        Expected matches / survey records, smoothed as (E + 1) / (n + 2)
+        (a uniform prior on pi), so that it is never exactly 0 or 1.
+        """
+        return float((min(self.expected_matches, self.n_survey) + 1.0) / (self.n_survey + 2.0))
+
+    @property
+    def prior_weight(self) -> float:
+        """log2 prior odds that a given NPD record is a given survey child.
+
+        A survey child has an NPD record with probability pi and then has
+        exactly one of the N records, so before any comparison each record
+        is the child with probability pi/N, and *no* record is with 1 - pi:
+        odds ``pi / (N (1 - pi))``. (The independent-pairs prior
+        ``lam / (1 - lam)``, about ``pi / N``, ignores that a child who is in
+        the NPD must be *somewhere* in it, and understates the odds of a
+        lone good candidate by the factor ``1 / (1 - pi)``.) With competing
+        candidates, see :func:`sendlink.link.assign.competing_probability`.
+        """
+        pi = self.in_npd_rate
+        return float(np.log2(pi) - np.log2(max(self.n_npd, 1)) - np.log2(1.0 - pi))
 
     def table(self) -> pd.DataFrame:
         """The m/u table: one row per field and level, with its Bayes factor and weight."""

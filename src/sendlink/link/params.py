@@ -64,8 +64,10 @@ def _default_passes() -> list[BlockingPass]:
         BlockingPass(name="dob_swapped", keys=["dob_swapped"], split_by=["sex", "surname_initial"]),
         BlockingPass(name="surname_sound_year", keys=["surname_sound", "birth_year"], split_by=["birth_month_day"]),
         BlockingPass(name="forename_sound_year", keys=["forename_sound", "birth_year"], split_by=["surname_initial", "birth_month_day"]),
-        BlockingPass(name="postcode_year", keys=["postcode", "birth_year"], split_by=["sex"]),
-        BlockingPass(name="names", keys=["forename", "surname"], split_by=["birth_year"]),
+        BlockingPass(name="postcode", keys=["postcode"], split_by=["birth_year", "surname_initial"]),
+        BlockingPass(name="name_sounds", keys=["forename_sound", "surname_sound"], split_by=["birth_year"]),
+        BlockingPass(name="forename_surname_initial", keys=["forename", "surname_initial"], split_by=["birth_year", "sex"]),
+        BlockingPass(name="surname_forename_initial", keys=["surname", "forename_initial"], split_by=["birth_year", "sex"]),
     ]
 
 
