@@ -106,6 +106,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         ("unit", "sector", "district", "typo", "different"),
         (0.75, 0.04, 0.04, 0.02, 0.15),
         (True, True, True, True, False),
+        term_frequency=True,
     ),
     FieldSpec("sex", ("agree", "disagree"), (0.97, 0.03), (True, False)),
     FieldSpec("school", ("agree", "disagree"), (0.80, 0.20), (True, False)),

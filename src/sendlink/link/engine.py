@@ -122,12 +122,12 @@ def _random_pairs(n_s: int, n_n: int, size: int, rng: np.random.Generator) -> tu
 
 
 def _tf_frequencies(features: _features.Features, npd_rows: np.ndarray, levels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per pair at the exact name level: the agreed value's frequency among NPD records."""
+    """Per pair: the frequency among NPD records of the NPD side's value (used at the exact level)."""
     n = features.npd
     size = max(len(n), 1)
     out = {}
-    for name, codes in (("forename", n.fn), ("surname", n.sn)):
-        counts = np.bincount(codes[codes >= 0], minlength=len(features.names))
+    for name, codes in (("forename", n.fn), ("surname", n.sn), ("postcode", n.pc)):
+        counts = np.bincount(codes[codes >= 0], minlength=int(codes.max()) + 1 if len(codes) else 0)
         pair_codes = codes[npd_rows]
         freq = np.where(pair_codes >= 0, counts[np.clip(pair_codes, 0, None)] / size, 0.0)
         out[name] = freq
