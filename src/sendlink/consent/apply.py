@@ -1,0 +1,563 @@
+"""The consent stage: apply consent and rights to the survey organisation's holdings.
+
+:func:`run_consent_stage` is what the pipeline calls. In order:
+
+1. read and validate the raw survey files (``data/synthetic/survey/``);
+2. compute each case's state as of ``consent.as_of`` from the register's
+   events plus the fieldwork events not yet imported (the same events the
+   register holds once step 4 has run), as the pipeline enforces it
+   (:func:`sendlink.consent.rules.enforced_states`);
+3. build the outputs in memory: the status table, the survey
+   organisation's working holdings (erased cases removed, rectifications
+   applied), the survey spine sent to DfE (identifiers of cases with
+   ``send_for_linkage`` only, no answers) and the erasure log;
+4. stage every file, import the fieldwork events into the register
+   (idempotent), then put every file in place. If anything fails, no output
+   file changes (:class:`sendlink.io.StagedWrites`); an import that
+   committed before a later failure is harmless, since importing again adds
+   nothing.
+
+Erased cases appear in no file the stage writes: a case is treated as
+erased if the rules say so on ``as_of`` *or* the register holds an erasure
+for it at all (an erasure cannot be undone by replaying an earlier date).
+
+Downstream stages read ``data/survey_org/holdings/`` and
+``data/survey_org/consent_status.parquet``, never the raw survey files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sendlink import schema
+from sendlink.config import Paths, load_params
+from sendlink.consent import keys
+from sendlink.consent import rules as R
+from sendlink.consent.files import CONTACTS, SAMPLE, ConsentFiles
+from sendlink.consent.identifiers import check_corrections
+from sendlink.consent.params import ConsentParams, consent_params
+from sendlink.consent.register import ImportResult, NewEvent, Register
+from sendlink.errors import InputError
+from sendlink.io import StagedWrites, read_table
+from sendlink.schema.consent import CONSENT_EVENTS, CONSENT_STATUS, ERASURE_LOG, REGISTER_EXPORT, RIGHTS_REQUESTS
+from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_KEY, SURVEY_SPINE
+
+log = logging.getLogger(__name__)
+
+#: Rights request code (``rights_requests.csv``) -> register event kind.
+REQUEST_KINDS = {
+    "access": "access",
+    "rectification": "rectification",
+    "erasure": "erasure",
+    "restriction": "restriction",
+    "lift_restriction": "lift_restriction",
+    "objection": "objection",
+}
+
+
+# --- context -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the consent commands share: paths, parameters, key, register."""
+
+    paths: Paths
+    params: ConsentParams
+    files: ConsentFiles
+    register: Register
+
+    @property
+    def rule_params(self) -> R.RuleParams:
+        return R.RuleParams.from_params(self.params)
+
+    @property
+    def key(self) -> bytes:
+        return self.register.key
+
+
+def context(paths: Paths | None = None, params: Mapping[str, Any] | None = None) -> Context:
+    """Build the :class:`Context` from the project (or the given paths and parameters)."""
+    paths = paths or Paths.discover()
+    raw = dict(params) if params is not None else load_params(paths.params)
+    cp = consent_params(raw)
+    files = ConsentFiles(paths)
+    key = keys.load_key(cp.key_env, files.register_key)
+    return Context(paths, cp, files, Register(files.register, key))
+
+
+# --- the raw survey files ----------------------------------------------------------
+
+
+@dataclass
+class RawSurvey:
+    """The survey organisation's raw files, validated."""
+
+    contacts: pd.DataFrame
+    sample: pd.DataFrame
+    answers: dict[str, pd.DataFrame]  # file name -> table
+    consent_events: pd.DataFrame
+    rights_requests: pd.DataFrame
+    files: ConsentFiles | None = None
+
+    @property
+    def survey_ids(self) -> list[str]:
+        """Every known case: respondents (contacts) and the issued sample."""
+        ids = set(self.contacts[SURVEY_KEY].astype(str)) | set(self.sample[SURVEY_KEY].astype(str))
+        return sorted(ids)
+
+    def cases(self) -> pd.DataFrame:
+        """``survey_id, date_of_birth`` of every known case (DOB as reported, before rectification)."""
+        dob = (
+            self.contacts.set_index(self.contacts[SURVEY_KEY].astype(str))["date_of_birth"]
+            if "date_of_birth" in self.contacts.columns
+            else pd.Series(dtype=object)
+        )
+        ids = self.survey_ids
+        return pd.DataFrame({"survey_id": ids, "date_of_birth": [dob.get(i) for i in ids]})
+
+
+def _keyed_table(path: Path, *, what: str) -> pd.DataFrame:
+    frame = read_table(path)
+    if SURVEY_KEY not in frame.columns:
+        raise InputError(path, f"{what}: missing required column(s): {SURVEY_KEY}")
+    ids = frame[SURVEY_KEY]
+    bad = ids.isna() | (ids.astype(str).str.strip() == "")
+    if bad.any():
+        rows = list(frame.index[bad])
+        raise InputError(path, "empty survey_id", column=SURVEY_KEY, rows=rows)
+    frame[SURVEY_KEY] = ids.astype(str)
+    return frame
+
+
+def _unique(frame: pd.DataFrame, path: Path) -> None:
+    dup = frame[SURVEY_KEY].duplicated(keep=False)
+    if dup.any():
+        rows = list(frame.index[dup])
+        raise InputError(path, "survey_id must be unique (one row per case)", column=SURVEY_KEY, rows=rows, values=frame.loc[dup, SURVEY_KEY].tolist())
+
+
+def read_raw_survey(files: ConsentFiles, *, today: dt.date | None = None) -> RawSurvey:
+    """Read and validate the raw survey files named in :mod:`sendlink.consent.files`.
+
+    Raises
+    ------
+    InputError
+        Naming the file, column and rows of the first problem.
+    """
+    contacts = _keyed_table(files.contacts, what="contacts")
+    _unique(contacts, files.contacts)
+    sample = _keyed_table(files.sample, what="issued sample")
+    _unique(sample, files.sample)
+    answers = {p.name: _keyed_table(p, what="answers") for p in files.answers}
+    events = read_table(files.consent_events, dtype_str=True)
+    events = schema.validate(_blank_frame(events, CONSENT_EVENTS), CONSENT_EVENTS, files.consent_events)
+    requests = read_table(files.rights_requests, dtype_str=True)
+    requests = schema.validate(_blank_frame(requests, RIGHTS_REQUESTS), RIGHTS_REQUESTS, files.rights_requests)
+    raw = RawSurvey(contacts, sample, answers, events, requests, files)
+    known = set(raw.survey_ids)
+    for frame, path in ((events, files.consent_events), (requests, files.rights_requests)):
+        unknown = ~frame[SURVEY_KEY].isin(known)
+        if unknown.any():
+            raise InputError(
+                path,
+                f"survey_id not in {CONTACTS} or {SAMPLE}",
+                column=SURVEY_KEY,
+                rows=list(frame.index[unknown]),
+                values=frame.loc[unknown, SURVEY_KEY].tolist(),
+            )
+    _check_request_details(requests, files.rights_requests, today or dt.date.max)
+    extra = sorted(
+        p.name
+        for p in files.paths.survey.glob("*")
+        if p.suffix in (".csv", ".parquet")
+        and p.name not in {files.consent_events.name, files.rights_requests.name, files.contacts.name, files.sample.name, *answers}
+    )
+    if extra:
+        log.warning("survey files not carried into the holdings (add them to sendlink.consent.files): %s", ", ".join(extra))
+    return raw
+
+
+def _blank_frame(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
+    """A header-only CSV reads as an empty frame without columns; give it the columns."""
+    if frame.empty and not len(frame.columns):
+        return pd.DataFrame({c: pd.Series(dtype=str) for c in table.columns})
+    return frame
+
+
+def _check_request_details(requests: pd.DataFrame, path: Path, today: dt.date) -> None:
+    rows, problems = [], []
+    for i, rec in requests.iterrows():
+        if rec["request"] != "rectification":
+            continue
+        try:
+            fields = json.loads(rec["details"]) if isinstance(rec["details"], str) else None
+            check_corrections(fields or {}, rec["person"], today)
+        except (ValueError, TypeError) as exc:
+            rows.append(int(i))  # type: ignore[arg-type]
+            problems.append(str(exc))
+    if rows:
+        raise InputError(path, f"malformed rectification details: {problems[0]}", column="details", rows=rows)
+
+
+# --- events ------------------------------------------------------------------------
+
+
+def fieldwork_events(raw: RawSurvey) -> list[NewEvent]:
+    """The raw consent events and rights requests as register events (with natural keys).
+
+    Sorted by date then fieldwork id, so a first import appends them in a
+    deterministic order.
+    """
+    out: list[tuple[str, str, NewEvent]] = []
+    for rec in raw.consent_events.to_dict("records"):
+        out.append(
+            (
+                rec["event_date"],
+                f"a{rec['event_id']}",
+                NewEvent(
+                    survey_id=rec["survey_id"],
+                    person=rec["person"],
+                    kind="consent",
+                    scope=rec["scope"],
+                    decision=rec["decision"],
+                    effective_date=rec["event_date"],
+                    contact=rec["contact"],
+                    source=rec["source"],
+                    origin="fieldwork_consent",
+                    source_ref=rec["event_id"],
+                    natural_key=f"consent_events:{rec['event_id']}",
+                    recorded_at=rec["event_date"],
+                ),
+            )
+        )
+    for rec in raw.rights_requests.to_dict("records"):
+        kind = REQUEST_KINDS[rec["request"]]
+        payload = None
+        details: dict[str, Any] = {}
+        if kind == "rectification":
+            payload = check_corrections(json.loads(rec["details"]), rec["person"], dt.date.max)
+            details = {"fields": sorted(payload)}
+        out.append(
+            (
+                rec["request_date"],
+                f"b{rec['request_id']}",
+                NewEvent(
+                    survey_id=rec["survey_id"],
+                    person=rec["person"],
+                    kind=kind,
+                    effective_date=rec["request_date"],
+                    contact="ad_hoc",
+                    source="not_recorded",
+                    origin="fieldwork_request",
+                    details=details,
+                    payload=payload,
+                    source_ref=rec["request_id"],
+                    natural_key=f"rights_requests:{rec['request_id']}",
+                    recorded_at=rec["request_date"],
+                ),
+            )
+        )
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [e for _, _, e in out]
+
+
+def events_frame(register_events: pd.DataFrame, pending: Sequence[NewEvent], register: Register, survey_ids: Sequence[str]) -> pd.DataFrame:
+    """The events the rules replay: the register's plus ``pending`` not yet in it.
+
+    Pending events get ``seq`` numbers after the register's, in order, as an
+    import would give them. ``survey_id`` is recovered from the case key for
+    every id in ``survey_ids`` (so an erased case's events, whose id the
+    register no longer holds, are still attached to it while its raw files
+    exist).
+    """
+    by_key = {register.case_key(s): s for s in survey_ids}
+    frame = register_events.copy()
+    present = set(frame["event_key"])
+    next_seq = int(frame["seq"].max()) + 1 if len(frame) else 1
+    rows = []
+    for event in pending:
+        ek = register.event_key(event.natural_key) if event.natural_key else None
+        if ek is not None and ek in present:
+            continue
+        rows.append(
+            {
+                "seq": next_seq,
+                "event_key": ek or f"pending-{next_seq}",
+                "case_key": register.case_key(event.survey_id),
+                "survey_id": event.survey_id,
+                "person": event.person,
+                "kind": event.kind,
+                "scope": event.scope,
+                "decision": event.decision,
+                "effective_date": event.effective_date,
+                "contact": event.contact,
+                "source": event.source,
+                "origin": event.origin,
+                "details": dict(event.details),
+                "recorded_at": event.recorded_at or "",
+                "source_ref": event.source_ref,
+                "payload": event.payload,
+            }
+        )
+        if ek is not None:
+            present.add(ek)
+        next_seq += 1
+    if rows:
+        frame = pd.concat([frame, pd.DataFrame(rows, columns=frame.columns)], ignore_index=True) if len(frame) else pd.DataFrame(rows, columns=frame.columns)
+    frame["survey_id"] = [by_key.get(k, s) for k, s in zip(frame["case_key"], frame["survey_id"], strict=True)]
+    frame["event_ref"] = frame["event_key"].astype(str).str[:12]
+    frame["seq"] = frame["seq"].astype("int64")
+    return frame.reset_index(drop=True)
+
+
+def erased_keys(events: pd.DataFrame) -> set[str]:
+    """Case keys with any erasure event (whatever its date)."""
+    if not len(events):
+        return set()
+    return set(events.loc[events["kind"] == "erasure", "case_key"])
+
+
+# --- building the outputs ----------------------------------------------------------------
+
+
+@dataclass
+class StageOutputs:
+    """The stage's outputs, in memory."""
+
+    status: pd.DataFrame
+    holdings: dict[str, pd.DataFrame]  # file name -> table
+    spine: pd.DataFrame
+    removed: dict[str, dict[str, int]] = field(default_factory=dict)  # survey_id -> file name -> rows removed
+
+
+def apply_corrections(contacts: pd.DataFrame, corrected: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """``contacts`` with corrected values in place (rule ``rectification``)."""
+    out = contacts.copy()
+    if not corrected:
+        return out
+    index = {sid: i for i, sid in enumerate(out[SURVEY_KEY].astype(str))}
+    for sid, values in corrected.items():
+        if sid not in index:
+            continue
+        for col, value in values.items():
+            if col not in out.columns:
+                out[col] = pd.Series([None] * len(out), dtype=object, index=out.index)
+            if out[col].dtype != object and not pd.api.types.is_string_dtype(out[col]):
+                out[col] = out[col].astype(object)
+            out.iloc[index[sid], out.columns.get_loc(col)] = value
+    return out
+
+
+def survey_spine(contacts: pd.DataFrame, send: set[str]) -> pd.DataFrame:
+    """The file sent to DfE: identifiers of cases in ``send`` only, no answers.
+
+    Empty values are written as missing (the spine contract).
+    """
+    cols = [SURVEY_KEY, *[c for c in IDENTIFIER_COLUMNS if c in contacts.columns]]
+    spine = contacts.loc[contacts[SURVEY_KEY].astype(str).isin(send), cols].copy()
+    for col in cols[1:]:
+        values = spine[col].astype(object)
+        blank = values.isna() | (values.astype(str).str.strip() == "")
+        spine[col] = values.where(~blank, None).map(lambda v: v if v is None else str(v))
+    spine[SURVEY_KEY] = spine[SURVEY_KEY].astype(str)
+    return spine.sort_values(SURVEY_KEY, kind="stable").reset_index(drop=True)
+
+
+def build_outputs(
+    raw: RawSurvey,
+    events: pd.DataFrame,
+    as_of: dt.date,
+    rp: R.RuleParams,
+    *,
+    erased_case_keys: set[str] = frozenset(),  # type: ignore[assignment]
+    case_key: Any = None,
+) -> StageOutputs:
+    """Compute the stage's outputs from the raw files and the events (pure).
+
+    Parameters
+    ----------
+    erased_case_keys, case_key
+        Case keys with an erasure in the register and the function mapping a
+        survey id to its key: such cases are removed whatever ``as_of``.
+    """
+    cases = raw.cases()
+    states = R.enforced_states(events, cases, as_of, rp)
+    erased = {sid for sid, st in states.items() if st.erased}
+    if erased_case_keys and case_key is not None:
+        erased |= {sid for sid in states if case_key(sid) in erased_case_keys}
+    status = R._frame(st for sid, st in states.items() if sid not in erased)
+    send = R.permitted_ids(status, "linkage")
+
+    removed: dict[str, dict[str, int]] = {sid: {} for sid in sorted(erased)}
+
+    def drop(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        gone = frame[SURVEY_KEY].astype(str).isin(erased)
+        for sid, n in frame.loc[gone, SURVEY_KEY].astype(str).value_counts().items():
+            removed[sid][name] = int(n)
+        return frame.loc[~gone].sort_values(SURVEY_KEY, kind="stable").reset_index(drop=True)
+
+    corrected = R.corrections(events, cases, rp)
+    holdings = {
+        CONTACTS: drop(apply_corrections(raw.contacts, corrected), CONTACTS),
+        SAMPLE: drop(raw.sample, SAMPLE),
+    }
+    for name, frame in raw.answers.items():
+        holdings[name] = drop(frame, name)
+    for sid in erased:
+        removed[sid]["consent_status"] = 1
+    spine = survey_spine(holdings[CONTACTS], send)
+    return StageOutputs(status=status, holdings=holdings, spine=spine, removed=removed)
+
+
+def erasure_log(register_events: pd.DataFrame, removed: Mapping[str, Mapping[str, int]], case_key: Any, files: ConsentFiles) -> pd.DataFrame:
+    """One row per erasure and file: what was removed, without personal data."""
+    first = (
+        register_events[register_events["kind"] == "erasure"]
+        .assign(_order=lambda f: list(zip(f["effective_date"], f["seq"], strict=True)))
+        .sort_values("_order")
+        .drop_duplicates("case_key")
+    )
+    by_key = {case_key(sid): counts for sid, counts in removed.items()}
+    names = {
+        "consent_status": files.relative(files.status),
+        **{name: files.relative(files.holding(name)) for counts in removed.values() for name in counts if name != "consent_status"},
+    }
+    rows = []
+    for rec in first.to_dict("records"):
+        ref = str(rec["event_key"])[:12]
+        details = rec["details"] if isinstance(rec["details"], dict) else json.loads(rec["details"] or "{}")
+        rows.append(
+            {
+                "erasure_ref": ref,
+                "requested_on": rec["effective_date"],
+                "requested_by": rec["person"],
+                "file": files.relative(files.register),
+                "rows_removed": int(details.get("register_rows_removed", 0)),
+            }
+        )
+        for name, n in sorted(by_key.get(rec["case_key"], {}).items()):
+            rows.append({"erasure_ref": ref, "requested_on": rec["effective_date"], "requested_by": rec["person"], "file": names[name], "rows_removed": n})
+    frame = pd.DataFrame(rows, columns=list(ERASURE_LOG.columns))
+    frame["rows_removed"] = frame["rows_removed"].astype("int64")
+    return frame.sort_values(["requested_on", "erasure_ref", "file"], kind="stable").reset_index(drop=True)
+
+
+# --- the stage --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What :func:`run_consent_stage` did."""
+
+    as_of: dt.date
+    imported: ImportResult
+    cases: int
+    sent_for_linkage: int
+    erased: int
+    written: tuple[Path, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"consent as of {self.as_of}: {self.cases} case(s), {self.sent_for_linkage} sent for linkage, "
+            f"{self.erased} erased; register: {self.imported}"
+        )
+
+
+def run_consent_stage(
+    paths: Paths | None = None,
+    params: Mapping[str, Any] | None = None,
+    as_of: dt.date | None = None,
+) -> StageResult:
+    """Run the consent stage (see the module docstring).
+
+    Parameters
+    ----------
+    paths, params
+        The project's, by default.
+    as_of
+        Defaults to ``consent.as_of`` in ``params.yaml``.
+
+    Writes
+    ------
+    ``data/survey_org/consent_status.parquet``, ``data/survey_org/holdings/*``,
+    ``data/survey_org/consent_register.parquet``,
+    ``data/linkage/incoming/survey_spine.parquet``,
+    ``data/register/erasure_log.csv``; appends to ``data/register/consent.sqlite``.
+    """
+    ctx = context(paths, params)
+    as_of = as_of or ctx.params.as_of
+    files, register = ctx.files, ctx.register
+    raw = read_raw_survey(files)
+    incoming = fieldwork_events(raw)
+    events = events_frame(register.events(), incoming, register, raw.survey_ids)
+    outputs = build_outputs(raw, events, as_of, ctx.rule_params, erased_case_keys=erased_keys(events), case_key=register.case_key)
+    status = schema.validate(outputs.status, CONSENT_STATUS, files.status)
+    spine = schema.validate(outputs.spine, SURVEY_SPINE, files.survey_spine)
+    written: list[Path] = []
+    with StagedWrites() as out:
+        written.append(out.table(status, files.status))
+        for name, frame in sorted(outputs.holdings.items()):
+            written.append(out.table(frame, files.holding(name)))
+        written.append(out.table(spine, files.survey_spine))
+        # Last, so that a failure above leaves the register as it was.
+        imported = register.import_events(incoming, source=files.consent_events)
+        after = register.events()
+        export = schema.validate(register.export(), REGISTER_EXPORT, files.register_export)
+        written.append(out.table(export, files.register_export))
+        log_frame = schema.validate(erasure_log(after, outputs.removed, register.case_key, files), ERASURE_LOG, files.erasure_log)
+        written.append(out.table(log_frame, files.erasure_log))
+    result = StageResult(
+        as_of=as_of,
+        imported=imported,
+        cases=len(status),
+        sent_for_linkage=len(spine),
+        erased=len(outputs.removed),
+        written=tuple(written),
+    )
+    log.info("%s", result)
+    return result
+
+
+# --- read-only views for the command line ------------------------------------------------
+
+
+def current_events(ctx: Context, raw: RawSurvey | None = None) -> tuple[RawSurvey, pd.DataFrame]:
+    """The raw files and every event (register plus not-yet-imported), read only."""
+    raw = raw or read_raw_survey(ctx.files)
+    events = events_frame(ctx.register.events(), fieldwork_events(raw), ctx.register, raw.survey_ids)
+    return raw, events
+
+
+def status_table(ctx: Context, as_of: dt.date, *, enforced: bool = False) -> pd.DataFrame:
+    """Every case's state as of ``as_of`` (replay; or as the pipeline enforces it).
+
+    Erased cases are not listed (an erased case is known only to the
+    register, by its keyed hash).
+    """
+    raw, events = current_events(ctx)
+    cases = raw.cases()
+    states = (R.enforced_states if enforced else R.case_states)(events, cases, as_of, ctx.rule_params)
+    gone = erased_keys(events)
+    return R._frame(st for sid, st in states.items() if not st.erased and ctx.register.case_key(sid) not in gone)
+
+
+def explain_case(ctx: Context, survey_id: str, as_of: dt.date, *, enforced: bool = True) -> R.Explanation:
+    """:func:`sendlink.consent.rules.explain` for one case of the project.
+
+    Raises ``RequestError`` for an unknown survey id.
+    """
+    from sendlink.errors import RequestError
+
+    raw, events = current_events(ctx)
+    if str(survey_id) not in set(raw.survey_ids):
+        raise RequestError(f"unknown survey id {survey_id!r}: no such case in {ctx.files.relative(ctx.files.contacts)} or {ctx.files.relative(ctx.files.sample)}")
+    return R.explain(str(survey_id), as_of, events, raw.cases(), ctx.rule_params, enforced=enforced)

@@ -1,0 +1,53 @@
+"""The ``consent:`` section of ``params.yaml``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sendlink.config import section
+
+
+class ConsentParams(BaseModel):
+    """Parameters of the consent stage.
+
+    Attributes
+    ----------
+    as_of
+        The date the pipeline applies consent as of. Fixed in ``params.yaml``
+        (never "today") so that the same inputs give the same outputs.
+        Requests that *stop* processing and are recorded after it are
+        honoured as well (see :func:`sendlink.consent.rules.enforced_status`).
+    age_of_own_consent
+        From this birthday a young person decides about the linkage of their
+        own answers and may make rights requests themself.
+    cohort_first_birth_date, cohort_last_birth_date
+        The cohort's range of dates of birth (Year 8 in 2021/22: Sept 2008 to
+        Aug 2009). Used when a child's date of birth is unknown: the birthday
+        could then be anywhere in the range (see ``rules`` module docstring).
+    key_env
+        Environment variable holding the register's key for keyed hashes;
+        else ``data/register/register.key``; else a synthetic-only demo key,
+        with a warning.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date
+    age_of_own_consent: int = Field(16, ge=12, le=18)
+    cohort_first_birth_date: dt.date = dt.date(2008, 9, 1)
+    cohort_last_birth_date: dt.date = dt.date(2009, 8, 31)
+    key_env: str = Field("SENDLINK_REGISTER_KEY", min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConsentParams:
+        if self.cohort_first_birth_date > self.cohort_last_birth_date:
+            raise ValueError("cohort_first_birth_date must not be after cohort_last_birth_date")
+        return self
+
+
+def consent_params(params: dict[str, Any]) -> ConsentParams:
+    """Validate the ``consent:`` section (raises ``ParameterError``)."""
+    return section(params, "consent", ConsentParams)
