@@ -13,8 +13,11 @@ The method, one module per step: :mod:`~sendlink.link.standardise`,
 :mod:`~sendlink.link.baselines`.
 """
 
+from sendlink.link.baselines import link_ecm, link_rules
 from sendlink.link.blocking import blocking_recall
+from sendlink.link.cli import link_files
 from sendlink.link.engine import LinkResult, link
 from sendlink.link.params import LinkageParams
+from sendlink.link.params import load as load_params
 
-__all__ = ["LinkResult", "LinkageParams", "blocking_recall", "link"]
+__all__ = ["LinkResult", "LinkageParams", "blocking_recall", "link", "link_ecm", "link_files", "link_rules", "load_params"]
