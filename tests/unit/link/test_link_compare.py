@@ -1,0 +1,126 @@
+"""Every comparison level, on pairs of hand-written records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sendlink.link._features import encode
+from sendlink.link.compare import compare, level_names
+from sendlink.link.standardise import standardise_spine
+
+BASE = {"forename": "Oliver", "middle_names": "", "surname": "Smith", "date_of_birth": "2009-03-12",
+        "sex": "M", "postcode": "M14 5AB", "school_urn": "100001"}
+
+
+def level(field: str, survey: dict, npd: dict) -> str | None:
+    """The level of ``field`` for one survey record against one NPD record."""
+    s = pd.DataFrame([{"survey_id": "s1", **BASE, **survey}])
+    n = pd.DataFrame([{"upn": "n1", **BASE, **npd}])
+    features = encode(standardise_spine(s, "survey_id"), standardise_spine(n, "upn"), "survey_id", "upn")
+    code = int(compare(features, np.array([0]), np.array([0]))[field].iloc[0])
+    return None if code < 0 else level_names(field)[code]
+
+
+@pytest.mark.parametrize(
+    ("survey", "npd", "expected"),
+    [
+        ({"forename": "Oliver"}, {"forename": "OLIVER"}, "exact"),
+        ({"forename": "Mary Jane"}, {"forename": "Mary"}, "exact"),  # first given name agrees
+        ({"forename": "Maryjane"}, {"forename": "Mary-Jane"}, "exact"),  # run together
+        ({"forename": "Bob"}, {"forename": "Robert"}, "variant"),
+        ({"forename": "Muhammad"}, {"forename": "Mohammed"}, "variant"),
+        ({"forename": "Jon"}, {"forename": "Jom"}, "close"),  # one slip
+        ({"forename": "Oliver"}, {"forename": "Olvier"}, "close"),  # two letters swapped
+        ({"forename": "Jane", "middle_names": ""}, {"forename": "Mary", "middle_names": "Jane"}, "middle_name"),
+        ({"forename": "Smith", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),
+        ({"forename": "Christopher"}, {"forename": "Christine"}, "similar"),
+        ({"forename": "Oliver"}, {"forename": "Harry"}, "different"),
+        ({"forename": ""}, {"forename": "Harry"}, None),
+        ({"forename": None}, {"forename": None}, None),
+    ],
+)
+def test_forename_levels(survey, npd, expected):
+    assert level("forename", survey, npd) == expected
+
+
+@pytest.mark.parametrize(
+    ("survey", "npd", "expected"),
+    [
+        ({"surname": "O'Brien"}, {"surname": "OBRIEN"}, "exact"),
+        ({"surname": "Smith-Jones"}, {"surname": "Jones"}, "part"),
+        ({"surname": "Jones"}, {"surname": "Smith Jones"}, "part"),
+        ({"surname": "de Souza"}, {"surname": "Souza"}, "part"),
+        ({"surname": "Smyth"}, {"surname": "Smith"}, "close"),
+        ({"forename": "Smith", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),
+        ({"surname": "Fairweather"}, {"surname": "Fairbairn"}, "similar"),
+        ({"surname": "Smith"}, {"surname": "Okafor"}, "different"),
+        ({"surname": None}, {"surname": "Okafor"}, None),
+    ],
+)
+def test_surname_levels(survey, npd, expected):
+    assert level("surname", survey, npd) == expected
+
+
+@pytest.mark.parametrize(
+    ("survey", "npd", "expected"),
+    [
+        ("2009-03-12", "2009-03-12", "exact"),
+        ("12/03/2009", "2009-03-12", "exact"),
+        ("2009-12-03", "2009-03-12", "swapped"),
+        ("2009-03-13", "2009-03-12", "one_off"),  # day mistyped
+        ("2008-03-12", "2009-03-12", "one_off"),  # year mistyped
+        ("2009-04-12", "2009-03-12", "one_off"),
+        ("2009-05-05", "2009-05-05", "exact"),  # same day and month: a swap is no change
+        ("2008-07-30", "2009-03-12", "different"),
+        ("2009-02-30", "2009-03-12", None),  # impossible date is missing
+        (None, "2009-03-12", None),
+    ],
+)
+def test_dob_levels(survey, npd, expected):
+    assert level("date_of_birth", {"date_of_birth": survey}, {"date_of_birth": npd}) == expected
+
+
+@pytest.mark.parametrize(
+    ("survey", "npd", "expected"),
+    [
+        ("m14 5ab", "M14 5AB", "unit"),
+        ("M14 5AD", "M14 5AB", "sector"),
+        ("M14 7ZZ", "M14 5AB", "district"),
+        ("M41 5AB", "M14 5AB", "typo"),  # two characters swapped in the district
+        ("LS6 3QE", "M14 5AB", "different"),
+        ("4223", "4223", "unit"),  # not a UK postcode: can still agree exactly
+        ("4223", "4232", "typo"),
+        ("4223", "7000", "different"),
+        ("", "M14 5AB", None),
+    ],
+)
+def test_postcode_levels(survey, npd, expected):
+    assert level("postcode", {"postcode": survey}, {"postcode": npd}) == expected
+
+
+@pytest.mark.parametrize(("survey", "npd", "expected"), [("F", "f", "agree"), ("F", "M", "disagree"), ("", "M", None), ("U", "M", None)])
+def test_sex_levels(survey, npd, expected):
+    assert level("sex", {"sex": survey}, {"sex": npd}) == expected
+
+
+@pytest.mark.parametrize(("survey", "npd", "expected"), [("100001", "100001.0", "agree"), ("100001", "100002", "disagree"), (None, "100002", None)])
+def test_school_levels(survey, npd, expected):
+    assert level("school", {"school_urn": survey}, {"school_urn": npd}) == expected
+
+
+def test_compare_is_vectorised_over_many_pairs():
+    s = pd.DataFrame([{"survey_id": f"s{i}", **BASE} for i in range(3)])
+    n = pd.DataFrame([{"upn": "n0", **BASE}, {"upn": "n1", **BASE, "forename": "Harry"}])
+    features = encode(standardise_spine(s, "survey_id"), standardise_spine(n, "upn"), "survey_id", "upn")
+    levels = compare(features, np.array([0, 1, 2, 0]), np.array([0, 1, 1, 1]))
+    assert levels["forename"].tolist() == [0, 6, 6, 6]
+    assert (levels["surname"] == 0).all()
+
+
+def test_empty_pairs():
+    s = pd.DataFrame([{"survey_id": "s", **BASE}])
+    features = encode(standardise_spine(s, "survey_id"), standardise_spine(s.rename(columns={"survey_id": "upn"}), "upn"), "survey_id", "upn")
+    levels = compare(features, np.array([], dtype=int), np.array([], dtype=int))
+    assert len(levels) == 0 and list(levels.columns) == ["forename", "surname", "date_of_birth", "postcode", "sex", "school"]
