@@ -164,10 +164,11 @@ class FittedModel:
 
 
 def _level_shares(levels: np.ndarray, n_levels: int, pseudo: float = 0.0) -> np.ndarray:
-    present = levels[levels >= 0]
+    present = levels[levels >= 0].astype(np.int64)
+    if len(present) == 0:
+        return np.full(n_levels, np.nan)
     counts = np.bincount(present, minlength=n_levels).astype(float) + pseudo
-    total = counts.sum()
-    return counts / total if total > 0 else np.full(n_levels, np.nan)
+    return counts / counts.sum()
 
 
 def estimate_u(random_levels: pd.DataFrame) -> dict[str, np.ndarray]:
