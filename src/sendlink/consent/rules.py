@@ -263,6 +263,10 @@ class CaseState:
     restricted_by: dict[str, dt.date] = field(default_factory=dict)
     objection_event: Event | None = None
     erasure_event: Event | None = None
+    #: earliest and latest possible birthday of own consent, and whether the
+    #: date of birth was known (rule ``dob-unknown``)
+    consent_age_from: tuple[dt.date, dt.date] | None = None
+    dob_known: bool = True
 
     @property
     def may_analyse(self) -> bool:
@@ -436,6 +440,8 @@ def replay_case(
         if event.kind == "rectification" and event.payload and "date_of_birth" in event.payload:
             dob = event.payload["date_of_birth"]
     lo, hi, dob_known = sixteenth_birthday_range(dob, rp)
+    state.consent_age_from = (lo, hi)
+    state.dob_known = dob_known
     if not dob_known:
         used.append("dob-unknown")
 
@@ -585,12 +591,20 @@ def _reason(state: CaseState, *, conclusion: bool = True) -> str:
     if state.erased:
         e = state.erasure_event
         return f"Erased on {e.date} at the request of {PERSON[e.person]}: nothing is held, linked or analysed."  # type: ignore[union-attr]
+    if not state.steps:
+        parts = ["No consent recorded: the household has not been asked (it did not take part)."]
+        if conclusion:
+            parts.append(_conclusion(False, False, state.may_analyse))
+        return " ".join(parts)
     parts = [f"Parent's answers: {_decision_phrase('parent', state.consent_parent_answers, state.parent_answers_event)}."]
     child = _decision_phrase(state.child_scope_governed_by, state.consent_child_answers, state.child_answers_event)
     if state.child_scope_governed_by == "young_person":
         parts.append(f"Child's answers: {child} (the young person decides from 16).")
     elif state.aged_16_or_over is False:
         parts.append(f"Child's answers: {child} (the parent decides while the child is under 16).")
+    elif state.child_answers_event is None:
+        maybe = "is 16 or over" if state.aged_16_or_over else "may be 16 or over"
+        parts.append(f"Child's answers: {child}; the child {maybe} and has not been asked directly yet.")
     else:
         maybe = "is 16 or over" if state.aged_16_or_over else "may be 16 or over"
         parts.append(f"Child's answers: {child}; the child {maybe} but has not been asked yet, so the parent's decision stands.")
@@ -735,6 +749,8 @@ def _combine(then: CaseState, now: CaseState) -> CaseState:
         restricted_by=restricted_by,
         objection_event=then.objection_event or now.objection_event,
         erasure_event=then.erasure_event or now.erasure_event,
+        consent_age_from=then.consent_age_from,
+        dob_known=then.dob_known,
     )
     if combined.erased:
         combined.reason = _reason(combined)

@@ -1,0 +1,85 @@
+"""``sendlink consent``: import events, show status, explain a decision, export, run the stage.
+
+Commands::
+
+    sendlink consent import                      import the fieldwork events (idempotent)
+    sendlink consent status [--as-of D] [--enforced] [--out FILE]
+    sendlink consent explain ID [--as-of D] [--replay]
+    sendlink consent export [--out FILE]         the register's log for the notebooks
+    sendlink consent apply [--as-of D]           the pipeline's consent stage
+    sendlink consent rules                       the rules, one line each
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+
+from sendlink.errors import RequestError
+
+log = logging.getLogger(__name__)
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    """A ``YYYY-MM-DD`` date from the command line, or a clear RequestError."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise RequestError(f"{option}: {text!r} is not a date written YYYY-MM-DD") from None
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("import", help="import the fieldwork consent events and rights requests (importing twice adds nothing)")
+    p = sub.add_parser("status", help="who may be linked for which scope, as of a date")
+    p.add_argument("--as-of", help="date YYYY-MM-DD (default: consent.as_of in params.yaml)")
+    p.add_argument("--enforced", action="store_true", help="as the pipeline enforces it: also honour stop requests recorded after the date")
+    p.add_argument("--out", help="write the table here (.csv or .parquet); default: print counts")
+    p = sub.add_parser("explain", help="the events and rules behind one case's state")
+    p.add_argument("survey_id")
+    p.add_argument("--as-of", help="date YYYY-MM-DD (default: consent.as_of in params.yaml)")
+    p.add_argument("--replay", action="store_true", help="pure replay to the date (ignore later stop requests)")
+    p = sub.add_parser("export", help="write the register's event log (CSV or Parquet) for the notebooks")
+    p.add_argument("--out", help="default: data/survey_org/consent_register.parquet")
+    p = sub.add_parser("apply", help="run the consent stage: status, holdings, survey spine, erasure log")
+    p.add_argument("--as-of", help="date YYYY-MM-DD (default: consent.as_of in params.yaml)")
+    sub.add_parser("rules", help="print the rules")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sendlink import io
+    from sendlink.consent import apply, rules
+    from sendlink.consent.apply import context
+
+    if args.action == "rules":
+        for rule, text in rules.RULES.items():
+            print(f"[{rule}] {text}")
+        return 0
+    ctx = context()
+    as_of = parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) else ctx.params.as_of
+    if args.action == "import":
+        raw = apply.read_raw_survey(ctx.files)
+        result = ctx.register.import_events(apply.fieldwork_events(raw), source=ctx.files.consent_events)
+        print(f"{ctx.files.relative(ctx.register.path)}: {result}")
+    elif args.action == "status":
+        table = apply.status_table(ctx, as_of, enforced=args.enforced)
+        if args.out:
+            io.write_table(table, args.out)
+            print(f"wrote {args.out}: {len(table)} case(s) as of {as_of}")
+        else:
+            print(f"as of {as_of}{' (enforced)' if args.enforced else ''}: {len(table)} case(s)")
+            for col in ("send_for_linkage", "may_link_parent_answers", "may_link_child_answers", "may_analyse", "restricted", "objected"):
+                print(f"  {col:<24} {int(table[col].sum())}")
+    elif args.action == "explain":
+        print(apply.explain_case(ctx, args.survey_id, as_of, enforced=not args.replay).render(), end="")
+    elif args.action == "export":
+        out = args.out or ctx.files.register_export
+        table = ctx.register.export()
+        io.write_table(table, out)
+        print(f"wrote {out}: {len(table)} event(s)")
+    elif args.action == "apply":
+        print(apply.run_consent_stage(ctx.paths, as_of=as_of))
+    return 0

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+from _consentdata import write_project
+
+from sendlink.config import Paths
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A fixture project root with the hand-written survey world; SENDLINK_ROOT points at it."""
+    root = write_project(tmp_path / "project")
+    monkeypatch.setenv("SENDLINK_ROOT", str(root))
+    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", "test-key-for-consent-tests")
+    return Paths(root)
