@@ -169,6 +169,12 @@ def _run_pass(features: Features, name: str, keys: tuple[str, ...], split_by: tu
     level_keys = keys
     for depth in range(len(split_by) + 1):
         s_code, n_code = _combine(features, level_keys)
+        if depth > 0:
+            unsplittable = int((pending & (s_code < 0)).sum())
+            if unsplittable:
+                stats.survey_records_capped += unsplittable
+                log.warning("blocking pass %s: %d survey record(s) in an oversized block have no %s to split by; capped",
+                            name, unsplittable, level_keys[-1])
         s_rows, start, stop, order, sizes = _join(s_code, n_code, pending)
         ok = (stop - start) <= max_block
         survey, npd = _expand(s_rows[ok], start[ok], stop[ok], order)
@@ -189,7 +195,7 @@ def _run_pass(features: Features, name: str, keys: tuple[str, ...], split_by: tu
             )
             level_keys = (*level_keys, split_by[depth])
         else:
-            stats.survey_records_capped = len(too_big)
+            stats.survey_records_capped += len(too_big)
             log.warning(
                 "blocking pass %s: %d survey record(s) still in blocks over %d NPD records after splitting by %s; "
                 "capped (this pass skips them; other passes may still find their matches)",

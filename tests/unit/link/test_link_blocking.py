@@ -1,0 +1,79 @@
+"""Blocking passes, splitting and capping exploding blocks, blocking recall."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sendlink.link._features import encode
+from sendlink.link.blocking import block, blocking_recall
+from sendlink.link.standardise import standardise_spine
+
+
+def features(survey: pd.DataFrame, npd: pd.DataFrame):
+    return encode(standardise_spine(survey, "survey_id"), standardise_spine(npd, "upn"), "survey_id", "upn")
+
+
+def test_passes_are_unioned_and_counted():
+    survey = pd.DataFrame({"survey_id": ["s0", "s1"], "date_of_birth": ["2009-01-05", "2009-03-12"], "postcode": ["M1 1AA", "LS6 3QE"]})
+    npd = pd.DataFrame({"upn": ["n0", "n1", "n2"], "date_of_birth": ["2009-01-05", "2009-12-03", "2009-01-05"], "postcode": ["M1 1AA", "B1 1AA", "B1 1AA"]})
+    result = block(features(survey, npd), [("dob", ("dob",), ()), ("dob_swapped", ("dob_swapped",), ()), ("postcode", ("postcode",), ())], 100)
+    pairs = set(zip(result.survey_rows.tolist(), result.npd_rows.tolist(), strict=True))
+    # dob: s0-n0, s0-n2; swapped: s1 (2009-12-03) - n1; postcode: s0-n0 again.
+    assert pairs == {(0, 0), (0, 2), (1, 1)}
+    stats = result.table().set_index("name")
+    assert stats.loc["dob", "pairs"] == 2 and stats.loc["dob", "new_pairs"] == 2
+    assert stats.loc["dob_swapped", "pairs"] == 1
+    assert stats.loc["postcode", "pairs"] == 1 and stats.loc["postcode", "new_pairs"] == 0
+    # s0-n0 was found by passes 0 and 2: bits 1 + 4
+    assert result.passes[result.npd_rows.tolist().index(0)] == 0b101
+
+
+def test_missing_keys_never_block_together():
+    survey = pd.DataFrame({"survey_id": ["s0"], "date_of_birth": [None]})
+    npd = pd.DataFrame({"upn": ["n0"], "date_of_birth": [None]})
+    assert len(block(features(survey, npd), [("dob", ("dob",), ())], 100)) == 0
+
+
+def test_exploding_block_is_split_then_capped(caplog):
+    # 30 NPD pupils share one birthday; 20 are girls, 10 of them named Smith.
+    npd = pd.DataFrame({
+        "upn": [f"n{i}" for i in range(30)],
+        "date_of_birth": ["2009-01-05"] * 30,
+        "sex": ["F"] * 20 + ["M"] * 10,
+        "surname": ["Smith"] * 10 + ["Jones"] * 10 + ["Khan"] * 10,
+    })
+    survey = pd.DataFrame({"survey_id": ["girl_smith", "boy_khan", "no_sex"], "date_of_birth": ["2009-01-05"] * 3,
+                           "sex": ["F", "M", None], "surname": ["Smith", "Khan", "Smith"]})
+    with caplog.at_level(logging.INFO, logger="sendlink.link.blocking"):
+        result = block(features(survey, npd), [("dob", ("dob",), ("sex", "surname_initial"))], max_block_size=10)
+    stats = result.stats[0]
+    # Each survey record meets a block of 30 > 10: split by sex -> girls 20
+    # (still too big), boys 10 (kept); girls split by surname initial -> 10
+    # Smiths (kept). The record without sex cannot be split: capped.
+    assert stats.survey_records_split == 3 + 1
+    assert stats.survey_records_capped == 1
+    counts = pd.Series(result.survey_rows).value_counts().to_dict()
+    assert counts == {0: 10, 1: 10}
+    assert "splitting by sex" in caplog.text
+
+
+def test_block_still_too_big_after_every_split_is_capped(caplog):
+    npd = pd.DataFrame({"upn": [f"n{i}" for i in range(12)], "date_of_birth": ["2009-01-05"] * 12, "sex": ["F"] * 12})
+    survey = pd.DataFrame({"survey_id": ["s"], "date_of_birth": ["2009-01-05"], "sex": ["F"]})
+    with caplog.at_level(logging.WARNING, logger="sendlink.link.blocking"):
+        result = block(features(survey, npd), [("dob", ("dob",), ("sex",))], max_block_size=5)
+    assert len(result) == 0
+    assert result.stats[0].survey_records_capped == 1
+    assert "capped" in caplog.text
+
+
+def test_blocking_recall_by_hand():
+    pairs = pd.DataFrame({"survey_id": ["a", "b", "c"], "upn": ["1", "9", "3"]})
+    truth = pd.DataFrame({"survey_id": ["a", "b", "c", "d"], "upn": ["1", "2", "3", ""]})
+    # d is not in the NPD: ignored. Found 2 of a, b, c.
+    assert blocking_recall(pairs, truth) == pytest.approx(2 / 3)
+    assert np.isnan(blocking_recall(pairs, truth.iloc[3:]))
