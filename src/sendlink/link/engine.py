@@ -335,7 +335,7 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, params: LinkageParams) 
     rest = rest[~rest[SURVEY_KEY].isin(decided[SURVEY_KEY])]
     rest = rest.sort_values("match_weight", ascending=False, kind="mergesort").drop_duplicates(SURVEY_KEY)
     rest = rest.assign(**{NPD_KEY: "", "link_status": "unmatched", "decided_by": "model"})
-    table = pd.concat([decided, rest], ignore_index=True)
+    table = pd.concat([f for f in (decided, rest) if len(f)], ignore_index=True) if len(decided) or len(rest) else decided
     table[SURVEY_KEY] = table[SURVEY_KEY].astype(str)
     table[NPD_KEY] = table[NPD_KEY].astype(str)
     table = table.set_index(SURVEY_KEY)

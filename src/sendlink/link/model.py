@@ -252,6 +252,7 @@ def fit(
     patterns = patterns.astype(np.int64)
     counts = counts.astype(float)
     eligible = _agreeing(patterns, fields) >= min_agreeing_fields
+    wanted = 0.0
     trace = []
     converged = False
     clipped = False
@@ -274,6 +275,7 @@ def fit(
             sums = np.bincount(lv[present], weights=weight[present], minlength=len(spec.levels))
             new_m[spec.name] = (sums + prior_strength * m_start[spec.name]) / (sums.sum() + prior_strength)
         new_lam = expected / population
+        wanted = expected
         if expected > max_matches:
             new_lam = max_matches / population
             clipped = True
@@ -286,7 +288,7 @@ def fit(
             break
     model.m, model.lam, model.converged = m, lam, converged
     model.trace = pd.DataFrame(trace)
-    model.diagnostics = diagnose(model, lambda_clipped=clipped)
+    model.diagnostics = diagnose(model, lambda_clipped=clipped, unconstrained_matches=wanted)
     log.info(
         "EM %s after %d iterations: expected matches %.1f of at most %.0f",
         "converged" if converged else "did NOT converge", len(trace), model.expected_matches, max_matches,
@@ -299,7 +301,13 @@ def fit(
     return model
 
 
-def diagnose(model: FittedModel, *, lambda_clipped: bool = False) -> dict:
+#: EM may want somewhat more matches than survey records (posterior mass
+#: spread over twins' records); this many times more means the "match"
+#: class is not "the same child" (the ECM birthday trap gives many times more).
+OVERSHOOT_FACTOR = 1.5
+
+
+def diagnose(model: FittedModel, *, lambda_clipped: bool = False, unconstrained_matches: float | None = None) -> dict:
     """Check a fitted model for the signs of a degenerate EM solution.
 
     A model is *degenerate* when any of these fails:
@@ -308,8 +316,9 @@ def diagnose(model: FittedModel, *, lambda_clipped: bool = False) -> dict:
       last (disagreement) level evidence against (m < u): otherwise the
       "match" class is not the class of pairs that agree;
     - EM converged;
-    - expected matches do not exceed ``min(n_survey, n_npd)`` (the
-      one-to-one bound; a clipped lambda means EM wanted more).
+    - EM did not want more than :data:`OVERSHOOT_FACTOR` times
+      ``min(n_survey, n_npd)`` matches (the one-to-one bound; lambda is
+      clipped at the bound itself, which is reported as ``lambda_clipped``).
 
     Returns
     -------
@@ -330,8 +339,8 @@ def diagnose(model: FittedModel, *, lambda_clipped: bool = False) -> dict:
     if not model.converged:
         reasons.append("EM did not converge")
     max_matches = min(model.n_survey, model.n_npd)
-    if lambda_clipped:
-        reasons.append(f"EM wanted more matches than the one-to-one bound of {max_matches}")
+    if unconstrained_matches is not None and unconstrained_matches > OVERSHOOT_FACTOR * max_matches:
+        reasons.append(f"EM wanted {unconstrained_matches:.0f} matches, over {OVERSHOOT_FACTOR} times the one-to-one bound of {max_matches}")
     return {
         "degenerate": bool(reasons),
         "reasons": reasons,
@@ -339,6 +348,7 @@ def diagnose(model: FittedModel, *, lambda_clipped: bool = False) -> dict:
         "expected_matches": model.expected_matches,
         "max_matches": max_matches,
         "lambda_clipped": lambda_clipped,
+        "unconstrained_matches": unconstrained_matches,
     }
 
 

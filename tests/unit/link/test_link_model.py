@@ -130,3 +130,10 @@ def test_em_on_no_pairs_is_not_an_error():
     model = fit(pd.DataFrame({spec.name: pd.Series([], dtype=np.int8) for spec in FIELDS}), {f: np.asarray(p) for f, p in TRUE_U.items()}, 0, 10)
     assert model.converged
     assert model.table().empty or len(model.table()) > 0
+
+
+def test_diagnose_flags_more_matches_than_children():
+    model = _hand_model()  # 100 survey records
+    assert not diagnose(model, unconstrained_matches=120)["degenerate"]  # twins spread mass a little
+    result = diagnose(model, unconstrained_matches=2000)  # the birthday class: every same-DOB pair
+    assert result["degenerate"] and "one-to-one bound of 100" in result["reasons"][0]
