@@ -130,6 +130,9 @@ def attacker_intervals(
             if kind_of == SUPPRESSED:
                 hidden.append((cell, i, j))
     equations = grid.equations()
+    if not hidden and equations.size:
+        # Nothing to bound, but the published cells must still fit the totals.
+        extreme(equations, lb, ub, 0, maximise=True)
     rows = []
     for cell, i, j in hidden:
         low = extreme(equations, lb, ub, cell, maximise=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sendlink import config
 
@@ -49,6 +49,16 @@ class DisclosureParams(BaseModel):
     )
     decimals: int = Field(1, ge=0, le=6, description="decimal places for means, medians and sums")
     percent_decimals: int = Field(1, ge=0, le=6, description="decimal places for percentages")
+
+    @model_validator(mode="after")
+    def _rounding_within_threshold(self) -> DisclosureParams:
+        # A base above the threshold would round publishable counts to 0 (or
+        # far below the threshold), which reads as a count that was not there.
+        if self.rounding > self.threshold:
+            raise ValueError(
+                f"rounding_base ({self.rounding_base}) must not exceed threshold ({self.threshold})"
+            )
+        return self
 
     @property
     def rounding(self) -> int:

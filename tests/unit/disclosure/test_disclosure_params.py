@@ -30,7 +30,7 @@ def test_settings_reads_the_disclosure_section_of_a_params_mapping():
 
 
 def test_settings_passes_a_model_through_and_none_gives_defaults():
-    p = DisclosureParams(threshold=3)
+    p = DisclosureParams(threshold=5)
     assert settings(p) is p
     assert settings(None) == DisclosureParams()
 
@@ -57,3 +57,10 @@ def test_missing_section_is_an_error():
 @pytest.mark.parametrize("base, effective", [(0, 0), (1, 0), (5, 5), (10, 10)])
 def test_rounding_base_of_0_or_1_means_no_rounding(base, effective):
     assert DisclosureParams(rounding_base=base).rounding == effective
+
+
+def test_rounding_base_may_not_exceed_the_threshold():
+    # Base 10 with threshold 3 would publish a count of 3 as "0".
+    with pytest.raises(ParameterError, match="must not exceed threshold"):
+        settings({"disclosure": {"threshold": 3, "rounding_base": 10}, "_source": "test.yaml"})
+    assert DisclosureParams(threshold=3, rounding_base=0).rounding == 0
