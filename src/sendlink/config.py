@@ -158,7 +158,10 @@ def section(params: dict[str, Any], name: str, model: type[M]) -> M:
         problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in (name, *err["loc"]))
-            problems.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+            shown = repr(err.get("input"))
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            problems.append(f"  {key}: {err['msg']} (got {shown})")
         raise ParameterError(f"{source}: invalid parameters\n" + "\n".join(problems)) from None
 
 

@@ -99,6 +99,14 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
+def _publishable(tmp: Path) -> None:
+    # mkstemp creates files readable by the owner only; published files get
+    # the ordinary permissions a plain open() would give them.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
 def _atomic(path: Path, writer: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # The temporary file keeps the destination's suffix so writers that pick
@@ -108,6 +116,7 @@ def _atomic(path: Path, writer: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         writer(tmp)
+        _publishable(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -183,6 +192,7 @@ class StagedWrites:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             for tmp, final in self._pending:
+                _publishable(tmp)
                 os.replace(tmp, final)
                 log.debug("wrote %s", final)
         else:

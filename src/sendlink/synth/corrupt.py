@@ -1,0 +1,314 @@
+"""How a parent's report of the child's identifiers differs from the NPD.
+
+One function per kind of difference, each applied to a random subset of
+records and **recorded per record** (``truth/identifier_differences``), so
+the linkage-quality report can show which differences cause missed matches
+(the habit of Splink's synthetic-data project). Kinds:
+
+forename
+    ``nickname`` (Alfie for Alfred), ``spelling_variant`` (Muhammad /
+    Mohammed), ``typo``, ``middle_name_as_forename`` (the name the child
+    goes by), ``missing``.
+surname
+    ``typo``, ``changed`` (a new surname, e.g. a step-parent's),
+    ``double_barrel_one_part``, ``double_barrel_spaced``, ``missing``.
+names
+    ``transposed``: forename and surname written in each other's boxes.
+date_of_birth
+    ``day_month_swapped``, ``day_off``, ``month_off``, ``year_off``,
+    ``missing``.
+postcode
+    ``moved_house`` (the family moved between the survey and the NPD's
+    latest census; not injected, observed), ``typo``, ``missing``.
+sex
+    ``missing``, ``wrong``.
+school_urn
+    ``changed_school`` (observed), ``missing``.
+any text field
+    ``formatting`` (capitals, spacing, punctuation): not a real difference,
+    recorded so that it can be ignored in analyses of errors.
+
+EAL families have higher rates of variants, typos and date slips
+(``eal_multiplier``), as transliteration and form-filling in a second
+language make them likelier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sendlink.synth import names
+from sendlink.synth.params import IdentifierParams
+
+_KEYBOARD = {
+    "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",
+    "h": "gyujnb", "i": "ujko", "j": "huikmn", "k": "jiolm", "l": "kop", "m": "njk", "n": "bhjm",
+    "o": "iklp", "p": "ol", "q": "wa", "r": "edft", "s": "awedxz", "t": "rfgy", "u": "yhji",
+    "v": "cfgb", "w": "qase", "x": "zsdc", "y": "tghu", "z": "asx",
+}
+
+
+class DifferenceLog:
+    """Collects (row, field, difference) records as differences are applied."""
+
+    def __init__(self) -> None:
+        self._rows: list[np.ndarray] = []
+        self._fields: list[str] = []
+        self._kinds: list[str] = []
+
+    def add(self, rows: np.ndarray, field: str, kind: str) -> None:
+        rows = np.asarray(rows)
+        if len(rows):
+            self._rows.append(rows)
+            self._fields.append(field)
+            self._kinds.append(kind)
+
+    def frame(self, ids: np.ndarray) -> pd.DataFrame:
+        if not self._rows:
+            return pd.DataFrame({"survey_id": [], "field": [], "difference": []}, dtype=object)
+        parts = [
+            pd.DataFrame({"row": r, "field": f, "difference": k})
+            for r, f, k in zip(self._rows, self._fields, self._kinds, strict=True)
+        ]
+        out = pd.concat(parts, ignore_index=True).drop_duplicates()
+        out.insert(0, "survey_id", ids[out.pop("row").to_numpy()])
+        return out.sort_values(["survey_id", "field", "difference"], kind="stable").reset_index(drop=True)
+
+
+def typo(word: str, rng: np.random.Generator) -> str:
+    """One keyboard slip: substitute a neighbouring key, drop, double or swap a letter.
+
+    The first letter is kept (people rarely mistype it), so a typo changes
+    the word but usually not its initial.
+    """
+    if len(word) < 3:
+        return word + word[-1] if word else word
+    i = int(rng.integers(1, len(word)))
+    op = int(rng.integers(0, 4))
+    ch = word[i]
+    if op == 0 and ch.lower() in _KEYBOARD:
+        options = _KEYBOARD[ch.lower()]
+        new = options[int(rng.integers(0, len(options)))]
+        return word[:i] + (new.upper() if ch.isupper() else new) + word[i + 1 :]
+    if op == 1:
+        return word[:i] + word[i + 1 :]
+    if op == 2:
+        return word[:i] + ch + word[i:]
+    if i < len(word) - 1:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + word[i + 1 :]
+
+
+def _pick(n: int, rate: np.ndarray | float, rng: np.random.Generator, eligible: np.ndarray | None = None) -> np.ndarray:
+    draw = rng.random(n) < rate
+    if eligible is not None:
+        draw &= eligible
+    return np.flatnonzero(draw)
+
+
+def _format_noise(value: str, rng: np.random.Generator) -> str:
+    kind = int(rng.integers(0, 5))
+    if kind == 0:
+        return value.upper()
+    if kind == 1:
+        return value.lower()
+    if kind == 2:
+        return f" {value}  "
+    if kind == 3:
+        return value.replace("'", "").replace("-", " ")
+    return value.replace(" ", "  ")
+
+
+def report_identifiers(
+    true: pd.DataFrame,
+    eal: np.ndarray,
+    origin: np.ndarray,
+    sex_true: np.ndarray,
+    p: IdentifierParams,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, DifferenceLog]:
+    """Make the parent's report from the true identifiers.
+
+    Parameters
+    ----------
+    true
+        One row per case: forename, middle_names, surname, date_of_birth
+        (ISO), sex, postcode, school_urn as they were true at the survey,
+        plus ``npd_postcode`` and ``npd_school_urn`` (the NPD's latest) to
+        record moves and school changes, which are observed, not injected.
+    eal
+        Whether the family has English as an additional language.
+
+    Returns
+    -------
+    The reported identifiers (same columns as the spine, text, empty string
+    for missing) and the log of differences applied.
+    """
+    n = len(true)
+    log = DifferenceLog()
+    mult = np.where(eal, p.eal_multiplier, 1.0)
+    fore = true["forename"].to_numpy(dtype=object).copy()
+    middle = true["middle_names"].to_numpy(dtype=object).copy()
+    sur = true["surname"].to_numpy(dtype=object).copy()
+
+    # -- forename --------------------------------------------------------------
+    informal = names.informal_forms()
+    has_nick = np.array([f in informal for f in fore])
+    rows = _pick(n, p.forename_nickname, rng, has_nick)
+    for r in rows:
+        options = informal[fore[r]]
+        fore[r] = options[int(rng.integers(0, len(options)))]
+    log.add(rows, "forename", "nickname")
+
+    variants = names.spelling_variants()
+    has_var = np.array([f in variants for f in fore]) & ~np.isin(np.arange(n), rows)
+    rows = _pick(n, p.forename_spelling_variant * mult, rng, has_var)
+    for r in rows:
+        options = variants[fore[r]]
+        fore[r] = options[int(rng.integers(0, len(options)))]
+    log.add(rows, "forename", "spelling_variant")
+
+    has_middle = np.array([bool(m) for m in middle])
+    # Boys registered as Muhammad + the name they go by are often reported
+    # by that name; otherwise rarely.
+    goes_by = np.isin(fore, ["Muhammad", "Mohammed"]) & has_middle
+    rate = np.where(goes_by, 0.45, p.forename_is_middle_name)
+    rows = _pick(n, rate, rng, has_middle)
+    for r in rows:
+        parts = middle[r].split(" ")
+        fore[r], middle[r] = parts[0], " ".join(parts[1:])
+    log.add(rows, "forename", "middle_name_as_forename")
+
+    rows = _pick(n, p.forename_typo * mult, rng)
+    for r in rows:
+        fore[r] = typo(fore[r], rng)
+    log.add(rows, "forename", "typo")
+
+    # -- surname ---------------------------------------------------------------
+    rows = _pick(n, p.surname_changed, rng)
+    for r in rows:
+        new = names.surname_pool(origin[r] if origin[r] in names.ORIGINS else "british", 0.5, 0.6).sample(1, rng)[0]
+        sur[r] = names.feminine_surname(new, origin[r]) if sex_true[r] == "F" else new
+    log.add(rows, "surname", "changed")
+
+    double = np.array(["-" in s for s in sur])
+    rows = _pick(n, p.surname_double_barrel_one_part, rng, double)
+    one_part = rng.random(len(rows)) < 0.7
+    for r, first_part in zip(rows, one_part, strict=True):
+        a, b = sur[r].split("-", 1)
+        if first_part:
+            sur[r] = a if rng.random() < 0.5 else b
+        else:
+            sur[r] = f"{a} {b}"
+    log.add(rows[one_part], "surname", "double_barrel_one_part")
+    log.add(rows[~one_part], "surname", "double_barrel_spaced")
+
+    rows = _pick(n, p.surname_typo * mult, rng)
+    for r in rows:
+        sur[r] = typo(sur[r], rng)
+    log.add(rows, "surname", "typo")
+
+    rows = _pick(n, p.names_transposed, rng)
+    fore[rows], sur[rows] = sur[rows].copy(), fore[rows].copy()
+    log.add(rows, "names", "transposed")
+
+    rows = _pick(n, p.middle_names_omitted, rng, np.array([bool(m) for m in middle]))
+    middle[rows] = ""
+    log.add(rows, "middle_names", "omitted")
+
+    rows = _pick(n, p.forename_missing, rng)
+    fore[rows] = ""
+    log.add(rows, "forename", "missing")
+    rows = _pick(n, p.surname_missing, rng)
+    sur[rows] = ""
+    log.add(rows, "surname", "missing")
+
+    # -- date of birth -------------------------------------------------------------
+    dob = true["date_of_birth"].to_numpy(dtype=object).copy()
+    year = np.array([int(d[:4]) for d in dob])
+    month = np.array([int(d[5:7]) for d in dob])
+    day = np.array([int(d[8:10]) for d in dob])
+    swappable = (day <= 12) & (day != month)
+    rows = _pick(n, p.dob_day_month_swapped * mult, rng, swappable)
+    day[rows], month[rows] = month[rows].copy(), day[rows].copy()
+    log.add(rows, "date_of_birth", "day_month_swapped")
+    rows = _pick(n, p.dob_component_off * mult, rng)
+    which = rng.integers(0, 3, len(rows))
+    step = np.where(rng.random(len(rows)) < 0.5, -1, 1)
+    for kind, label in ((0, "day_off"), (1, "month_off"), (2, "year_off")):
+        r = rows[which == kind]
+        s = step[which == kind]
+        if kind == 0:
+            day[r] = np.clip(day[r] + s, 1, 28)
+        elif kind == 1:
+            month[r] = (month[r] - 1 + s) % 12 + 1
+        else:
+            year[r] = year[r] + s
+        log.add(r, "date_of_birth", label)
+    day = np.minimum(day, _days_in_month(year, month))
+    dob = np.array([f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in zip(year, month, day, strict=True)], dtype=object)
+    rows = _pick(n, p.dob_missing, rng)
+    dob[rows] = ""
+    log.add(rows, "date_of_birth", "missing")
+
+    # -- postcode, sex, school ----------------------------------------------------------
+    pc = true["postcode"].to_numpy(dtype=object).copy()
+    log.add(np.flatnonzero(pc != true["npd_postcode"].to_numpy(dtype=object)), "postcode", "moved_house")
+    rows = _pick(n, p.postcode_typo, rng)
+    for r in rows:
+        out, inw = pc[r].split(" ")
+        inw_new = inw[0] + "".join(np.array(list("ABDEFGHJLNPQRSTUWXYZ"))[rng.integers(0, 20, 2)])
+        pc[r] = f"{out} {inw_new}" if rng.random() < 0.6 else f"{out} {(int(inw[0]) + 1) % 10}{inw[1:]}"
+    log.add(rows, "postcode", "typo")
+    rows = _pick(n, p.postcode_missing, rng)
+    pc[rows] = ""
+    log.add(rows, "postcode", "missing")
+
+    sex = sex_true.astype(object).copy()
+    rows = _pick(n, p.sex_wrong, rng)
+    sex[rows] = np.where(sex[rows] == "F", "M", "F")
+    log.add(rows, "sex", "wrong")
+    rows = _pick(n, p.sex_missing, rng)
+    sex[rows] = ""
+    log.add(rows, "sex", "missing")
+
+    school = true["school_urn"].to_numpy(dtype=object).copy()
+    log.add(np.flatnonzero(school != true["npd_school_urn"].to_numpy(dtype=object)), "school_urn", "changed_school")
+    rows = _pick(n, p.school_missing, rng)
+    school[rows] = ""
+    log.add(rows, "school_urn", "missing")
+
+    # -- formatting (not a real difference) ------------------------------------------------
+    for field, values in (("forename", fore), ("surname", sur), ("postcode", pc)):
+        rows = _pick(n, p.formatting_noise, rng, np.array([bool(v) for v in values]))
+        for r in rows:
+            values[r] = _format_noise(values[r], rng) if field != "postcode" else _postcode_format(values[r], rng)
+        log.add(rows, field, "formatting")
+
+    reported = pd.DataFrame(
+        {
+            "forename": fore,
+            "middle_names": middle,
+            "surname": sur,
+            "date_of_birth": dob,
+            "sex": sex,
+            "postcode": pc,
+            "school_urn": school,
+        }
+    )
+    return reported, log
+
+
+def _postcode_format(pc: str, rng: np.random.Generator) -> str:
+    kind = int(rng.integers(0, 3))
+    if kind == 0:
+        return pc.replace(" ", "")
+    if kind == 1:
+        return pc.lower()
+    return pc.replace(" ", "  ")
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    first = np.array([np.datetime64(f"{y:04d}-{m:02d}", "M") for y, m in zip(year, month, strict=True)])
+    return ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(int)
