@@ -25,6 +25,17 @@ The rules (``disclosure:`` in ``params.yaml``, :class:`DisclosureParams`):
   contributions above 85% of the total), with complementary cells for
   tables with margins.
 
+Assumptions and limits
+----------------------
+* Each table is protected on its own. Two published tables that share cells
+  (a count table and a percentage table of the same groups, or tables one
+  level apart in a hierarchy) can together reveal what neither does: publish
+  one view of the same cells, or protect them as one table.
+* The attacker is assumed to know every published cell exactly (rounding
+  gives further protection that the audit does not count on), the table's
+  additivity, and that counts are non-negative.
+* Each row of microdata is one person (one contributor).
+
 Example
 -------
 >>> from sendlink.config import load_params                      # doctest: +SKIP

@@ -56,7 +56,9 @@ def _unpack(table: ProtectedTable | pd.DataFrame, params, kind, total_label, cou
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if count_columns is None:
-        count_columns = tuple(table.columns) if kind == "counts" else ("n",) if "n" in table.columns else ()
+        count_columns = (
+            tuple(table.columns) if kind == "counts" else ("n",) if "n" in table.columns else ()
+        )
     return table, settings(params), kind, total_label, tuple(count_columns)
 
 
@@ -124,7 +126,9 @@ def attacker_intervals(
         for gj, j in enumerate(col_order):
             kind_of, number = _parse(display.iat[i, j])
             if kind_of == "bad":
-                raise DisclosureError(f"cell ({display.index[i]!r}, {display.columns[j]!r}) shows {display.iat[i, j]!r}")
+                raise DisclosureError(
+                    f"cell ({display.index[i]!r}, {display.columns[j]!r}) shows {display.iat[i, j]!r}"
+                )
             cell = grid.flat(gi, gj)
             lb[cell], ub[cell] = _count_bounds(kind_of, number, params)
             if kind_of == SUPPRESSED:
@@ -137,7 +141,9 @@ def attacker_intervals(
     for cell, i, j in hidden:
         low = extreme(equations, lb, ub, cell, maximise=False)
         high = extreme(equations, lb, ub, cell, maximise=True)
-        rows.append({"row": display.index[i], "column": display.columns[j], "lower": low, "upper": high})
+        rows.append(
+            {"row": display.index[i], "column": display.columns[j], "lower": low, "upper": high}
+        )
     return pd.DataFrame(rows, columns=["row", "column", "lower", "upper"])
 
 
@@ -180,7 +186,9 @@ def check_published(
         For a ``DataFrame``: the columns holding counts (default: all of
         them for counts, ``n`` for percentages).
     """
-    display, params, kind, total_label, count_columns = _unpack(table, params, kind, total_label, count_columns)
+    display, params, kind, total_label, count_columns = _unpack(
+        table, params, kind, total_label, count_columns
+    )
     problems: list[str] = []
     smallest = _smallest_visible(params)
     parsed = {}
@@ -190,7 +198,9 @@ def check_published(
             kind_of, number = parsed[i, j] = _parse(cell)
             where = f"({row_label!r}, {col_label!r})"
             if kind_of == "bad":
-                problems.append(f"{where} shows {cell!r}, neither a number nor one of {', '.join(SYMBOLS)}")
+                problems.append(
+                    f"{where} shows {cell!r}, neither a number nor one of {', '.join(SYMBOLS)}"
+                )
                 continue
             if kind_of != "number" or col_label not in count_columns:
                 continue
@@ -199,12 +209,20 @@ def check_published(
             elif number == 0 and params.suppress_zeros:
                 problems.append(f"{where} shows a zero count, and zeros are suppressed")
             elif 0 < number < smallest:
-                problems.append(f"{where} shows {cell!r}, a count below the threshold {params.threshold}")
+                problems.append(
+                    f"{where} shows {cell!r}, a count below the threshold {params.threshold}"
+                )
             elif params.rounding and number % params.rounding:
-                problems.append(f"{where} shows {cell!r}, not rounded to the nearest {params.rounding}")
+                problems.append(
+                    f"{where} shows {cell!r}, not rounded to the nearest {params.rounding}"
+                )
     if kind == "percentages" and count_columns:
         n_col = list(display.columns).index(count_columns[0])
-        minimum = round_to_base(params.min_contributors, params.rounding) if params.rounding else params.min_contributors
+        minimum = (
+            round_to_base(params.min_contributors, params.rounding)
+            if params.rounding
+            else params.min_contributors
+        )
         for i, row_label in enumerate(display.index):
             kind_of, n = parsed[i, n_col]
             if kind_of == "number" and n < minimum:

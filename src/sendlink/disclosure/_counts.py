@@ -41,9 +41,13 @@ def full_index(index: pd.Index, with_total: bool, total_label: str) -> pd.Index:
     """The interior labels, plus the totals label at the end when ``with_total``."""
     labels = list(index)
     if any(is_total_label(label, total_label) for label in labels):
-        raise ValueError(f"a category is labelled {total_label!r}, the label of the totals; pass another total_label")
+        raise ValueError(
+            f"a category is labelled {total_label!r}, the label of the totals; pass another total_label"
+        )
     if with_total:
-        labels.append((total_label,) + ("",) * (index.nlevels - 1) if index.nlevels > 1 else total_label)
+        labels.append(
+            (total_label,) + ("",) * (index.nlevels - 1) if index.nlevels > 1 else total_label
+        )
     if index.nlevels > 1:
         return pd.MultiIndex.from_tuples(labels, names=index.names)
     return pd.Index(labels, name=index.name, dtype=object)
@@ -67,7 +71,9 @@ def _as_counts(frame: pd.DataFrame, what: str) -> np.ndarray:
     if (finite != np.round(finite)).any():
         problems.append("non-integer counts")
     if problems:
-        raise ValueError(f"{what} must be non-negative whole counts; found {' and '.join(problems)}")
+        raise ValueError(
+            f"{what} must be non-negative whole counts; found {' and '.join(problems)}"
+        )
     return finite.astype(np.int64)
 
 
@@ -82,7 +88,9 @@ def interior_of(table: pd.DataFrame | pd.Series, total_label: str) -> pd.DataFra
     elif isinstance(table, pd.DataFrame):
         frame = table
     else:
-        raise TypeError(f"expected a pandas DataFrame or Series of counts, got {type(table).__name__}")
+        raise TypeError(
+            f"expected a pandas DataFrame or Series of counts, got {type(table).__name__}"
+        )
     total_rows = [label for label in frame.index if is_total_label(label, total_label)]
     total_cols = [label for label in frame.columns if is_total_label(label, total_label)]
     if len(total_rows) > 1 or len(total_cols) > 1:
@@ -138,7 +146,11 @@ def tabulate(microdata: pd.DataFrame, rows: Sequence[str], cols: str | None) -> 
     frame = microdata[keys]
     complete = frame.notna().all(axis=1)
     if not complete.all():
-        log.info("left %d rows with a missing %s out of the table", int((~complete).sum()), "/".join(keys))
+        log.info(
+            "left %d rows with a missing %s out of the table",
+            int((~complete).sum()),
+            "/".join(keys),
+        )
         frame = frame[complete]
     sizes = frame.groupby(keys, observed=False, sort=True).size()
     table = sizes.unstack(cols, fill_value=0) if cols is not None else sizes.to_frame("count")
@@ -244,7 +256,9 @@ def protect_count_grid(
     return status, suppressed
 
 
-def render_counts(values: np.ndarray, status: np.ndarray, params: DisclosureParams) -> tuple[np.ndarray, np.ndarray]:
+def render_counts(
+    values: np.ndarray, status: np.ndarray, params: DisclosureParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Display strings and published numbers of counts, given their status (flat arrays)."""
     text = np.empty(values.shape, dtype=object)
     published = np.full(values.shape, np.nan)
@@ -346,7 +360,9 @@ def _protect_interior(
     if not_applicable is not None:
         fixed_interior = np.asarray(not_applicable, dtype=bool)
         if fixed_interior.shape != interior.shape:
-            raise ValueError(f"not_applicable has shape {fixed_interior.shape}, the table {interior.shape}")
+            raise ValueError(
+                f"not_applicable has shape {fixed_interior.shape}, the table {interior.shape}"
+            )
         if (interior.to_numpy()[fixed_interior] != 0).any():
             raise ValueError("cells marked not applicable must be zero")
     full = full_counts(interior.to_numpy(), grid)
@@ -402,4 +418,6 @@ def crosstab(
     table = tabulate(microdata, as_list(rows), cols)
     # Straight to the protection: a category that happens to be called
     # "Total" is an error here, not a margin to check.
-    return _protect_interior(table, settings(params), margins=margins, total_label=total_label, secondary=secondary)
+    return _protect_interior(
+        table, settings(params), margins=margins, total_label=total_label, secondary=secondary
+    )

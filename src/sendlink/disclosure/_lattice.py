@@ -158,7 +158,9 @@ def _bounds(lb: np.ndarray, ub: np.ndarray) -> list[tuple[float | None, float | 
     ]
 
 
-def extreme(equations: np.ndarray, lb: np.ndarray, ub: np.ndarray, cell: int, *, maximise: bool) -> float:
+def extreme(
+    equations: np.ndarray, lb: np.ndarray, ub: np.ndarray, cell: int, *, maximise: bool
+) -> float:
     """Largest (or smallest) value of one cell given the equations and each cell's bounds.
 
     Parameters
@@ -198,7 +200,9 @@ def extreme(equations: np.ndarray, lb: np.ndarray, ub: np.ndarray, cell: int, *,
     if result.status == 3:
         return float("inf") if maximise else float("-inf")
     if result.status != 0:
-        raise DisclosureError(f"the table's published cells are inconsistent with its totals ({result.message})")
+        raise DisclosureError(
+            f"the table's published cells are inconsistent with its totals ({result.message})"
+        )
     return float(-result.fun if maximise else result.fun)
 
 
@@ -259,7 +263,9 @@ def unmet(
     ]
 
 
-def _complement(lattice: Lattice, suppressed: np.ndarray, cell: int, sense: int, amount: float) -> np.ndarray:
+def _complement(
+    lattice: Lattice, suppressed: np.ndarray, cell: int, sense: int, amount: float
+) -> np.ndarray:
     """Published cells to hide so that ``cell`` can move by ``amount`` in direction ``sense``.
 
     Solves the minimum-cost direction of change ``d = d_plus - d_minus``:
@@ -283,7 +289,9 @@ def _complement(lattice: Lattice, suppressed: np.ndarray, cell: int, sense: int,
     else:
         plus[cell], minus[cell] = (0.0, 0.0), (amount, amount)
     # Dual simplex returns a vertex: a single path of change, not a blend of many.
-    result = linprog(objective, A_eq=a_eq, b_eq=np.zeros(a.shape[0]), bounds=plus + minus, method="highs-ds")
+    result = linprog(
+        objective, A_eq=a_eq, b_eq=np.zeros(a.shape[0]), bounds=plus + minus, method="highs-ds"
+    )
     if result.status != 0:
         raise DisclosureError(
             f"cell {cell} cannot be protected: no pattern of hidden cells lets it move "
@@ -348,7 +356,10 @@ def suppress(
 
 
 def _prune(
-    lattice: Lattice, primary: np.ndarray, suppressed: np.ndarray, needs: list[tuple[int, int, float]]
+    lattice: Lattice,
+    primary: np.ndarray,
+    suppressed: np.ndarray,
+    needs: list[tuple[int, int, float]],
 ) -> None:
     """Publish again every complementary cell the pattern can do without (in place).
 

@@ -80,7 +80,11 @@ def _groups(
     frame = microdata[[*keys, value]]
     frame = frame[frame[keys].notna().all(axis=1)]
     row_of = _cell_positions(frame, rows, sizes.index)
-    col_of = _cell_positions(frame, [across], sizes.columns) if across is not None else np.zeros(len(frame), int)
+    col_of = (
+        _cell_positions(frame, [across], sizes.columns)
+        if across is not None
+        else np.zeros(len(frame), int)
+    )
     raw = pd.to_numeric(frame[value], errors="coerce")
     if (frame[value].notna() & raw.isna()).any():
         raise TypeError(f"column {value!r} must be numeric")
@@ -148,7 +152,12 @@ def protect_magnitudes(
     rows = as_list(by)
     sizes, row_of, col_of, data, has_value = _groups(microdata, rows, across, value)
     n_rows, n_cols = sizes.shape
-    grid = Grid(n_rows, n_cols, total_row=margins and n_rows > 1, total_col=margins and across is not None and n_cols > 1)
+    grid = Grid(
+        n_rows,
+        n_cols,
+        total_row=margins and n_rows > 1,
+        total_col=margins and across is not None and n_cols > 1,
+    )
     m = grid.size
 
     people = np.zeros(m, dtype=np.int64)  # rows in the cell, with or without a value
@@ -172,19 +181,26 @@ def protect_magnitudes(
             stats[cell] = sums[cell] / len(cell_values)
         else:
             stats[cell] = float(np.median(cell_values))
-        dominant[cell] = statistic != "median" and dominated(cell_values, params.dominance_n, params.dominance_k)
+        dominant[cell] = statistic != "median" and dominated(
+            cell_values, params.dominance_n, params.dominance_k
+        )
 
     empty = contributors == 0
     primary = ~empty & ((contributors < params.min_contributors) | dominant)
     suppressed = primary.copy()
     if statistic != "median" and grid.equations().size:
-        suppressed = suppress(*_sum_lattice(grid, sums, data[has_value], contributors, primary, params), secondary=secondary)
+        suppressed = suppress(
+            *_sum_lattice(grid, sums, data[has_value], contributors, primary, params),
+            secondary=secondary,
+        )
 
     status = np.full(m, Status.OK.value, dtype=object)
     status[suppressed & ~primary] = Status.SECONDARY.value
     status[primary] = Status.PRIMARY.value
     status[empty & (people > 0)] = Status.UNAVAILABLE.value
-    status[empty & (people == 0)] = (Status.PRIMARY if params.suppress_zeros else Status.NOT_APPLICABLE).value
+    status[empty & (people == 0)] = (
+        Status.PRIMARY if params.suppress_zeros else Status.NOT_APPLICABLE
+    ).value
 
     text = np.empty(m, dtype=object)
     published = np.full(m, np.nan)
@@ -325,7 +341,9 @@ def protect_percentages(
     denominators = full[:, n_levels]
     forced = np.zeros(grid.shape, dtype=bool)
     forced[:, :n_levels] = (denominators < params.min_contributors)[:, None]
-    status, suppressed = protect_count_grid(full, grid, params, fixed, forced=forced.ravel(), secondary=secondary)
+    status, suppressed = protect_count_grid(
+        full, grid, params, fixed, forced=forced.ravel(), secondary=secondary
+    )
     status = status.reshape(grid.shape)
     suppressed = suppressed.reshape(grid.shape)
 
@@ -333,7 +351,9 @@ def protect_percentages(
     shown_levels = list(levels) if levels is not None else all_levels
     unknown = [level for level in shown_levels if level not in all_levels]
     if unknown:
-        raise ValueError(f"{outcome!r} has no categor{'y' if len(unknown) == 1 else 'ies'} {unknown}")
+        raise ValueError(
+            f"{outcome!r} has no categor{'y' if len(unknown) == 1 else 'ies'} {unknown}"
+        )
 
     n_text, n_published = render_counts(denominators, status[:, n_levels], params)
     n_all_rows = grid.shape[0]
@@ -343,7 +363,9 @@ def protect_percentages(
     for level in shown_levels:
         j = all_levels.index(level)
         for r in range(n_all_rows):
-            state = _percentage_status(full[r, j], denominators[r], status[r, j], suppressed[r, n_levels], params)
+            state = _percentage_status(
+                full[r, j], denominators[r], status[r, j], suppressed[r, n_levels], params
+            )
             states[r].append(state)
             if state == Status.OK.value:
                 pct = 100.0 * full[r, j] / denominators[r]
@@ -370,7 +392,11 @@ def protect_percentages(
 
 
 def _percentage_status(
-    count: int, denominator: int, count_status: str, denominator_hidden: bool, params: DisclosureParams
+    count: int,
+    denominator: int,
+    count_status: str,
+    denominator_hidden: bool,
+    params: DisclosureParams,
 ) -> str:
     """Why a percentage is shown or not, from the protected count table behind it."""
     if denominator == 0:

@@ -26,17 +26,23 @@ class DisclosureParams(BaseModel):
         10, ge=1, description="counts from 1 to threshold-1 are suppressed (primary suppression)"
     )
     suppress_zeros: bool = Field(
-        False, description="also suppress zero counts (some secure environments treat 0 as disclosive)"
+        False,
+        description="also suppress zero counts (some secure environments treat 0 as disclosive)",
     )
     rounding_base: int = Field(
-        5, ge=0, description="round published counts to the nearest multiple of this; 0 or 1 disables"
+        5,
+        ge=0,
+        description="round published counts to the nearest multiple of this; 0 or 1 disables",
     )
     min_contributors: int = Field(
         10, ge=1, description="fewest people behind a published mean, median or percentage"
     )
     dominance_n: int = Field(2, ge=1, description="N of the N-K dominance rule")
     dominance_k: float = Field(
-        85.0, gt=0, le=100, description="K of the N-K rule: the N largest may make up at most K% of a total"
+        85.0,
+        gt=0,
+        le=100,
+        description="K of the N-K rule: the N largest may make up at most K% of a total",
     )
     magnitude_protection: float = Field(
         10.0,

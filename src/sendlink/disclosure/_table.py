@@ -67,7 +67,7 @@ def format_number(value: float, decimals: int) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProtectedTable:
     """A table ready to publish, with the reasons behind every cell.
 
@@ -150,7 +150,7 @@ class ProtectedTable:
         notes = "<br>\n".join(html.escape(line) for line in self.footnote.splitlines())
         return (
             f'<div class="sendlink-protected" data-kind="{self.kind}">\n'
-            f"{table}\n<p class=\"sendlink-footnote\"><small>{notes}</small></p>\n</div>"
+            f'{table}\n<p class="sendlink-footnote"><small>{notes}</small></p>\n</div>'
         )
 
     def _repr_html_(self) -> str:
@@ -158,6 +158,10 @@ class ProtectedTable:
 
     def __str__(self) -> str:
         return self.display.to_string() + "\n\n" + self.footnote
+
+    # The plain-text form a notebook stores next to the HTML: the table as
+    # published, not the dataclass fields.
+    __repr__ = __str__
 
 
 def symbols_note(status: pd.DataFrame) -> list[str]:

@@ -21,7 +21,9 @@ def shown(rows: dict[str, list[str]], columns: list[str]) -> pd.DataFrame:
 
 def test_a_visible_small_count_fails():
     table = shown({"A": ["7", "20"], "B": ["30", "40"]}, ["x", "y"])
-    with pytest.raises(DisclosureError, match=r"\('A', 'x'\) shows '7', a count below the threshold 10"):
+    with pytest.raises(
+        DisclosureError, match=r"\('A', 'x'\) shows '7', a count below the threshold 10"
+    ):
         check_published(table, EXACT)
 
 
@@ -55,7 +57,9 @@ def test_numbers_with_thousands_separators_and_plain_integers_are_read():
 
 def test_a_recoverable_suppressed_cell_fails():
     #   20  30   c | 54      c = 54 - 20 - 30 = 4
-    table = shown({"r1": ["20", "30", "c", "54"], "Total": ["20", "30", "4", "54"]}, ["A", "B", "C", "Total"])
+    table = shown(
+        {"r1": ["20", "30", "c", "54"], "Total": ["20", "30", "4", "54"]}, ["A", "B", "C", "Total"]
+    )
     with pytest.raises(DisclosureError):  # the 4 in the totals row is visible anyway
         check_published(table, EXACT)
     table = shown({"r1": ["20", "30", "c", "54"]}, ["A", "B", "C", "Total"])
@@ -91,7 +95,9 @@ def test_percentage_of_too_few_people_fails():
     table = shown({"A": ["25", "48.0"], "B": ["40", "c"]}, ["n", "% yes"])
     check_published(table, DisclosureParams(rounding_base=0), kind="percentages")
     with pytest.raises(DisclosureError, match="percentage of 25 people, fewer than 30"):
-        check_published(table, DisclosureParams(rounding_base=0, min_contributors=30), kind="percentages")
+        check_published(
+            table, DisclosureParams(rounding_base=0, min_contributors=30), kind="percentages"
+        )
 
 
 def test_magnitude_tables_are_checked_for_symbols_only():
@@ -101,7 +107,9 @@ def test_magnitude_tables_are_checked_for_symbols_only():
 
 
 def test_protected_tables_pass_and_tampering_is_caught():
-    counts = pd.DataFrame({"A": [20, 15, 40], "B": [30, 25, 12], "C": [4, 35, 18]}, index=["r1", "r2", "r3"])
+    counts = pd.DataFrame(
+        {"A": [20, 15, 40], "B": [30, 25, 12], "C": [4, 35, 18]}, index=["r1", "r2", "r3"]
+    )
     table = protect_counts(counts, DisclosureParams())
     check_published(table)
     check_published(table.to_frame())  # what a notebook shows, as strings

@@ -34,7 +34,9 @@ def test_counts_below_threshold_are_suppressed_and_ten_is_shown():
 
 def test_zeros_are_suppressed_when_configured():
     counts = pd.Series({"A": 9, "B": 10, "C": 0, "D": 1}, name="pupils")
-    table = protect_counts(counts, DisclosureParams(rounding_base=0, suppress_zeros=True), margins=False)
+    table = protect_counts(
+        counts, DisclosureParams(rounding_base=0, suppress_zeros=True), margins=False
+    )
     assert column(table, "pupils") == ["c", "10", "c", "c"]
     assert "zero counts" in table.footnote
 
@@ -50,8 +52,18 @@ def test_threshold_is_a_parameter():
 
 @pytest.mark.parametrize(
     "value, base, expected",
-    [(12, 5, 10), (13, 5, 15), (0, 5, 0), (10, 5, 10), (17, 5, 15), (18, 5, 20),
-     (15, 10, 20), (14, 10, 10), (7, 0, 7), (7, 1, 7)],
+    [
+        (12, 5, 10),
+        (13, 5, 15),
+        (0, 5, 0),
+        (10, 5, 10),
+        (17, 5, 15),
+        (18, 5, 20),
+        (15, 10, 20),
+        (14, 10, 10),
+        (7, 0, 7),
+        (7, 1, 7),
+    ],
 )
 def test_round_to_base(value, base, expected):
     assert round_to_base(value, base) == expected
@@ -138,7 +150,12 @@ def test_secondary_suppression_hides_the_cheapest_cycle():
     #   r1A, r2C, r2A: 21 + 36 + 16 = 73      r1A, r3C, r3A: 21 + 19 + 41 = 81
     #   r1B, r2C, r2B: 31 + 36 + 26 = 93      r1B, r3C, r3B: 31 + 19 + 13 = 63  <- cheapest
     table = protect_counts(LEAKY, EXACT)
-    hidden = {(r, c) for r in table.display.index for c in table.display.columns if table.display.loc[r, c] == "c"}
+    hidden = {
+        (r, c)
+        for r in table.display.index
+        for c in table.display.columns
+        if table.display.loc[r, c] == "c"
+    }
     assert hidden == {("r1", "B"), ("r1", "C"), ("r3", "B"), ("r3", "C")}
     assert table.status.loc["r1", "C"] == "primary"
     assert table.status.loc["r3", "B"] == "secondary"
@@ -240,7 +257,11 @@ def test_a_category_named_like_the_totals_is_refused():
     micro = pd.DataFrame({"group": ["Total"] * 12 + ["Other"] * 12})
     with pytest.raises(ValueError, match="total_label"):
         crosstab(micro, "group", None)
-    assert list(crosstab(micro, "group", None, total_label="All").display.index) == ["Other", "Total", "All"]
+    assert list(crosstab(micro, "group", None, total_label="All").display.index) == [
+        "Other",
+        "Total",
+        "All",
+    ]
 
 
 def test_integer_valued_floats_are_accepted():
@@ -254,7 +275,9 @@ def test_integer_valued_floats_are_accepted():
 def people(counts: dict, missing_fsm: int = 0) -> pd.DataFrame:
     rows = [key for key, n in counts.items() for _ in range(n)]
     frame = pd.DataFrame(rows, columns=["sen", "fsm"])
-    frame = pd.concat([frame, pd.DataFrame({"sen": ["K"] * missing_fsm, "fsm": [None] * missing_fsm})])
+    frame = pd.concat(
+        [frame, pd.DataFrame({"sen": ["K"] * missing_fsm, "fsm": [None] * missing_fsm})]
+    )
     frame["sen"] = pd.Categorical(frame["sen"], categories=["E", "K", "N", "S"])
     return frame.reset_index(drop=True)
 
@@ -263,8 +286,17 @@ def test_crosstab_counts_people_keeps_empty_categories_and_protects():
     # E: 12 no, 3 yes; K: 30 no, 20 yes; N: 50 no, 40 yes; S: nobody (a category).
     # E/yes = 3 is small; its cheapest cycle runs through E/no (13) and row K
     # (31 + 21) rather than row N (51 + 41). S shows zeros (zeros allowed).
-    micro = people({("E", "no"): 12, ("E", "yes"): 3, ("K", "no"): 30, ("K", "yes"): 20,
-                    ("N", "no"): 50, ("N", "yes"): 40}, missing_fsm=4)
+    micro = people(
+        {
+            ("E", "no"): 12,
+            ("E", "yes"): 3,
+            ("K", "no"): 30,
+            ("K", "yes"): 20,
+            ("N", "no"): 50,
+            ("N", "yes"): 40,
+        },
+        missing_fsm=4,
+    )
     table = crosstab(micro, "sen", "fsm", EXACT)
     assert list(table.display.index) == ["E", "K", "N", "S", "Total"]
     assert list(table.display.columns) == ["no", "yes", "Total"]
@@ -305,7 +337,9 @@ def test_missing_grouping_column_is_named():
 
 
 def test_markdown_rendering_is_a_plain_table_with_the_footnote():
-    table = protect_counts(pd.Series({"A": 25, "B": 4, "C": 12}, name="n").rename_axis("group"), EXACT)
+    table = protect_counts(
+        pd.Series({"A": 25, "B": 4, "C": 12}, name="n").rename_axis("group"), EXACT
+    )
     assert table.to_markdown() == (
         "| group | n |\n"
         "| --- | ---: |\n"
@@ -326,6 +360,14 @@ def test_html_carries_the_kind_and_the_footnote():
     assert 'data-kind="counts"' in html
     assert "suppressed to protect confidentiality" in html
     assert "<td>c</td>" in html
+
+
+def test_plain_text_form_is_the_published_table_and_footnote():
+    table = protect_counts(pd.Series({"A": 25, "B": 4, "C": 12}, name="n"))
+    text = repr(table)
+    assert text == str(table)
+    assert text.startswith("        n\nA      25\nB       c")
+    assert text.endswith("so they may not add up to the sum of the rounded figures.")
 
 
 def test_rename_relabels_display_status_and_values_together():

@@ -99,7 +99,9 @@ def test_lower_protection_moves_the_cell_down():
     # Signed values (no lower bound) and a requirement that the minimum reach 0:
     # hiding cell 0 alone pins it; the heuristic must open a cycle.
     lattice = lattice_2x2([[20, 30], [4, 25]])
-    lattice = Lattice(lattice.values, lattice.equations, np.full(9, -np.inf), lattice.cost, lattice.fixed)
+    lattice = Lattice(
+        lattice.values, lattice.equations, np.full(9, -np.inf), lattice.cost, lattice.fixed
+    )
     primary = np.zeros(9, dtype=bool)
     primary[0] = True
     upper = np.full(9, np.nan)

@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.disclosure import DisclosureParams, Status, check_published, dominated, protect_magnitudes
+from sendlink.disclosure import (
+    DisclosureParams,
+    Status,
+    check_published,
+    dominated,
+    protect_magnitudes,
+)
 
 
 def micro(groups: dict[str, list[float]], *, categories=None) -> pd.DataFrame:
@@ -77,8 +83,15 @@ def test_medians_need_ten_contributors_but_not_the_dominance_rule():
 
 def test_sums_with_decimals():
     data = micro({"A": list(range(1, 11))})  # sum 55
-    assert protect_magnitudes(data, "group", "value", statistic="sum", margins=False).display.iloc[0, 0] == "55.0"
-    exact = protect_magnitudes(data, "group", "value", DisclosureParams(decimals=0), statistic="sum", margins=False)
+    assert (
+        protect_magnitudes(data, "group", "value", statistic="sum", margins=False).display.iloc[
+            0, 0
+        ]
+        == "55.0"
+    )
+    exact = protect_magnitudes(
+        data, "group", "value", DisclosureParams(decimals=0), statistic="sum", margins=False
+    )
     assert exact.display.iloc[0, 0] == "55"
 
 
@@ -137,7 +150,9 @@ def test_group_with_no_values_is_unavailable_and_empty_category_not_applicable()
 
 def test_empty_category_is_suppressed_when_zeros_are():
     data = micro({"A": list(range(1, 11))}, categories=["A", "C"])
-    table = protect_magnitudes(data, "group", "value", DisclosureParams(suppress_zeros=True), margins=False)
+    table = protect_magnitudes(
+        data, "group", "value", DisclosureParams(suppress_zeros=True), margins=False
+    )
     assert table.display["mean value"].tolist() == ["5.5", "c"]
 
 
@@ -147,14 +162,22 @@ def test_numbers_are_stable_strings():
     # rounded summation; a plain running sum gives 0.9999999999999999).
     data = micro({"neg": [-0.1] * 6 + [0.05] * 4, "big": [1234.56] * 10, "tenth": [0.1] * 10})
     means = protect_magnitudes(data, "group", "value", margins=False)
-    assert means.display.loc[["neg", "big", "tenth"], "mean value"].tolist() == ["0.0", "1,234.6", "0.1"]
-    sums = protect_magnitudes(data, "group", "value", DisclosureParams(decimals=6), statistic="sum", margins=False)
+    assert means.display.loc[["neg", "big", "tenth"], "mean value"].tolist() == [
+        "0.0",
+        "1,234.6",
+        "0.1",
+    ]
+    sums = protect_magnitudes(
+        data, "group", "value", DisclosureParams(decimals=6), statistic="sum", margins=False
+    )
     assert sums.display.loc["tenth"].item() == "1.000000"
     assert sums.values.loc["big"].item() == 12345.6
 
 
 def test_label_and_bad_statistic():
     data = micro({"A": list(range(1, 11))})
-    assert list(protect_magnitudes(data, "group", "value", label="Attainment 8").display.columns) == ["Attainment 8"]
+    assert list(
+        protect_magnitudes(data, "group", "value", label="Attainment 8").display.columns
+    ) == ["Attainment 8"]
     with pytest.raises(ValueError, match="statistic"):
         protect_magnitudes(data, "group", "value", statistic="mode")

@@ -42,7 +42,13 @@ def test_unknown_key_is_named_with_its_path():
 
 @pytest.mark.parametrize(
     "key, value",
-    [("threshold", 0), ("rounding_base", -5), ("dominance_k", 120), ("min_contributors", 0), ("dominance_n", 0)],
+    [
+        ("threshold", 0),
+        ("rounding_base", -5),
+        ("dominance_k", 120),
+        ("min_contributors", 0),
+        ("dominance_n", 0),
+    ],
 )
 def test_out_of_range_values_are_refused(key, value):
     with pytest.raises(ParameterError, match=rf"disclosure\.{key}"):

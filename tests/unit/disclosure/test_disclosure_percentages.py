@@ -17,7 +17,9 @@ def people(spec: dict[str, tuple[int, int]]) -> pd.DataFrame:
 
 def test_percentages_of_large_groups_are_shown_from_unrounded_counts():
     # A: 13 of 33 = 39.39% -> 39.4; B: 20 of 40 = 50%; all: 33 of 73 = 45.2%.
-    table = protect_percentages(people({"A": (13, 20), "B": (20, 20)}), "group", "absent", DisclosureParams())
+    table = protect_percentages(
+        people({"A": (13, 20), "B": (20, 20)}), "group", "absent", DisclosureParams()
+    )
     assert list(table.display.columns) == ["n", "% False", "% True"]
     assert table.display.values.tolist() == [
         ["35", "60.6", "39.4"],  # n = 33 rounded to 35
@@ -29,7 +31,9 @@ def test_percentages_of_large_groups_are_shown_from_unrounded_counts():
 
 
 def test_levels_selects_the_percentages_shown():
-    table = protect_percentages(people({"A": (13, 20), "B": (20, 20)}), "group", "absent", EXACT, levels=[True])
+    table = protect_percentages(
+        people({"A": (13, 20), "B": (20, 20)}), "group", "absent", EXACT, levels=[True]
+    )
     assert list(table.display.columns) == ["n", "% True"]
     assert table.display["n"].tolist() == ["33", "40", "73"]
 
@@ -44,7 +48,9 @@ def test_small_groups_and_the_counts_that_would_reveal_them():
     # denominator must go: B's (cheaper than A's). B/True = 3 can rise only to
     # 7 through column True (17 - 10 published for A), so A's cells must go too.
     # Only the overall row survives: 43/60 = 71.7%, 17/60 = 28.3%.
-    table = protect_percentages(people({"A": (10, 30), "B": (3, 9), "C": (4, 4)}), "group", "absent", EXACT)
+    table = protect_percentages(
+        people({"A": (10, 30), "B": (3, 9), "C": (4, 4)}), "group", "absent", EXACT
+    )
     assert table.display.values.tolist() == [
         ["40", "c", "c"],
         ["c", "c", "c"],
@@ -66,7 +72,9 @@ def test_groups_below_min_contributors_show_no_percentages_even_if_counts_are_la
     # they be worked out from the overall row: the cheapest partner is A
     # (21 + 31 < 31 + 31 for D). Overall: 62 of 135 = 45.9%.
     params = DisclosureParams(rounding_base=0, min_contributors=30)
-    table = protect_percentages(people({"A": (20, 30), "B": (12, 13), "D": (30, 30)}), "group", "absent", params)
+    table = protect_percentages(
+        people({"A": (20, 30), "B": (12, 13), "D": (30, 30)}), "group", "absent", params
+    )
     assert table.display.values.tolist() == [
         ["50", "c", "c"],
         ["25", "c", "c"],
@@ -79,7 +87,9 @@ def test_groups_below_min_contributors_show_no_percentages_even_if_counts_are_la
 
 
 def test_without_margins_the_total_row_is_dropped_but_still_protected_against():
-    table = protect_percentages(people({"A": (10, 30), "B": (3, 9), "C": (4, 4)}), "group", "absent", EXACT, margins=False)
+    table = protect_percentages(
+        people({"A": (10, 30), "B": (3, 9), "C": (4, 4)}), "group", "absent", EXACT, margins=False
+    )
     assert list(table.display.index) == ["A", "B", "C"]
     assert table.display.loc["A"].tolist() == ["40", "c", "c"]
 

@@ -14,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from sendlink.disclosure import DisclosureParams, attacker_intervals, check_published, protect_counts, round_to_base
+from sendlink.disclosure import (
+    DisclosureParams,
+    attacker_intervals,
+    check_published,
+    protect_counts,
+    round_to_base,
+)
 
 small_or_large = st.one_of(st.integers(0, 12), st.integers(10, 80))
 
@@ -23,16 +29,25 @@ small_or_large = st.one_of(st.integers(0, 12), st.integers(10, 80))
 def count_tables(draw):
     n_rows = draw(st.integers(1, 4))
     n_cols = draw(st.integers(1, 4))
-    cells = draw(st.lists(st.lists(small_or_large, min_size=n_cols, max_size=n_cols), min_size=n_rows, max_size=n_rows))
-    return pd.DataFrame(cells, index=[f"r{i}" for i in range(n_rows)], columns=[f"c{j}" for j in range(n_cols)])
+    cells = draw(
+        st.lists(
+            st.lists(small_or_large, min_size=n_cols, max_size=n_cols),
+            min_size=n_rows,
+            max_size=n_rows,
+        )
+    )
+    return pd.DataFrame(
+        cells, index=[f"r{i}" for i in range(n_rows)], columns=[f"c{j}" for j in range(n_cols)]
+    )
 
 
 @st.composite
 def rules(draw):
     threshold = draw(st.sampled_from([3, 5, 10]))
     base = draw(st.sampled_from([b for b in (0, 3, 5, 10) if b <= threshold]))
-    return DisclosureParams(threshold=threshold, suppress_zeros=draw(st.booleans()), rounding_base=base)
-
+    return DisclosureParams(
+        threshold=threshold, suppress_zeros=draw(st.booleans()), rounding_base=base
+    )
 
 
 def true_table(interior: pd.DataFrame) -> np.ndarray:
@@ -47,7 +62,9 @@ def true_table(interior: pd.DataFrame) -> np.ndarray:
     return full
 
 
-def integer_range(full: np.ndarray, hidden: np.ndarray, interior_shape, cell) -> tuple[float, float]:
+def integer_range(
+    full: np.ndarray, hidden: np.ndarray, interior_shape, cell
+) -> tuple[float, float]:
     """Smallest and largest integer value of ``cell`` in any table agreeing with the published cells."""
     n_rows, n_cols = interior_shape
     total_col, total_row = n_cols > 1, n_rows > 1
@@ -136,8 +153,11 @@ def test_the_lp_audit_is_as_strong_as_an_integer_attacker(interior):
     table = protect_counts(interior, params)
     full = true_table(interior)
     hidden = np.isin(table.status.to_numpy(), ["primary", "secondary"])
-    positions = {(label_r, label_c): (i, j) for i, label_r in enumerate(table.display.index)
-                 for j, label_c in enumerate(table.display.columns)}
+    positions = {
+        (label_r, label_c): (i, j)
+        for i, label_r in enumerate(table.display.index)
+        for j, label_c in enumerate(table.display.columns)
+    }
     for row in attacker_intervals(table).itertuples(index=False):
         low, high = integer_range(full, hidden, interior.shape, positions[row.row, row.column])
         assert row.lower == np.float64(low) or abs(row.lower - low) < 1e-6
