@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 log.info("%s is up to date with the parameters; nothing to do", out)
                 return 0
     start = time.perf_counter()
-    dataset = generate(synth, seed, as_of=synth.consent.events_until, progress=True)
+    dataset = generate(synth, seed, as_of=synth.consent.events_until, progress=log.isEnabledFor(logging.INFO))
     written = write(dataset, out)
     log.info("wrote %d files to %s in %.1f s", len(written), out, time.perf_counter() - start)
     return 0

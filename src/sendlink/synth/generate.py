@@ -68,7 +68,7 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
     rng = np.random.default_rng(seed)
     streams = dict(zip(STREAMS, rng.spawn(len(STREAMS)), strict=True))
     p = synth.npd
-    steps = tqdm(total=9, desc="synth", disable=not progress, leave=False)
+    steps = tqdm(total=9, desc="synth", disable=None if progress else True, leave=False)
 
     las = make_local_authorities(p.local_authorities, streams["geography"])
     schools = make_schools(las, p.pupils_per_year_group, p.pupils_per_primary_school, p.pupils_per_secondary_school, p.sen_ehc_share[p.last_census_year], streams["geography"])
@@ -515,8 +515,10 @@ def _survey_tables(sampled: pd.DataFrame, contacts, ce, rr) -> dict[str, pd.Data
     )
     mode = np.where(s["strand"] == "web", "web", "face_to_face")
     s = s.assign(mode=mode, n_support_types=s[[c for c in s.columns if c.startswith("support_")]].sum(axis=1))
-    s["yp_happy_w1"] = s["yp_life_satisfaction_w1"] >= 7
-    s["yp_happy_w2"] = s["wellbeing_w2"] >= 7
+    # "Happy with life": 6 or more on the 0-10 scale (an assumed cut that,
+    # with the models, gives the published ~72% at wave 1).
+    s["yp_happy_w1"] = s["yp_life_satisfaction_w1"] >= 6
+    s["yp_happy_w2"] = s["wellbeing_w2"] >= 6
     parent_w1 = _answers(
         s, "w1_responded", "w1_date",
         {"mode": "mode", "unmet_need": "unmet_need_w1", "satisfaction_support": "satisfaction_w1", "school_experience": "school_experience_w1",

@@ -66,6 +66,8 @@ def make_local_authorities(n: int, rng: np.random.Generator) -> LocalAuthorities
     size = rng.lognormal(mean=0.0, sigma=0.5, size=n)
     urban = rng.random(n) < 0.2
     diversity = np.where(urban, rng.uniform(1.8, 2.6, n), rng.uniform(0.4, 1.1, n))
+    # Scale so the pupil-weighted average is 1: national shares are kept.
+    diversity = diversity / (diversity @ (size / size.sum()))
     region = np.where(urban, REGIONS.index("London"), rng.integers(0, len(REGIONS), n))
     deprivation = rng.normal(0.0, 0.25, n)
     areas = [f"Q{chr(ord('A') + i % 26)}" if i < 26 else f"Q{chr(ord('A') + i // 26 - 1)}{chr(ord('A') + i % 26)}" for i in range(n)]

@@ -149,6 +149,8 @@ def make_records(
     # SEN: a latent propensity drifting year to year; EHC plans persist.
     drift = np.cumsum(rng.normal(0.0, p.sen_year_noise, (n, len(years))), axis=1)
     z = pupils["sen_latent"].to_numpy()[:, None] + drift
+    # Who gets an EHC plan also depends on the family's circumstances.
+    z_ehc = z + p.ehc_deprivation_shift * pupils["deprivation"].to_numpy()[:, None]
     provision = np.full((n, len(years)), "", dtype=object)
     ehc = np.zeros((n, len(years)), dtype=bool)
     for t, year in enumerate(years):
@@ -156,7 +158,10 @@ def make_records(
         already = here & (ehc[:, t - 1] if t > 0 else False)
         target = int(round(p.sen_ehc_share[int(year)] * here.sum()))
         extra = max(0, target - int(already.sum()))
-        new = top_share(z[:, t], here & ~already, extra / max(1, (here & ~already).sum()))
+        # EHC plans go to those with the highest need among the pupils on SEN
+        # support or above (so a plan follows identified need).
+        sen_pool = here & ~already & top_share(z[:, t], here, p.sen_ehc_share[int(year)] + p.sen_support_share[int(year)])
+        new = top_share(z_ehc[:, t], sen_pool, extra / max(1, sen_pool.sum()))
         ehc[:, t] = already | new
         support = top_share(z[:, t], here & ~ehc[:, t], p.sen_support_share[int(year)] / (1 - p.sen_ehc_share[int(year)]))
         provision[here, t] = "N"
@@ -267,7 +272,13 @@ def absence_model(world: World, records: Records, p: NpdParams, rng: np.random.G
     """Logit-normal absence rates, calibrated by provision to the published
     2023/24 rates; returns the pupil-year mean logits and sessions possible."""
     n, n_years = records.present.shape
-    pupil_effect = rng.normal(0.0, p.absence_pupil_sd, n)
+    # A pupil's own tendency to be absent, scaled by their provision when
+    # they are first seen with SEN (or N), so the spread is stable over years.
+    pupil_z = rng.normal(0.0, 1.0, n)
+    ever_e = np.isin(records.provision, ["E", "S"]).any(axis=1)
+    ever_k = (records.provision == "K").any(axis=1)
+    sd = np.where(ever_e, p.absence_pupil_sd["E"], np.where(ever_k, p.absence_pupil_sd["K"], p.absence_pupil_sd["N"]))
+    pupil_effect = pupil_z * sd
     school_exp = world.pupils["school_experience"].to_numpy()
     fsm_effect = 0.35 * records.fsm
     secondary = 0.25 * (records.ncyear >= 7)

@@ -58,13 +58,14 @@ class NpdParams(_Strict):
     sen_latent_deprivation: float
     sen_latent_male: float
     sen_latent_ability: float
+    ehc_deprivation_shift: float
     sen_year_noise: float = Field(ge=0.0)
     fsm_share: dict[int, Share]
     fsm_year_noise: float = Field(ge=0.0)
     need_type_ehc: dict[str, Share]
     need_type_support: dict[str, Share]
     absence_target_rate: dict[str, Share]
-    absence_pupil_sd: float = Field(ge=0.0)
+    absence_pupil_sd: dict[str, Annotated[float, Field(ge=0.0)]]
     absence_year_sd: float = Field(ge=0.0)
     absence_year_shift: dict[int, float]
     sessions_possible_mean: int = Field(ge=100, le=400)

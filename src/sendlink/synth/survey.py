@@ -94,7 +94,7 @@ def potential_answers(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
         np.clip(np.searchsorted([-0.6, 0.3, 1.0], -frame["ability_std"].to_numpy() + rng.normal(0, 0.8, n)), 0, 3)
     ]
     # The young person's own answers at wave 1.
-    ls1 = np.clip(np.rint(6.8 - 0.5 * unmet + 0.5 * w + 0.3 * male + rng.normal(0, 1.9, n)), 0, 10).astype(int)
+    ls1 = np.clip(np.rint(6.9 - 0.5 * unmet + 0.5 * w + 0.3 * male + rng.normal(0, 1.9, n)), 0, 10).astype(int)
     bullied1 = rng.random(n) < expit(0.62 + 0.3 * z - 0.4 * w)
     likes_school = _likert(w + rng.normal(0, 0.6, n), (0.12, 0.16, 0.30, 0.27, 0.15))
     # Wave 2: needs persist; satisfaction moves with them.
