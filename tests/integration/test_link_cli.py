@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
-from _linkdata import make_population, survey_from  # noqa: E402
+from _linkdata import make_population, survey_from
 
-from sendlink.cli import main  # noqa: E402
+from sendlink.cli import main
 
 
 @pytest.fixture

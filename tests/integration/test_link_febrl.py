@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from link_febrl import evaluate, febrl4_spines  # noqa: E402
+from link_febrl import evaluate, febrl4_spines
 
-from sendlink.link import blocking_recall, link  # noqa: E402
+from sendlink.link import blocking_recall, link
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.link.standardise import clean_name, name_groups, parse_dates, postcode_levels, standardise_spine
+from sendlink.link.standardise import (
+    clean_name,
+    name_groups,
+    parse_dates,
+    postcode_levels,
+    standardise_spine,
+)
 
 
 @pytest.mark.parametrize(
