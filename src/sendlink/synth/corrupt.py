@@ -286,6 +286,13 @@ def report_identifiers(
             values[r] = _format_noise(values[r], rng) if field != "postcode" else _postcode_format(values[r], rng)
         log.add(rows, field, "formatting")
 
+    def nullable(values: np.ndarray) -> np.ndarray:
+        # Missing is null (an empty cell in CSV), never an empty string.
+        out = values.astype(object).copy()
+        out[np.array([not str(v).strip() for v in out])] = None
+        return out
+
+    fore, middle, sur, dob, sex, pc, school = (nullable(v) for v in (fore, middle, sur, dob, sex, pc, school))
     reported = pd.DataFrame(
         {
             "forename": fore,

@@ -128,7 +128,7 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
     tables: dict[str, pd.DataFrame] = {}
     tables.update(_npd_tables(world, records, upn, las, schools, model["possible"], missed, suspensions, permanent, attainment, ks4))
     steps.update()
-    tables.update(_survey_tables(sampled, contacts, ce, rr))
+    tables.update(_survey_tables(sampled, contacts, ce, rr, streams["survey"]))
     tables.update(_truth_tables(sampled, frame, differences, upn, world, synth))
     steps.update()
     steps.close()
@@ -478,15 +478,25 @@ def _npd_tables(world, records, upn, las, schools, possible, missed, suspensions
     return tables
 
 
-def _answers(sampled: pd.DataFrame, mask_col: str, date_col: str, columns: dict[str, str], rng_missing: float = 0.0) -> pd.DataFrame:
+#: Share of answers to a question that are "don't know" or refused (assumed).
+ITEM_NONRESPONSE = 0.015
+
+
+def _answers(sampled: pd.DataFrame, mask_col: str, date_col: str, columns: dict[str, str], rng: np.random.Generator, optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Observed answers of the respondents; ``optional`` items may be missing."""
     rows = sampled[sampled[mask_col]]
     out = pd.DataFrame({"survey_id": rows["survey_id"].to_numpy(), "interview_date": rows[date_col].to_numpy()})
     for new, old in columns.items():
-        out[new] = rows[old].to_numpy()
+        values = rows[old].to_numpy()
+        if new in optional:
+            kind = "boolean" if values.dtype == bool else "Int64"
+            values = pd.array(values, dtype=kind)
+            values[rng.random(len(values)) < ITEM_NONRESPONSE] = pd.NA
+        out[new] = values
     return out
 
 
-def _survey_tables(sampled: pd.DataFrame, contacts, ce, rr) -> dict[str, pd.DataFrame]:
+def _survey_tables(sampled: pd.DataFrame, contacts, ce, rr, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     s = sampled
     sample = pd.DataFrame(
         {
@@ -519,14 +529,20 @@ def _survey_tables(sampled: pd.DataFrame, contacts, ce, rr) -> dict[str, pd.Data
     # with the models, gives the published ~72% at wave 1).
     s["yp_happy_w1"] = s["yp_life_satisfaction_w1"] >= 6
     s["yp_happy_w2"] = s["wellbeing_w2"] >= 6
+    likert = ("unmet_need", "satisfaction_support", "school_experience", "life_satisfaction", "bullied_last_year", "likes_school")
     parent_w1 = _answers(
         s, "w1_responded", "w1_date",
         {"mode": "mode", "unmet_need": "unmet_need_w1", "satisfaction_support": "satisfaction_w1", "school_experience": "school_experience_w1",
          **{c.removesuffix("_w1"): c for c in s.columns if c.startswith("support_")}, "n_support_types": "n_support_types", "expectation": "expectation_w1"},
+        rng, likert,
     )
-    yp_w1 = _answers(s, "w1_young_person_responded", "w1_date", {"life_satisfaction": "yp_life_satisfaction_w1", "happy_with_life": "yp_happy_w1", "bullied_last_year": "yp_bullied_w1", "likes_school": "yp_likes_school_w1"})
-    parent_w2 = _answers(s, "w2_responded", "w2_date", {"mode": "mode", "unmet_need": "unmet_need_w2", "satisfaction_support": "satisfaction_w2"})
-    yp_w2 = _answers(s, "w2_young_person_responded", "w2_date", {"life_satisfaction": "wellbeing_w2", "happy_with_life": "yp_happy_w2", "bullied_last_year": "yp_bullied_w2"})
+    yp_w1 = _answers(s, "w1_young_person_responded", "w1_date", {"life_satisfaction": "yp_life_satisfaction_w1", "happy_with_life": "yp_happy_w1", "bullied_last_year": "yp_bullied_w1", "likes_school": "yp_likes_school_w1"}, rng, likert)
+    parent_w2 = _answers(s, "w2_responded", "w2_date", {"mode": "mode", "unmet_need": "unmet_need_w2", "satisfaction_support": "satisfaction_w2"}, rng, likert)
+    yp_w2 = _answers(s, "w2_young_person_responded", "w2_date", {"life_satisfaction": "wellbeing_w2", "happy_with_life": "yp_happy_w2", "bullied_last_year": "yp_bullied_w2"}, rng, likert)
+    for frame in (yp_w1, yp_w2):
+        # "Happy with life" is derived from life satisfaction, so it is
+        # missing exactly when life satisfaction is.
+        frame["happy_with_life"] = pd.array(frame["life_satisfaction"] >= 6, dtype="boolean")
     return {
         "survey/sample.parquet": sample,
         "survey/contacts.parquet": contacts.sort_values("survey_id").reset_index(drop=True),
