@@ -248,8 +248,12 @@ def fit(
         model.diagnostics = diagnose(model)
         return model
 
-    patterns, counts = np.unique(levels[names].to_numpy(np.int8), axis=0, return_counts=True)
-    patterns = patterns.astype(np.int64)
+    # Distinct patterns via one integer per row (np.unique on rows is slow).
+    matrix = levels[names].to_numpy(np.int64) + 1  # missing -1 -> 0
+    radix = np.array([len(spec.levels) + 1 for spec in fields], dtype=np.int64)
+    place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+    codes, counts = np.unique(matrix @ place, return_counts=True)
+    patterns = (codes[:, None] // place) % radix - 1
     counts = counts.astype(float)
     eligible = _agreeing(patterns, fields) >= min_agreeing_fields
     wanted = 0.0
