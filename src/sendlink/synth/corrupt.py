@@ -79,9 +79,18 @@ class DifferenceLog:
 def typo(word: str, rng: np.random.Generator) -> str:
     """One keyboard slip: substitute a neighbouring key, drop, double or swap a letter.
 
-    The first letter is kept (people rarely mistype it), so a typo changes
-    the word but usually not its initial.
+    The first letter is kept (people rarely mistype it). A slip that leaves
+    the word unchanged (swapping the two n's of "Anna") is drawn again, so
+    every recorded typo is a real difference.
     """
+    for _ in range(10):
+        out = _one_slip(word, rng)
+        if out != word:
+            return out
+    return word + word[-1] if word else word
+
+
+def _one_slip(word: str, rng: np.random.Generator) -> str:
     if len(word) < 3:
         return word + word[-1] if word else word
     i = int(rng.integers(1, len(word)))

@@ -189,6 +189,7 @@ def _terms(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "ehc": frame["ehc"].to_numpy(dtype=float),
         "satisfaction": frame["satisfaction_w1"].to_numpy(dtype=float) - 3.0,
         "unmet_need_x_fsm": unmet * fsm,
+        "unmet_need_x_school_experience": unmet * frame["school_experience_std"].to_numpy(),
         "fsm": fsm,
         "school_experience": frame["school_experience_std"].to_numpy(),
         "sen_latent": frame["sen_latent_std"].to_numpy(),

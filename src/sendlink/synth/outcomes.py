@@ -14,8 +14,11 @@ Each model includes things the analysis adjusts for (FSM, need, sex,
 ethnicity, EAL, IDACI, prior attainment) and things it cannot see: the
 pupil's latent need and ability, and how well school suits them (which the
 parent reports at wave 1 as ``school_experience`` and which also drives
-consent). Effects of unmet need are stronger for FSM families, who consent
-less. Both make an unweighted analysis of consenters biased.
+consent). Effects of unmet need are stronger for FSM families and where
+school is going badly, and those families consent less: an unweighted
+analysis of consenters therefore sees a smaller effect than the population
+has (selection on an effect modifier), which weighting by the inverse
+probability of consent, estimated from what the survey knows, corrects.
 
 Because models include unobserved terms and clipping, the coefficient an
 analysis model estimates on the whole population (the *census* value,
@@ -108,6 +111,7 @@ def planted_effects_table(params: OutcomeParams) -> list[dict[str, object]]:
         "unmet_need": "parent reports unmet need at wave 1",
         "satisfaction": "parent's satisfaction with support at wave 1 (per point, 1-5)",
         "unmet_need_x_fsm": "extra effect of unmet need in FSM families",
+        "unmet_need_x_school_experience": "change in the effect of unmet need per SD of how well school suits the child",
     }
     rows = []
     for outcome, (label, scale) in outcomes.items():

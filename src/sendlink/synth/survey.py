@@ -179,29 +179,51 @@ def respond(sample: pd.DataFrame, p: SurveyParams, rng: np.random.Generator) -> 
     return out
 
 
-def _class_adjusted(frame: pd.DataFrame, base: str, responded: np.ndarray, classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
-    """Weighting-class non-response adjustment: base weight x (eligible total / respondent total).
+#: Fewest respondents a weighting class may have before it is merged into a
+#: coarser one (an assumption; small classes give extreme weights).
+MIN_CLASS_RESPONDENTS = 20
 
-    Classes without respondents are collapsed by dropping the last class
-    variable until every eligible case's class has respondents.
+
+def _class_adjusted(frame: pd.DataFrame, base: str, responded: np.ndarray, classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
+    """Weighting-class non-response adjustment.
+
+    Each eligible case's weight is carried by the respondents of its class:
+    respondent weight = base weight x (eligible total / respondent total).
+    Classes with fewer than :data:`MIN_CLASS_RESPONDENTS` respondents are
+    merged into the coarser class got by dropping the last class variable,
+    until every class is large enough, so classes stay disjoint and the
+    weighted total of respondents equals the base-weighted total of the
+    eligible cases.
     """
-    eligible = np.ones(len(frame), bool) if within is None else within
-    weight = np.full(len(frame), np.nan)
-    todo = eligible.copy()
-    keys = list(classes)
+    eligible = np.ones(len(frame), bool) if within is None else np.asarray(within, bool)
     base_w = frame[base].to_numpy(dtype=float)
-    while todo.any():
-        key = frame[keys].astype(str).agg("|".join, axis=1).to_numpy() if keys else np.zeros(len(frame), dtype=object)
-        for k in np.unique(key[todo]):
-            rows = todo & (key == k)
-            resp = rows & responded
-            if resp.any():
-                weight[resp] = base_w[resp] * base_w[rows].sum() / base_w[resp].sum()
-                todo[rows] = False
-        if not keys:
+    columns = [frame[c].astype(str).to_numpy() for c in classes]
+
+    def key_at(level: int, rows: np.ndarray) -> np.ndarray:
+        parts = [np.full(len(rows), f"L{level}", dtype=object)] + [col[rows] for col in columns[:level]]
+        return np.array(["|".join(t) for t in zip(*parts, strict=True)], dtype=object)
+
+    rows = np.flatnonzero(eligible)
+    level = np.full(len(rows), len(classes))
+    key = key_at(len(classes), rows)
+    resp = responded[rows]
+    while True:
+        counts = pd.Series(resp.astype(int)).groupby(key).sum()
+        small = counts.index[(counts < MIN_CLASS_RESPONDENTS).to_numpy()]
+        move = np.isin(key, small) & (level > 0)
+        if not move.any():
             break
-        keys = keys[:-1]
-    return np.where(responded, weight, np.nan)
+        level[move] -= 1
+        for lv in np.unique(level[move]):
+            sel = move & (level == lv)
+            key[sel] = key_at(int(lv), rows[sel])
+    weight = np.full(len(frame), np.nan)
+    w = base_w[rows]
+    totals = pd.Series(w).groupby(key).sum()
+    resp_totals = pd.Series(np.where(resp, w, 0.0)).groupby(key).sum()
+    factor = (totals / resp_totals.replace(0, np.nan)).reindex(key).to_numpy()
+    weight[rows[resp]] = (w * factor)[resp]
+    return weight
 
 
 def interview_dates(n: int, window: tuple[dt.date, dt.date], rng: np.random.Generator) -> np.ndarray:
