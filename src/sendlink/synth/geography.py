@@ -70,7 +70,9 @@ def make_local_authorities(n: int, rng: np.random.Generator) -> LocalAuthorities
     diversity = diversity / (diversity @ (size / size.sum()))
     region = np.where(urban, REGIONS.index("London"), rng.integers(0, len(REGIONS), n))
     deprivation = rng.normal(0.0, 0.25, n)
-    areas = [f"Q{chr(ord('A') + i % 26)}" if i < 26 else f"Q{chr(ord('A') + i // 26 - 1)}{chr(ord('A') + i % 26)}" for i in range(n)]
+    # UK postcode areas have one or two letters; with more than 26 LAs,
+    # neighbouring LAs share an area (as real ones do).
+    areas = [f"Q{chr(ord('A') + i % 26)}" for i in range(n)]
     table = pd.DataFrame(
         {
             "la_code": [f"{901 + i}" for i in range(n)],
