@@ -47,7 +47,13 @@ from sendlink.consent.params import ConsentParams, consent_params
 from sendlink.consent.register import ImportResult, NewEvent, Register
 from sendlink.errors import InputError
 from sendlink.io import StagedWrites, read_table
-from sendlink.schema.consent import CONSENT_EVENTS, CONSENT_STATUS, ERASURE_LOG, REGISTER_EXPORT, RIGHTS_REQUESTS
+from sendlink.schema.consent import (
+    CONSENT_EVENTS,
+    CONSENT_STATUS,
+    ERASURE_LOG,
+    REGISTER_EXPORT,
+    RIGHTS_REQUESTS,
+)
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_KEY, SURVEY_SPINE
 
 log = logging.getLogger(__name__)

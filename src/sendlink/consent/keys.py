@@ -33,6 +33,8 @@ DEMO_KEY = b"sendlink synthetic-only demo key: NOT FOR REAL DATA"
 
 HASH_CHARS = 32  # 128 bits of the SHA-256 HMAC
 
+_warned = False
+
 
 def load_key(key_env: str, key_file: Path) -> bytes:
     """Return the register's key (see module docstring)."""
@@ -43,12 +45,15 @@ def load_key(key_env: str, key_file: Path) -> bytes:
         value = key_file.read_text(encoding="utf-8").strip()
         if value:
             return value.encode("utf-8")
-    log.warning(
-        "consent register: no key in $%s or %s; using the PUBLIC synthetic-only demo key. "
-        "Never use it with real data.",
-        key_env,
-        key_file,
-    )
+    global _warned
+    if not _warned:  # once per process, however many commands ask
+        log.warning(
+            "consent register: no key in $%s or %s; using the PUBLIC synthetic-only demo key. "
+            "Never use it with real data.",
+            key_env,
+            key_file,
+        )
+        _warned = True
     return DEMO_KEY
 
 

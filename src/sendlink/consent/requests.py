@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sendlink.consent import rules as R
-from sendlink.consent.apply import Context, RawSurvey, apply_corrections, current_events, erased_keys, events_frame, fieldwork_events
+from sendlink.consent.apply import (
+    Context,
+    RawSurvey,
+    apply_corrections,
+    current_events,
+    erased_keys,
+    events_frame,
+    fieldwork_events,
+)
 from sendlink.consent.identifiers import check_corrections
 from sendlink.consent.register import NewEvent
 from sendlink.errors import RequestError

@@ -583,8 +583,8 @@ def _decision_phrase(who: str, decision: str, event: Event | None) -> str:
     if decision == "withdrawn":
         return f"{person} withdrew permission on {event.date}"  # type: ignore[union-attr]
     if decision == "no_answer":
-        return f"{person} was asked but did not answer (no permission)"
-    return f"{person} has not been asked (no permission)"
+        return f"{person} was asked but did not answer, so there is no permission"
+    return f"{person} has not been asked, so there is no permission"
 
 
 def _reason(state: CaseState, *, conclusion: bool = True) -> str:
@@ -599,7 +599,7 @@ def _reason(state: CaseState, *, conclusion: bool = True) -> str:
     parts = [f"Parent's answers: {_decision_phrase('parent', state.consent_parent_answers, state.parent_answers_event)}."]
     child = _decision_phrase(state.child_scope_governed_by, state.consent_child_answers, state.child_answers_event)
     if state.child_scope_governed_by == "young_person":
-        parts.append(f"Child's answers: {child} (the young person decides from 16).")
+        parts.append(f"Child's answers, decided by the young person from 16: {child}.")
     elif state.aged_16_or_over is False:
         parts.append(f"Child's answers: {child} (the parent decides while the child is under 16).")
     elif state.child_answers_event is None:

@@ -145,7 +145,7 @@ def test_export_matches_its_contract(tmp_path):
 def _append_many(args):
     path, worker, n = args
     reg = Register(path, KEY)
-    for i in range(n):
+    for _ in range(n):
         reg.append([request("access", sid=f"W{worker}", date="2024-01-01")])
     return n
 

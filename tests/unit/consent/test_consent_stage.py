@@ -6,7 +6,14 @@ import hashlib
 
 import pandas as pd
 import pytest
-from _consentdata import ERASED, ERASED_IDENTIFIERS, EXPECTED, file_text, output_files, write_project
+from _consentdata import (
+    ERASED,
+    ERASED_IDENTIFIERS,
+    EXPECTED,
+    file_text,
+    output_files,
+    write_project,
+)
 
 from sendlink.consent import run_consent_stage
 from sendlink.consent.files import ANSWERS, ConsentFiles
