@@ -48,11 +48,11 @@ def generate(root: Path, seed: int = 7) -> None:
         {
             "survey_id": ids,
             "forename": rng.choice(FORENAMES, N),
-            "middle_names": "",
+            "middle_names": None,
             # a unique surname each, so a scan for one person's name is meaningful
             "surname": [f"{s}{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}x" for i, s in enumerate(rng.choice(SURNAMES, N))],
-            "date_of_birth": [d.isoformat() if rng.random() > 0.05 else "" for d in dob],
-            "sex": rng.choice(["F", "M", ""], N, p=[0.45, 0.5, 0.05]),
+            "date_of_birth": [d.isoformat() if rng.random() > 0.05 else None for d in dob],
+            "sex": [s or None for s in rng.choice(["F", "M", ""], N, p=[0.45, 0.5, 0.05])],
             "postcode": [f"LS{i % 30} {i % 9}{chr(65 + i % 26)}{chr(65 + (i * 7) % 26)}" for i in range(N)],
             "school_urn": [f"{100000 + i // 5}" for i in range(N)],
             "parent_forename": rng.choice(FORENAMES, N),

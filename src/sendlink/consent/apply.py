@@ -55,6 +55,7 @@ from sendlink.schema.consent import (
     RIGHTS_REQUESTS,
 )
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_KEY, SURVEY_SPINE
+from sendlink.schema.survey import CONTACTS as CONTACTS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ def read_raw_survey(files: ConsentFiles, *, today: dt.date | None = None) -> Raw
     """
     contacts = _keyed_table(files.contacts, what="contacts")
     _unique(contacts, files.contacts)
+    contacts = schema.validate(contacts, CONTACTS_TABLE, files.contacts)
     sample = _keyed_table(files.sample, what="issued sample")
     _unique(sample, files.sample)
     answers = {p.name: _keyed_table(p, what="answers") for p in files.answers}
@@ -359,7 +361,8 @@ def apply_corrections(contacts: pd.DataFrame, corrected: Mapping[str, Mapping[st
                 out[col] = pd.Series([None] * len(out), dtype=object, index=out.index)
             if out[col].dtype != object and not pd.api.types.is_string_dtype(out[col]):
                 out[col] = out[col].astype(object)
-            out.iloc[index[sid], out.columns.get_loc(col)] = value
+            # a field corrected to empty is missing (the contacts contract writes null)
+            out.iloc[index[sid], out.columns.get_loc(col)] = value if value != "" else None
     return out
 
 
@@ -507,6 +510,7 @@ def run_consent_stage(
     events = events_frame(register.events(), incoming, register, raw.survey_ids)
     outputs = build_outputs(raw, events, as_of, ctx.rule_params, erased_case_keys=erased_keys(events), case_key=register.case_key)
     status = schema.validate(outputs.status, CONSENT_STATUS, files.status)
+    outputs.holdings[CONTACTS] = schema.validate(outputs.holdings[CONTACTS], CONTACTS_TABLE, files.holding(CONTACTS))
     spine = schema.validate(outputs.spine, SURVEY_SPINE, files.survey_spine)
     written: list[Path] = []
     with StagedWrites() as out:

@@ -111,7 +111,8 @@ def write_project(root: Path, *, contacts=CONTACTS, events=EVENTS, requests=REQU
     (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n", encoding="utf-8")
     survey = root / "data" / "synthetic" / "survey"
     survey.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(contacts, columns=CONTACT_COLUMNS)
+    # missing identifiers are null, as the generator writes them
+    frame = pd.DataFrame(contacts, columns=CONTACT_COLUMNS).replace("", None)
     frame.to_parquet(survey / "contacts.parquet", index=False)
     ids = [c[0] for c in contacts] + ["S009"]
     pd.DataFrame(
