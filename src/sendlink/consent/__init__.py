@@ -23,7 +23,14 @@ A case missing from the status table (erased) is permitted nothing.
 For notebooks and tools: :func:`status` and :func:`enforced_status` (pure
 replay), :func:`explain`, :data:`RULES` / :func:`rules_table`,
 :class:`Register`, :func:`context`, :func:`explain_case`,
-:func:`status_table`, and :func:`record_request` for rights requests.
+:func:`status_table`, :func:`record_request` for rights requests, and
+:mod:`sendlink.consent.summary` (consent rates and consent bias).
+
+Modules: ``files`` (every file name, in one place), ``params`` (the
+``consent:`` section), ``keys`` (keyed hashes), ``register`` (the SQLite
+log), ``rules`` (pure rules; the interpretations are in its docstring),
+``apply`` (the stage), ``requests`` and ``identifiers`` (rights requests),
+``access`` (access reports), ``summary``, ``cli`` and ``rights_cli``.
 """
 
 from sendlink.consent.apply import context, explain_case, run_consent_stage, status_table

@@ -403,7 +403,7 @@ def build_outputs(
     erased = {sid for sid, st in states.items() if st.erased}
     if erased_case_keys and case_key is not None:
         erased |= {sid for sid in states if case_key(sid) in erased_case_keys}
-    status = R._frame(st for sid, st in states.items() if sid not in erased)
+    status = R.states_frame(st for sid, st in states.items() if sid not in erased)
     send = R.permitted_ids(status, "linkage")
 
     removed: dict[str, dict[str, int]] = {sid: {} for sid in sorted(erased)}
@@ -557,7 +557,7 @@ def status_table(ctx: Context, as_of: dt.date, *, enforced: bool = False) -> pd.
     cases = raw.cases()
     states = (R.enforced_states if enforced else R.case_states)(events, cases, as_of, ctx.rule_params)
     gone = erased_keys(events)
-    return R._frame(st for sid, st in states.items() if not st.erased and ctx.register.case_key(sid) not in gone)
+    return R.states_frame(st for sid, st in states.items() if not st.erased and ctx.register.case_key(sid) not in gone)
 
 
 def explain_case(ctx: Context, survey_id: str, as_of: dt.date, *, enforced: bool = True) -> R.Explanation:

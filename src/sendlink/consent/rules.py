@@ -665,7 +665,8 @@ def case_states(
     return {sid: replay_case(sid, grouped.get(sid, []), dob, as_of, rp) for sid, dob in _dobs(cases).items()}
 
 
-def _frame(states: Iterable[CaseState]) -> pd.DataFrame:
+def states_frame(states: Iterable[CaseState]) -> pd.DataFrame:
+    """Case states as the status table (columns :data:`STATUS_COLUMNS`, sorted by survey_id)."""
     rows = [s.row() for s in states]
     frame = pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
     frame["aged_16_or_over"] = frame["aged_16_or_over"].astype("boolean")
@@ -681,7 +682,7 @@ def status(
     rp: RuleParams = RuleParams(),
 ) -> pd.DataFrame:
     """The state of every case as of ``as_of``: pure replay (columns :data:`STATUS_COLUMNS`)."""
-    return _frame(case_states(events, cases, as_of, rp).values())
+    return states_frame(case_states(events, cases, as_of, rp).values())
 
 
 def enforced_states(
@@ -777,7 +778,7 @@ def enforced_status(
     rp: RuleParams = RuleParams(),
 ) -> pd.DataFrame:
     """The table the pipeline writes: :func:`enforced_states` as a frame."""
-    return _frame(enforced_states(events, cases, as_of, rp).values())
+    return states_frame(enforced_states(events, cases, as_of, rp).values())
 
 
 # --- the predicates the pipeline's stages share ----------------------------------------
