@@ -157,7 +157,11 @@ CONSENT_STATUS = table(
         "as_of": column(str, "The date consent was applied as of, ISO YYYY-MM-DD", checks=[pa.Check.str_matches(ISO_DATE)]),
         "reason": column(str, "The decision in plain words (see `sendlink consent explain ID`)"),
     },
-    description="Per survey case: who may be linked for which scope, and whether the answers may be analysed, as of a date.",
+    description=(
+        "Per survey case of the issued sample (respondents and non-respondents; erased cases are never listed): "
+        "who may be linked for which scope, and whether the answers may be analysed, as the pipeline applies "
+        "consent as of a date. `sendlink consent explain ID` gives the events and rules behind each row."
+    ),
     holder="survey_organisation",
     path="data/survey_org/consent_status.parquet",
     key=("survey_id",),
@@ -204,3 +208,12 @@ ERASURE_LOG = table(
     path="data/register/erasure_log.csv",
     key=("erasure_ref", "file"),
 )
+
+#: The tables the consent stage writes (path relative to ``data/`` -> contract),
+#: for the data dictionary. The generated inputs (``CONSENT_EVENTS``,
+#: ``RIGHTS_REQUESTS``) are listed with the survey tables in ``schema.survey``.
+TABLES = {
+    "survey_org/consent_status.parquet": CONSENT_STATUS,
+    "survey_org/consent_register.parquet": REGISTER_EXPORT,
+    "register/erasure_log.csv": ERASURE_LOG,
+}
