@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import filecmp
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -102,7 +102,7 @@ def render() -> str:
     """The dictionary as Markdown."""
     lines = [PREAMBLE.format(sources="\n".join(f"- **{k}**: {v}" for k, v in SOURCES.items())).rstrip(), ""]
     current_folder = None
-    for rel, schema in _all_tables():
+    for _rel, schema in _all_tables():
         folder = schema.metadata["path"].rsplit("/", 1)[0]
         if folder != current_folder:
             lines += [f"## `{folder}/`", ""]

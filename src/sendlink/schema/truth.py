@@ -7,8 +7,6 @@ reads them (a test scans the source to prove it).
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-
 from sendlink.schema._base import column, table
 
 LINKS = table(

@@ -24,9 +24,20 @@ from tqdm.auto import tqdm
 from sendlink import __version__
 from sendlink.io import StagedWrites
 from sendlink.synth import consent_events, corrupt, names, npd, outcomes, survey
-from sendlink.synth.geography import LocalAuthorities, make_local_authorities, make_schools, random_addresses, random_postcodes
+from sendlink.synth.geography import (
+    LocalAuthorities,
+    make_local_authorities,
+    make_schools,
+    random_addresses,
+    random_postcodes,
+)
 from sendlink.synth.params import SynthParams
-from sendlink.synth.population import MINORITY_ETHNICITIES, build_world, make_households, make_pupils
+from sendlink.synth.population import (
+    MINORITY_ETHNICITIES,
+    build_world,
+    make_households,
+    make_pupils,
+)
 
 log = logging.getLogger(__name__)
 

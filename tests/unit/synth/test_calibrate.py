@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from sendlink.synth.calibrate import logit_normal_mean, solve_intercept, solve_logistic_intercept, top_share
+from sendlink.synth.calibrate import (
+    logit_normal_mean,
+    solve_intercept,
+    solve_logistic_intercept,
+    top_share,
+)
 
 
 def test_logit_normal_mean_without_spread_is_expit():

@@ -1,0 +1,61 @@
+"""Shared set-up for the notebooks: stable display, figures, the run's parameters.
+
+Every notebook starts with :func:`setup`, so tables and figures look the
+same everywhere and outputs are identical on every machine (fixed float
+formatting, a fixed figure style, no timestamps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sendlink import config
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a notebook needs: the project's folders and parameters."""
+
+    paths: config.Paths
+    params: dict[str, Any]
+
+    @property
+    def params_digest(self) -> str:
+        return hashlib.sha256(self.paths.params.read_bytes()).hexdigest()[:12]
+
+
+def setup(level: int = logging.WARNING) -> Context:
+    """Configure pandas and matplotlib for stable output; report the parameters used.
+
+    Prints one line naming the seed and a digest of ``params.yaml``, so every
+    notebook says which parameters it ran with.
+    """
+    import matplotlib as mpl
+    import pandas as pd
+
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    pd.set_option("display.float_format", lambda v: f"{v:,.3f}".rstrip("0").rstrip(".") if v == v else "")
+    pd.set_option("display.max_columns", 40)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", 80)
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (7.5, 4.2),
+            "figure.dpi": 96,
+            "savefig.dpi": 96,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "font.size": 10,
+            "svg.hashsalt": "sendlink",
+        }
+    )
+    paths = config.Paths.discover()
+    params = config.load_params(paths.params)
+    ctx = Context(paths, params)
+    print(f"Parameters: params.yaml (sha256 {ctx.params_digest}), seed {params['seed']}")
+    return ctx
