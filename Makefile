@@ -38,7 +38,8 @@ setup: $(STAMP) ## Create .venv and install the project (done for you by report 
 data: $(STAMP) ## Generate the synthetic data from params.yaml into data/synthetic/
 	$(BIN)/sendlink synth --out data/synthetic
 
-pipeline: $(STAMP) ## Run every pipeline stage after data generation
+pipeline: $(STAMP) ## Run every pipeline stage after data generation (consent, link, ..., scan)
+	$(BIN)/sendlink synth --if-stale
 	$(BIN)/sendlink pipeline
 
 notebooks: $(STAMP) ## Execute every notebook in place (restart and run all)
@@ -50,10 +51,11 @@ render: $(STAMP) ## Render the executed notebooks into reports/ (Quarto if insta
 report: $(STAMP) ## Regenerate data, run the pipeline, execute and render every notebook
 	$(BIN)/sendlink report
 
-test: $(STAMP) ## Run every test, notebooks included (generates the data first)
-	$(BIN)/sendlink synth --out data/synthetic --if-stale
+test: $(STAMP) ## Run every test, notebooks included (generates the data and runs the pipeline first)
+	$(BIN)/sendlink -q synth --if-stale
+	$(BIN)/sendlink -q pipeline --skip scan
 	$(BIN)/python -m pytest -n 2 tests
-	$(BIN)/python -m pytest --nbval -p no:randomly notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 lint: $(STAMP) ## Ruff over code and notebooks
 	$(BIN)/ruff check src tests notebooks benchmarks

@@ -27,6 +27,7 @@ SCHEMA_MODULES = (
     "sendlink.schema.npd",
     "sendlink.schema.survey",
     "sendlink.schema.truth",
+    "sendlink.schema.consent",
 )
 #: Further modules documented when they exist (later pipeline stages).
 OPTIONAL_MODULES = (

@@ -35,6 +35,34 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     scale.add_argument("--chunk-size", type=int, default=500_000, help="pupils generated per chunk in scale mode (bounds memory)")
 
 
+def generate_default(paths: config.Paths, params: dict, out: Path | None = None, *, seed: int | None = None, if_stale: bool = False) -> bool:
+    """Generate the default synthetic world into ``out`` (``data/synthetic``).
+
+    Returns False when ``if_stale`` is set and the existing data were made
+    from the same parameters (nothing is written), True otherwise.
+    """
+    from sendlink.synth.generate import generate, params_fingerprint, write
+
+    seed = seed if seed is not None else config.seed(params)
+    synth = config.section(params, "synth", SynthParams)
+    out = Path(out or paths.synthetic)
+    if if_stale:
+        manifest = out / "manifest.json"
+        if manifest.is_file():
+            try:
+                old = json.loads(manifest.read_text(encoding="utf-8")).get("params_sha256")
+            except json.JSONDecodeError:
+                old = None
+            if old == params_fingerprint(synth, seed):
+                log.info("%s is up to date with the parameters; nothing to do", out)
+                return False
+    start = time.perf_counter()
+    dataset = generate(synth, seed, as_of=synth.consent.events_until, progress=log.isEnabledFor(logging.INFO))
+    written = write(dataset, out)
+    log.info("wrote %d files to %s in %.1f s", len(written), out, time.perf_counter() - start)
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     paths = config.Paths.discover()
     params = config.load_params(args.params)
@@ -46,20 +74,5 @@ def run(args: argparse.Namespace) -> int:
 
         write_scale(synth, seed, out, npd_size=args.npd_size, survey_sizes=args.survey_size or [], chunk_size=args.chunk_size)
         return 0
-    from sendlink.synth.generate import generate, params_fingerprint, write
-
-    if args.if_stale:
-        manifest = Path(out) / "manifest.json"
-        if manifest.is_file():
-            try:
-                old = json.loads(manifest.read_text(encoding="utf-8")).get("params_sha256")
-            except json.JSONDecodeError:
-                old = None
-            if old == params_fingerprint(synth, seed):
-                log.info("%s is up to date with the parameters; nothing to do", out)
-                return 0
-    start = time.perf_counter()
-    dataset = generate(synth, seed, as_of=synth.consent.events_until, progress=log.isEnabledFor(logging.INFO))
-    written = write(dataset, out)
-    log.info("wrote %d files to %s in %.1f s", len(written), out, time.perf_counter() - start)
+    generate_default(paths, params, out, seed=seed, if_stale=args.if_stale)
     return 0
