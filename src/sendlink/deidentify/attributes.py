@@ -94,6 +94,7 @@ def npd_attributes(
     out["npd_eal"] = frame_rows["eal"]
     out["npd_ethnicity"] = frame_rows["ethnicity_major"]
     out["npd_idaci_decile"] = frame_rows["idaci_decile"]
+    out["npd_idaci_quintile"] = (frame_rows["idaci_decile"] + 1) // 2
     out["npd_la_code"] = frame_rows["la_code"]
     out["npd_region"] = frame_rows["la_code"].map(las["region"])
     urn = frame_rows["school_urn"]
@@ -140,7 +141,7 @@ def npd_attributes(
 
     for col in ("npd_fsm", "npd_ever_fsm_6", "npd_eal", "npd_eyfsp_good_level", "npd_phonics_met"):
         out[col] = out[col].astype("boolean")
-    for col in ("npd_idaci_decile", "npd_eyfsp_total_points", "npd_phonics_mark", "npd_sessions_possible_y10_11", "npd_sessions_missed_y10_11"):
+    for col in ("npd_idaci_decile", "npd_idaci_quintile", "npd_eyfsp_total_points", "npd_phonics_mark", "npd_sessions_possible_y10_11", "npd_sessions_missed_y10_11"):
         out[col] = out[col].astype("Int64")
     return out
 
