@@ -38,8 +38,9 @@ class InputError(SendlinkError):
     column
         The offending column, if the problem is about one.
     rows
-        Row numbers (0-based positions in the file's data, header excluded)
-        of example offending rows.
+        0-based positions of example offending rows in the file's data. The
+        message shows them counting from 1, header excluded, as a person
+        counts data rows in a spreadsheet.
     values
         The offending values, aligned with ``rows`` when both are given.
     """
@@ -66,8 +67,8 @@ class InputError(SendlinkError):
             where += f", column '{self.column}'"
         message = f"{where}: {self.problem}"
         if self.rows:
-            shown = _examples(self.rows, self.values)
-            message += f" (rows {shown})"
+            shown = _examples([r + 1 for r in self.rows], self.values)
+            message += f" (data rows, from 1: {shown})"
         return message
 
 

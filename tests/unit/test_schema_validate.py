@@ -29,7 +29,8 @@ def test_a_bad_code_names_file_column_rows_and_values():
         validate(frame, SCHEMA, "data/toy.csv")
     message = str(err.value)
     assert message.startswith("data/toy.csv, column 'provision'")
-    assert "rows 1: 'Q', 2: 'Z'" in message
+    # Rows count from 1, as in a spreadsheet: 'Q' is the second data row.
+    assert "data rows, from 1: 2: 'Q', 3: 'Z'" in message
 
 
 def test_every_failing_column_is_listed():

@@ -110,13 +110,13 @@ def test_corrupted_records_still_link(population, rng):
 def test_bad_keys_name_file_column_and_rows(population):
     survey = survey_from(population, range(3))
     survey.loc[2, "survey_id"] = survey.loc[0, "survey_id"]
-    with pytest.raises(InputError, match=r"survey\.csv, column 'survey_id': duplicate key \(rows 0: 'S000000', 2: 'S000000'\)"):
+    with pytest.raises(InputError, match=r"survey\.csv, column 'survey_id': duplicate key \(data rows, from 1: 1: 'S000000', 3: 'S000000'\)"):
         link(survey, population, survey_source="survey.csv")
     with pytest.raises(InputError, match="missing key column 'upn'"):
         link(survey_from(population, range(3)), population.drop(columns="upn"))
     empty_key = survey_from(population, range(3))
     empty_key.loc[1, "survey_id"] = " "
-    with pytest.raises(InputError, match="empty key.*rows 1"):
+    with pytest.raises(InputError, match="empty key.*data rows, from 1: 2"):
         link(empty_key, population)
 
 
