@@ -12,7 +12,7 @@ For the pipeline, in order:
 * :func:`run_extract_stage` (``paths, params``): writes ``data/research/``
   (``extract.parquet``, ``extract_strict.parquet``,
   ``extract_loose.parquet``, ``k_anonymity.json``, ``README.md``);
-* :func:`run_scan` (``paths``): searches ``data/research/``, ``reports/``
+* :func:`run_scan` (``paths``; :func:`scan_outputs` in the pipeline): searches ``data/research/``, ``reports/``
   and the notebooks for identifiers of the synthetic people; raises
   :class:`IdentifierLeak` on any hit (``sendlink scan`` exits 1).
 
@@ -49,13 +49,19 @@ __all__ = [
     "DeidentifyParams",
     "DfeRelease",
     "ExtractResult",
+    "IdentifierLeak",
+    "Identifiers",
     "LinkRule",
     "ProjectKey",
+    "ScanResult",
+    "Scanner",
     "Settings",
     "SurveyRelease",
     "anonymise",
+    "banner",
     "build_extracts",
     "class_summary",
+    "collect_identifiers",
     "deidentify_params",
     "dfe_side",
     "link_rules",
@@ -64,6 +70,9 @@ __all__ = [
     "research_ids",
     "researcher_file",
     "run_extract_stage",
+    "run_scan",
+    "scan",
+    "scan_outputs",
     "school_pseudonyms",
     "survey_side",
 ]
