@@ -1,0 +1,84 @@
+"""The outcome analysis: how support relates to outcomes, corrected for consent and linkage bias.
+
+Reads the de-identified research extract (``data/research/``) only; the
+evaluation against the synthetic truth lives apart in
+:mod:`sendlink.outcomes.truth`.
+
+Public API
+----------
+For the pipeline:
+
+* :func:`run_analysis_stage` (``paths, params``): fit every model on the
+  research extract, write the disclosure-checked tables to
+  ``data/research/analysis/`` and ``reports/summary.json`` (keys in
+  :func:`sendlink.outcomes.stage.summary`).
+
+For notebooks, tests and the simulation:
+
+* :func:`read_extract`, :func:`analyse` -> :class:`Analysis` (estimates,
+  weights, consent models, fits); :data:`OUTCOMES`, :data:`MODELS`,
+  :data:`ESTIMATORS`, :data:`EFFECT_TERMS`;
+* the model helpers :func:`fit_logistic`, :func:`fit_count`,
+  :func:`fit_linear`, :func:`overdispersion`, :func:`design`;
+* the weights :func:`consent_propensity`, :func:`analysis_weights`,
+  :func:`weight_summary`;
+* published outputs :func:`publish_estimates`, :func:`publish_weights`,
+  :func:`describe_by_provision`, :func:`forest_plot`;
+* evaluation (reads truth): :mod:`sendlink.outcomes.truth`.
+"""
+
+from sendlink.outcomes.analysis import (
+    EFFECT_TERMS,
+    ESTIMATORS,
+    MODELS,
+    OUTCOMES,
+    Analysis,
+    analyse,
+    read_extract,
+)
+from sendlink.outcomes.models import (
+    ModelFit,
+    Overdispersion,
+    design,
+    fit_count,
+    fit_linear,
+    fit_logistic,
+    overdispersion,
+)
+from sendlink.outcomes.params import OutcomesParams
+from sendlink.outcomes.report import (
+    describe_by_provision,
+    forest_plot,
+    publish_estimates,
+    publish_weights,
+)
+from sendlink.outcomes.stage import StageResult, run_analysis_stage, summary
+from sendlink.outcomes.weights import analysis_weights, consent_propensity, weight_summary
+
+__all__ = [
+    "EFFECT_TERMS",
+    "ESTIMATORS",
+    "MODELS",
+    "OUTCOMES",
+    "Analysis",
+    "ModelFit",
+    "OutcomesParams",
+    "Overdispersion",
+    "StageResult",
+    "analyse",
+    "analysis_weights",
+    "consent_propensity",
+    "describe_by_provision",
+    "design",
+    "fit_count",
+    "fit_linear",
+    "fit_logistic",
+    "forest_plot",
+    "overdispersion",
+    "publish_estimates",
+    "publish_weights",
+    "read_extract",
+    "run_analysis_stage",
+    "summary",
+    "weight_summary",
+]

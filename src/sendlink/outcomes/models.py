@@ -1,0 +1,305 @@
+"""Model helpers: weighted GLMs with cluster-robust standard errors.
+
+Every outcome model is a generalised linear model fitted by statsmodels:
+
+* :func:`fit_logistic` (binary outcome; effects are odds ratios),
+* :func:`fit_count` (counts: Poisson, or negative binomial when the counts
+  are overdispersed; effects are rate ratios),
+* :func:`fit_linear` (continuous outcome; effects are differences).
+
+Weights and standard errors
+---------------------------
+Analysis weights are *probability* weights (survey weight x inverse
+probability of consent and link), not frequency weights: they change which
+population the estimate describes, not how many people were observed. They
+enter statsmodels' GLM as ``var_weights`` (the point estimates solve the
+weighted score equations sum_i w_i x_i (y_i - mu_i) / (V(mu_i) g'(mu_i)) = 0,
+the pseudo-maximum-likelihood estimator of survey statistics) and the
+variance is the sandwich (linearisation) estimator clustered by school:
+``cov_type="cluster"`` with the usual small-sample factor
+G/(G-1) x (N-1)/(N-K). Assumptions: schools are independent of each other;
+the weights are treated as fixed (the estimation of the consent model is
+ignored, which usually makes the intervals slightly conservative); with no
+cluster given, each row is its own cluster (HC1).
+
+statsmodels warns that robust covariances are "not fully supported" with
+``var_weights``: for the canonical links used here (logit, log for Poisson,
+identity) the result equals the textbook sandwich (checked against a closed
+form in the tests), so the warning is silenced where these helpers fit.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.tools.sm_exceptions import SpecificationWarning
+
+log = logging.getLogger(__name__)
+
+#: Model family -> (how an effect is reported, whether it is exponentiated).
+SCALES = {
+    "logistic": ("odds ratio", True),
+    "poisson": ("rate ratio", True),
+    "negative_binomial": ("rate ratio", True),
+    "linear": ("difference", False),
+}
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Evidence on whether counts vary more than a Poisson model allows.
+
+    Attributes
+    ----------
+    alpha
+        Moment estimate of the NB2 overdispersion parameter (Var = mu +
+        alpha mu^2): the slope of the Cameron-Trivedi auxiliary regression
+        of ((y - mu)^2 - y) / mu on mu without intercept, weighted.
+    se, z, p_value
+        Its standard error, z statistic and one-sided p-value for alpha > 0.
+    pearson_ratio
+        Pearson chi-square over residual degrees of freedom of the Poisson
+        fit (about 1 for Poisson counts).
+    """
+
+    alpha: float
+    se: float
+    z: float
+    p_value: float
+    pearson_ratio: float
+
+
+@dataclass
+class ModelFit:
+    """A fitted outcome model.
+
+    Attributes
+    ----------
+    family
+        ``logistic``, ``poisson``, ``negative_binomial`` or ``linear``.
+    result
+        The statsmodels results object.
+    n, clusters
+        Rows used, and schools (clusters) among them.
+    weighted
+        Whether analysis weights were used.
+    alpha
+        The negative binomial's overdispersion parameter (None otherwise).
+    overdispersion
+        The test that chose between Poisson and negative binomial (counts only).
+    dropped_terms
+        Terms left out because they were constant in the data (a category
+        nobody in the sample has).
+    """
+
+    family: str
+    result: object
+    n: int
+    clusters: int
+    weighted: bool
+    alpha: float | None = None
+    overdispersion: Overdispersion | None = None
+    dropped_terms: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def scale(self) -> str:
+        return SCALES[self.family][0]
+
+    def effects(self, terms: list[str] | tuple[str, ...] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """Coefficients with confidence intervals, on both scales.
+
+        Returns one row per term: ``coef``, ``se``, ``ci_low``, ``ci_high``
+        on the model's scale (log-odds, log-rate, points) and ``effect``,
+        ``effect_low``, ``effect_high`` as reported (odds or rate ratios by
+        exponentiating, differences as they are). Intervals are Wald
+        intervals from the normal distribution.
+        """
+        params = self.result.params
+        bse = self.result.bse
+        terms = list(params.index) if terms is None else list(terms)
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        rows = []
+        exponentiate = SCALES[self.family][1]
+        for term in terms:
+            if term not in params.index:
+                coef = se = np.nan
+            else:
+                coef, se = float(params[term]), float(bse[term])
+            low, high = coef - z * se, coef + z * se
+            f = np.exp if exponentiate else (lambda v: v)
+            rows.append({"term": term, "coef": coef, "se": se, "ci_low": low, "ci_high": high,
+                         "effect": f(coef), "effect_low": f(low), "effect_high": f(high), "scale": self.scale})
+        return pd.DataFrame(rows)
+
+
+#: A column is dropped as collinear when the share of its sum of squares not
+#: explained by the columns before it is below this.
+RANK_TOLERANCE = 1e-10
+
+
+def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Design matrix: an intercept ``const`` and ``terms``, unestimable columns dropped.
+
+    A term that takes one value only in ``frame`` (a category nobody in the
+    sample has, a missing-value flag that is never set), or that is a linear
+    combination of the intercept and the terms before it (two flags that are
+    always set together), cannot be estimated and would make the model
+    singular: it is dropped and named in the second return value. Terms are
+    considered in the order given, so list the ones that matter first.
+    """
+    X = frame.loc[:, list(terms)].astype(float)
+    X.insert(0, "const", 1.0)
+    # Greedy Gram-Schmidt on the cross-product matrix (k x k, cheap): a
+    # column is kept when the part of it not explained by the columns kept
+    # before it is more than a rounding error.
+    gram = X.T.to_numpy() @ X.to_numpy()
+    kept: list[int] = []
+    chol = np.zeros_like(gram)
+    for j in range(gram.shape[0]):
+        row = np.zeros(len(kept))
+        for i, k in enumerate(kept):
+            row[i] = (gram[k, j] - chol[i, :i] @ row[:i]) / chol[i, i]
+        residual = gram[j, j] - row @ row
+        if residual > RANK_TOLERANCE * max(gram[j, j], 1e-300):
+            chol[len(kept), : len(kept)] = row
+            chol[len(kept), len(kept)] = np.sqrt(residual)
+            kept.append(j)
+    names = list(X.columns)
+    dropped = tuple(names[j] for j in range(1, len(names)) if j not in kept)
+    return X.iloc[:, kept], dropped
+
+
+def _cov(groups: pd.Series | np.ndarray | None, n: int) -> tuple[str, dict]:
+    if groups is None:
+        return "HC1", {}
+    labels = pd.Series(np.asarray(groups, dtype=object))
+    if len(labels) != n:
+        raise ValueError("groups must have one value per row")
+    # A row without a cluster (a school too small to be given a pseudonym)
+    # is a cluster of its own.
+    missing = labels.isna()
+    labels[missing] = [f"\0own{i}" for i in np.flatnonzero(missing.to_numpy())]
+    codes = pd.factorize(labels)[0]
+    return "cluster", {"groups": codes}
+
+
+def fit_glm(y, X: pd.DataFrame, family, weights=None, groups=None):
+    """Fit a GLM with probability weights and a cluster-robust covariance.
+
+    Parameters
+    ----------
+    y, X
+        Outcome and design (an intercept column included, see :func:`design`).
+    family
+        A statsmodels family instance.
+    weights
+        Probability weights (``var_weights``), or None for unweighted.
+    groups
+        Cluster of each row (the school), or None for HC1 (each row its own
+        cluster).
+    """
+    y = np.asarray(y, dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    if w is not None:
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise ValueError("weights must be finite and non-negative")
+        # Scale to mean 1: estimates and robust variances do not depend on
+        # the scale, but a Gaussian model's scale parameter would.
+        w = w / w.mean()
+    cov_type, cov_kwds = _cov(groups, len(y))
+    model = sm.GLM(y, X, family=family, var_weights=w)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SpecificationWarning, message="cov_type not fully supported")
+        return model.fit(cov_type=cov_type, cov_kwds=cov_kwds)
+
+
+def _clusters(groups, n: int) -> int:
+    if groups is None:
+        return n
+    labels = pd.Series(np.asarray(groups, dtype=object))
+    return int(labels.nunique() + labels.isna().sum())
+
+
+def fit_logistic(y, X: pd.DataFrame, weights=None, groups=None) -> ModelFit:
+    """Logistic regression of a 0/1 outcome; effects are odds ratios.
+
+    Assumes the log-odds are linear in the terms; under misspecification the
+    estimate is the (weighted) population's best logistic approximation.
+    """
+    result = fit_glm(y, X, sm.families.Binomial(), weights, groups)
+    return ModelFit("logistic", result, len(X), _clusters(groups, len(X)), weights is not None)
+
+
+def fit_linear(y, X: pd.DataFrame, weights=None, groups=None) -> ModelFit:
+    """Linear regression (Gaussian GLM, identity link); effects are differences.
+
+    No normality is assumed for the intervals beyond the central limit
+    theorem: the variance is the cluster-robust sandwich, so heteroscedastic
+    and bounded outcomes (Attainment 8 is clipped to 0-90, life
+    satisfaction is 0-10) are fine.
+    """
+    result = fit_glm(y, X, sm.families.Gaussian(), weights, groups)
+    return ModelFit("linear", result, len(X), _clusters(groups, len(X)), weights is not None)
+
+
+def overdispersion(y, mu, n_params: int, weights=None, groups=None) -> Overdispersion:
+    """Cameron-Trivedi test of Poisson equidispersion against NB2.
+
+    Under a Poisson model E[(y - mu)^2 - y] = 0; under NB2 it is alpha mu^2.
+    The auxiliary regression of ((y - mu)^2 - y) / mu on mu without an
+    intercept estimates alpha by
+
+        alpha = sum_i w_i ((y_i - mu_i)^2 - y_i) / sum_i w_i mu_i^2,
+
+    (the weighted least-squares slope, since mu_i times the response is
+    (y_i - mu_i)^2 - y_i), with a cluster-robust standard error.
+
+    Parameters
+    ----------
+    y, mu
+        Counts and the Poisson model's fitted means.
+    n_params
+        Parameters of the Poisson model (for the Pearson ratio's degrees of
+        freedom).
+    weights, groups
+        As in :func:`fit_glm`.
+    """
+    y = np.asarray(y, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float) / np.mean(weights)
+    response = ((y - mu) ** 2 - y) / mu
+    aux = fit_glm(response, pd.DataFrame({"mu": mu}), sm.families.Gaussian(), w if weights is not None else None, groups)
+    alpha, se = float(aux.params["mu"]), float(aux.bse["mu"])
+    z = alpha / se if se > 0 else np.inf
+    pearson = float(np.sum(w * (y - mu) ** 2 / mu) / (np.sum(w) - n_params)) if np.sum(w) > n_params else np.nan
+    return Overdispersion(alpha=alpha, se=se, z=z, p_value=float(stats.norm.sf(z)), pearson_ratio=pearson)
+
+
+def fit_count(y, X: pd.DataFrame, weights=None, groups=None, test_level: float = 0.05) -> ModelFit:
+    """Count model for a non-negative integer outcome; effects are rate ratios.
+
+    Fits a Poisson model, tests for overdispersion (:func:`overdispersion`);
+    when alpha is significantly above 0 at ``test_level``, refits as a
+    negative binomial (NB2) GLM with alpha fixed at its moment estimate.
+    Either way the rate ratios are consistent when the log-mean model is
+    right (both are quasi-likelihood estimators, and the sandwich variance
+    does not rely on the variance function), so the choice is about
+    efficiency; it is made once per data set and reported.
+    """
+    poisson = fit_glm(y, X, sm.families.Poisson(), weights, groups)
+    test = overdispersion(y, poisson.fittedvalues, X.shape[1], weights, groups)
+    n, k = len(X), _clusters(groups, len(X))
+    if test.alpha > 0 and test.p_value < test_level:
+        nb = fit_glm(y, X, sm.families.NegativeBinomial(alpha=test.alpha), weights, groups)
+        return ModelFit("negative_binomial", nb, n, k, weights is not None, alpha=test.alpha, overdispersion=test)
+    log.info("counts not significantly overdispersed (alpha %.3f, p %.3f): Poisson model kept", test.alpha, test.p_value)
+    return ModelFit("poisson", poisson, n, k, weights is not None, overdispersion=test)
+
+
+FITTERS = {"logistic": fit_logistic, "count": fit_count, "linear": fit_linear}

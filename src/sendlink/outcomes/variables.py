@@ -1,0 +1,157 @@
+"""Analysis variables: from the research extract's columns to model terms.
+
+One function, :func:`analysis_variables`, turns rows carrying the research
+extract's column names (``npd_*``, ``p1_*``, ``yp2_*``) into the numeric
+terms the models use. The evaluation code builds the same columns for every
+frame pupil from truth and calls the same function, so the census value and
+the estimates use identical definitions.
+
+Definitions (assumptions stated)
+--------------------------------
+* **Exposures.** ``ehc``: EHC plan (vs SEN support) in the spring 2022
+  census (``npd_sen_provision``; rows with any other provision are outside
+  the frame population and get a missing value). ``unmet_need``: the parent
+  reports unmet need at wave 1. ``satisfaction``: the parent's satisfaction
+  with support at wave 1, per point of the 1-5 scale, centred at 3.
+* **Effect modifiers** (the second model): ``unmet_need_x_fsm``;
+  ``school_experience``, the parent's wave-1 report of how well school
+  suits the child, per point of the 1-5 scale centred at 3, and
+  ``unmet_need_x_school_experience``.
+* **Covariates.** FSM, sex (male), EAL, IDACI quintile (linear, 1 = most
+  deprived; the extract may not carry deciles), primary need as its broad
+  area (``NEED_GROUPS``; blanked counts as ``unknown``), ethnicity major group, and prior attainment (the
+  cohort has no KS2): EYFSP total points
+  per 10, phonics mark per 10, KS1 mean point score over reading, writing
+  and maths (``KS1_POINTS``). Missing prior attainment is set to 0 with a
+  missing-value indicator, so pupils without it stay in the model; so do
+  sex, IDACI and ethnicity when k-anonymity blanked them (an "unknown"
+  indicator or category).
+* **Outcomes.** Persistent absence over Years 10-11 (0/1), suspensions over
+  Years 10-11 (count), Attainment 8 (points), the young person's life
+  satisfaction at wave 2 (0-10).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Primary need -> broad area of need (SEND Code of Practice 6.28-6.35):
+#: communication and interaction (CI), cognition and learning (CL), social,
+#: emotional and mental health (SEMH), sensory and/or physical (SP), other
+#: or not assessed (OTH_NSA). Broad areas, not the 13 types, because rare
+#: types have too few pupils to adjust for one by one and because the
+#: extract may already show them as broad areas (k-anonymity generalises
+#: rare types to their area); the area codes themselves map to themselves.
+NEED_GROUPS = {
+    "SLCN": "CI", "ASD": "CI", "CI": "CI",
+    "SPLD": "CL", "MLD": "CL", "SLD": "CL", "PMLD": "CL", "CL": "CL",
+    "SEMH": "SEMH",
+    "HI": "SP", "VI": "SP", "MSI": "SP", "PD": "SP", "SP": "SP",
+    "OTH": "OTH_NSA", "NSA": "OTH_NSA", "OTH_NSA": "OTH_NSA",
+}
+NEED_REFERENCE = "CI"
+#: Need categories with an indicator (``unknown``: blanked for k-anonymity).
+NEED_DUMMIES = (*sorted(set(NEED_GROUPS.values()) - {NEED_REFERENCE}), "unknown")
+#: Ethnicity major group -> analysis group (White is the reference). A value
+#: blanked for k-anonymity counts as Unknown.
+ETHNIC_GROUPS = {"White": "White", "Mixed": "Mixed", "Asian": "Asian", "Black": "Black", "Other": "Other", "Unknown": "Unknown"}
+ETHNIC_REFERENCE = "White"
+#: KS1 teacher assessment -> points (an assumed ordinal scale; the 2016
+#: frameworks first, then the pre-2016 levels some records still carry).
+KS1_POINTS = {
+    "BLW": 0.0, "PKF": 1.0, "WTS": 2.0, "EXS": 3.0, "GDS": 4.0,
+    "W": 0.0, "1": 1.0, "2C": 2.0, "2B": 3.0, "2A": 3.0, "3": 4.0,
+}
+
+EXPOSURES = ("ehc", "unmet_need", "satisfaction")
+MODIFIERS = ("unmet_need_x_fsm", "school_experience", "unmet_need_x_school_experience")
+COVARIATES = (
+    "fsm", "male", "sex_unknown", "eal", "idaci_quintile", "idaci_unknown",
+    *(f"need_{g}" for g in NEED_DUMMIES),
+    *(f"ethnicity_{g}" for g in sorted(set(ETHNIC_GROUPS.values()) - {ETHNIC_REFERENCE})),
+    "eyfsp", "eyfsp_missing", "phonics", "phonics_missing", "ks1", "ks1_missing",
+)
+OUTCOME_COLUMNS = {
+    "persistent_absence": "npd_persistent_absence_y10_11",
+    "suspensions": "npd_suspensions_y10_11",
+    "attainment8": "npd_attainment8",
+    "wellbeing": "yp2_life_satisfaction",
+}
+#: Extract columns :func:`analysis_variables` reads.
+REQUIRED_COLUMNS = (
+    "npd_sen_provision", "npd_fsm", "npd_sex", "npd_eal", "npd_idaci_quintile", "npd_primary_need", "npd_ethnicity",
+    "npd_eyfsp_total_points", "npd_phonics_mark", "npd_ks1_reading", "npd_ks1_writing", "npd_ks1_maths",
+    "npd_school_cluster", "p1_unmet_need", "p1_satisfaction_support", "p1_school_experience",
+    *OUTCOME_COLUMNS.values(),
+)
+
+
+def _float(series: pd.Series) -> np.ndarray:
+    """Numbers (booleans as 0/1) with missing values as NaN."""
+    return pd.to_numeric(series.astype("object").where(series.notna(), np.nan), errors="coerce").astype(float).to_numpy()
+
+
+def analysis_variables(rows: pd.DataFrame) -> pd.DataFrame:
+    """The model terms of each row.
+
+    Parameters
+    ----------
+    rows
+        Rows with the research extract's column names (at least
+        :data:`REQUIRED_COLUMNS`); values missing where the extract leaves
+        them empty (not linked, not answered, withheld).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index; float columns :data:`EXPOSURES`, :data:`MODIFIERS`,
+        :data:`COVARIATES` and the outcomes of :data:`OUTCOME_COLUMNS` (NaN
+        where unknown), plus ``cluster`` (the pseudonymous school, text) and
+        ``in_frame`` (provision E or K in spring 2022).
+    """
+    out = pd.DataFrame(index=rows.index)
+    provision = rows["npd_sen_provision"].astype("object")
+    in_frame = provision.isin(["E", "K"]).to_numpy()
+    out["in_frame"] = in_frame
+    out["cluster"] = rows["npd_school_cluster"].astype("object")
+    out["ehc"] = np.where(in_frame, (provision == "E").to_numpy(dtype=float), np.nan)
+    unmet = _float(rows["p1_unmet_need"])
+    out["unmet_need"] = unmet
+    out["satisfaction"] = _float(rows["p1_satisfaction_support"]) - 3.0
+    fsm = _float(rows["npd_fsm"])
+    school = _float(rows["p1_school_experience"]) - 3.0
+    out["unmet_need_x_fsm"] = unmet * fsm
+    out["school_experience"] = school
+    out["unmet_need_x_school_experience"] = unmet * school
+
+    out["fsm"] = fsm
+    # Quasi-identifiers blanked for k-anonymity get an "unknown" category of
+    # their own rather than losing the row.
+    sex = rows["npd_sex"].astype("object")
+    out["male"] = (sex == "M").to_numpy(dtype=float)
+    out["sex_unknown"] = (~sex.isin(["F", "M"])).to_numpy(dtype=float)
+    out["eal"] = _float(rows["npd_eal"])
+    idaci = _float(rows["npd_idaci_quintile"])
+    out["idaci_quintile"] = np.where(np.isnan(idaci), 0.0, idaci)
+    out["idaci_unknown"] = np.isnan(idaci).astype(float)
+    need = rows["npd_primary_need"].astype("object").map(NEED_GROUPS).fillna("unknown")
+    for group in NEED_DUMMIES:
+        out[f"need_{group}"] = (need == group).to_numpy(dtype=float)
+    ethnic = rows["npd_ethnicity"].astype("object").map(ETHNIC_GROUPS).fillna("Unknown")
+    for group in sorted(set(ETHNIC_GROUPS.values()) - {ETHNIC_REFERENCE}):
+        out[f"ethnicity_{group}"] = (ethnic == group).to_numpy(dtype=float)
+    # Prior attainment: 0 plus an indicator when missing.
+    eyfsp = _float(rows["npd_eyfsp_total_points"]) / 10.0
+    phonics = _float(rows["npd_phonics_mark"]) / 10.0
+    ks1_parts = np.column_stack([rows[f"npd_ks1_{s}"].astype("object").map(KS1_POINTS).astype(float).to_numpy() for s in ("reading", "writing", "maths")])
+    known = (~np.isnan(ks1_parts)).sum(axis=1)
+    ks1 = np.nansum(ks1_parts, axis=1) / np.where(known > 0, known, np.nan)
+    for name, value in (("eyfsp", eyfsp), ("phonics", phonics), ("ks1", ks1)):
+        missing = np.isnan(value)
+        out[name] = np.where(missing, 0.0, value)
+        out[f"{name}_missing"] = missing.astype(float)
+
+    for name, column in OUTCOME_COLUMNS.items():
+        out[name] = _float(rows[column])
+    return out
