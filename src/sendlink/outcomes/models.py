@@ -175,18 +175,19 @@ def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...]) -> tuple[pd.
     return X.iloc[:, kept], dropped
 
 
-def _cov(groups: pd.Series | np.ndarray | None, n: int) -> tuple[str, dict]:
+def cluster_codes(groups, n: int) -> np.ndarray:
+    """Integer cluster codes; no groups, or a missing group, makes a row its own cluster."""
     if groups is None:
-        return "HC1", {}
+        return np.arange(n)
     labels = pd.Series(np.asarray(groups, dtype=object))
     if len(labels) != n:
         raise ValueError("groups must have one value per row")
+    codes = pd.factorize(labels)[0]  # missing labels get -1
     # A row without a cluster (a school too small to be given a pseudonym)
     # is a cluster of its own.
-    missing = labels.isna()
-    labels[missing] = [f"\0own{i}" for i in np.flatnonzero(missing.to_numpy())]
-    codes = pd.factorize(labels)[0]
-    return "cluster", {"groups": codes}
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
 
 
 def fit_glm(y, X: pd.DataFrame, family, weights=None, groups=None):
@@ -201,8 +202,8 @@ def fit_glm(y, X: pd.DataFrame, family, weights=None, groups=None):
     weights
         Probability weights (``var_weights``), or None for unweighted.
     groups
-        Cluster of each row (the school), or None for HC1 (each row its own
-        cluster).
+        Cluster of each row (the school), or None for each row its own
+        cluster (the HC1 variance).
     """
     y = np.asarray(y, dtype=float)
     w = None if weights is None else np.asarray(weights, dtype=float)
@@ -212,18 +213,15 @@ def fit_glm(y, X: pd.DataFrame, family, weights=None, groups=None):
         # Scale to mean 1: estimates and robust variances do not depend on
         # the scale, but a Gaussian model's scale parameter would.
         w = w / w.mean()
-    cov_type, cov_kwds = _cov(groups, len(y))
+    codes = cluster_codes(groups, len(y))
     model = sm.GLM(y, X, family=family, var_weights=w)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=SpecificationWarning, message="cov_type not fully supported")
-        return model.fit(cov_type=cov_type, cov_kwds=cov_kwds)
+        return model.fit(cov_type="cluster", cov_kwds={"groups": codes})
 
 
 def _clusters(groups, n: int) -> int:
-    if groups is None:
-        return n
-    labels = pd.Series(np.asarray(groups, dtype=object))
-    return int(labels.nunique() + labels.isna().sum())
+    return int(np.unique(cluster_codes(groups, n)).size)
 
 
 def fit_logistic(y, X: pd.DataFrame, weights=None, groups=None) -> ModelFit:

@@ -1,0 +1,100 @@
+"""Published tables, the summary and the truth comparison, on hand-made inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _outcomesdata import replicate_world
+
+from sendlink.disclosure import DisclosureParams, check_published
+from sendlink.outcomes.analysis import analyse
+from sendlink.outcomes.report import describe_by_provision, publish_estimates, publish_weights
+from sendlink.outcomes.stage import _find_metrics, summary
+from sendlink.outcomes.truth import comparison, without_false_matches
+
+RULES = {"disclosure": DisclosureParams().model_dump()}
+
+
+def _estimate(**kw) -> dict:
+    row = {"outcome": "attainment8", "model": "main", "estimator": "weighted", "term": "unmet_need", "scale": "difference",
+           "n": 123, "exposed": 40.0, "coef": -2.5, "se": 0.5, "effect": -2.5, "effect_low": -3.48, "effect_high": -1.52}
+    row.update(kw)
+    return row
+
+
+def test_estimates_are_rounded_and_counts_rounded_to_five():
+    table = publish_estimates(pd.DataFrame([_estimate()]), RULES)
+    row = table.iloc[0]
+    assert row["n"] == "125" and row["effect"] == "-2.500" and row["effect_high"] == "-1.520"
+
+
+@pytest.mark.parametrize("exposed", [5.0, 118.0])
+def test_estimate_is_suppressed_when_the_exposure_is_too_rare_or_too_common(exposed):
+    # 5 exposed, or 123 - 118 = 5 unexposed: fewer than the threshold of 10.
+    table = publish_estimates(pd.DataFrame([_estimate(exposed=exposed)]), RULES)
+    assert (table.iloc[0] == "c").all()
+
+
+def test_continuous_term_is_published_and_small_models_are_not():
+    table = publish_estimates(pd.DataFrame([_estimate(term="satisfaction", exposed=np.nan), _estimate(n=8, exposed=np.nan)]), RULES)
+    assert table.iloc[0]["effect"] == "-2.500"
+    assert (table.iloc[1] == "c").all()
+
+
+def test_comparison_with_census_by_hand():
+    estimates = pd.DataFrame([
+        {"outcome": "wellbeing", "model": "main", "estimator": "weighted", "term": "unmet_need", "coef": -0.7, "se": 0.1, "n": 500},
+        {"outcome": "wellbeing", "model": "main", "estimator": "naive", "term": "unmet_need", "coef": -0.5, "se": 0.1, "n": 500},
+    ])
+    census = pd.DataFrame([{"outcome": "wellbeing", "model": "main", "term": "unmet_need", "census": -0.8}])
+    planted = pd.DataFrame([{"effect": "wellbeing:unmet_need", "outcome": "wellbeing", "exposure": "unmet_need", "scale": "points", "generating_value": -0.9}])
+    table = comparison(estimates, census, planted).set_index("estimator")
+    # weighted: z = (-0.7 + 0.8) / 0.1 = 1: inside both intervals.
+    assert table.loc["weighted", "z"] == pytest.approx(1.0) and table.loc["weighted", "covers"] and table.loc["weighted", "within_check"]
+    # naive: z = 3: outside the 95% (1.96) and the 99% (2.576) intervals.
+    assert table.loc["naive", "z"] == pytest.approx(3.0) and not table.loc["naive", "covers"] and not table.loc["naive", "within_check"]
+    assert table.loc["naive", "bias"] == pytest.approx(0.3) and table.loc["naive", "generating"] == -0.9
+
+
+def test_quality_metrics_are_found_where_they_sit():
+    assert _find_metrics({"precision": 0.9, "recall": 0.8, "f1": 0.85}) == {"precision": 0.9, "recall": 0.8, "f1": 0.85}
+    nested = {"counts": {"tp": 3}, "main": {"precision": 0.99, "recall": 0.97, "f1": 0.98}}
+    assert _find_metrics(nested)["f1"] == 0.98
+    assert _find_metrics({"nothing": {}}) == {}
+
+
+def test_false_matches_lose_their_npd_data():
+    extract, _ = replicate_world()
+    false_id = extract.loc[extract["npd_linked"], "research_id"].iloc[0]
+    cleaned = without_false_matches(extract, frozenset({false_id}))
+    row = cleaned[cleaned["research_id"] == false_id].iloc[0]
+    assert not row["npd_linked"] and row["link_status"] == "unmatched"
+    assert pd.isna(row["npd_attainment8"]) and pd.isna(row["npd_sen_provision"])
+    assert cleaned["npd_linked"].sum() == extract["npd_linked"].sum() - 1
+
+
+@pytest.fixture(scope="module")
+def replicate_analysis():
+    extract, _ = replicate_world()
+    return extract, analyse(extract, {"trim_quantile": 1.0})
+
+
+def test_summary_keys_without_truth(replicate_analysis):
+    extract, analysis = replicate_analysis
+    s = summary(extract, analysis, params={"outcomes": {}})
+    assert set(s) == {"version", "consent", "linkage", "samples", "weights", "effects", "settings"}
+    assert s["consent"]["households"] == len(extract)
+    assert s["consent"]["parent_answers_granted"] == pytest.approx(extract["npd_linked"].mean(), abs=1e-4)
+    assert s["linkage"]["match_rate"] == 1.0 and s["linkage"]["precision"] is None
+    assert {e["effect"] for e in s["effects"]} >= {"persistent_absence:unmet_need", "wellbeing:unmet_need_x_fsm"}
+    entry = next(e for e in s["effects"] if e["effect"] == "attainment8:unmet_need")
+    assert entry["census_value"] is None and entry["weighted"]["ci_low"] < entry["weighted"]["estimate"] < entry["weighted"]["ci_high"]
+
+
+def test_published_tables_pass_disclosure_control(replicate_analysis):
+    extract, analysis = replicate_analysis
+    publish_estimates(analysis.estimates, RULES)
+    publish_weights(analysis.weight_summaries(), RULES)
+    for table in describe_by_provision(extract, analysis, RULES).values():
+        check_published(table)
