@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import logging
+import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -62,7 +63,9 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> float:
     try:
         client.execute()
     except CellExecutionError as exc:
-        raise SendlinkError(f"{path.name}: a cell failed; the notebook was not changed\n{str(exc)[:2000]}") from None
+        raise SendlinkError(
+            f"{path.name}: a cell failed; the notebook was not changed\n{str(exc)[:2000]}"
+        ) from None
     _tidy(nb)
     from sendlink.io import write_text
 
@@ -95,58 +98,141 @@ def run_all(folder: Path, only: list[str] | None = None) -> dict[str, float]:
 
 # --- rendering -------------------------------------------------------------------
 
+#: Quarto runs with this time zone so that any date it writes is the same on
+#: every machine (the Makefile exports it too).
+RENDER_TZ = "Europe/London"
+FALLBACK_NOTE = (
+    "These pages were rendered by sendlink's nbconvert fallback, because Quarto was not used. "
+    "They have the same content and layout; render with Quarto for search, folded code and the PDF summary."
+)
+
 
 def render(paths: config.Paths, *, force_nbconvert: bool = False) -> str:
-    """Render the site into ``reports/``; return the renderer used."""
+    """Render the site into ``reports/``; return the renderer used (``quarto`` or ``nbconvert``).
+
+    Quarto when ``quarto`` is on the PATH (unless ``force_nbconvert``),
+    otherwise :func:`render_nbconvert`. Either way the command line says
+    which ran, and the nbconvert pages say so at the foot of every page.
+    """
     quarto = shutil.which("quarto")
     if quarto and not force_nbconvert:
         log.info("rendering with Quarto (%s)", quarto)
-        result = subprocess.run([quarto, "render", str(paths.root)], capture_output=True, text=True)
+        env = {**os.environ, "TZ": RENDER_TZ}
+        kept = _pipeline_outputs(paths.reports)
+        try:
+            result = subprocess.run(
+                [quarto, "render", str(paths.root)], capture_output=True, text=True, env=env
+            )
+        finally:
+            _restore(paths.reports, kept)
         if result.returncode != 0:
             raise SendlinkError(f"quarto render failed:\n{result.stderr[-3000:]}")
-        print("Rendered reports/ with Quarto.")
+        print(f"Rendered reports/ with Quarto ({quarto}).")
         return "quarto"
-    render_nbconvert(paths.notebooks, paths.reports, paths.root)
+    written = render_nbconvert(paths.notebooks, paths.reports, paths.root)
+    why = "as asked (--nbconvert)" if quarto else "because Quarto is not installed"
     print(
-        "Rendered reports/ with nbconvert (Quarto is not installed: get it from conda-forge "
-        "(environment.yml) or quarto.org for the full site)."
+        f"Rendered {len(written)} pages into reports/ with nbconvert, {why}. "
+        "For the full site (search, folded code, the PDF summary) install Quarto from conda-forge "
+        "(environment.yml) or quarto.org."
     )
     return "nbconvert"
 
 
-def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
-    """HTML pages for every numbered notebook and the extra pages, plus an index.
+def _pipeline_outputs(reports: Path) -> dict[str, bytes]:
+    """The pipeline's own files in ``reports/`` (``summary.json``), by name.
 
-    Pages go where Quarto would put them (``reports/notebooks/NN_name.html``,
-    ``reports/index.html``), so links work with either renderer.
+    Quarto empties its output folder before a full render, so these are
+    kept in memory and put back afterwards. Only top-level JSON and CSV
+    files are the pipeline's; Quarto's own (``search.json``) are not kept.
     """
-    from nbconvert import HTMLExporter
+    if not reports.is_dir():
+        return {}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(reports.iterdir())
+        if p.is_file() and p.suffix in {".json", ".csv"} and p.name != "search.json"
+    }
 
+
+def _restore(reports: Path, kept: dict[str, bytes]) -> None:
+    reports.mkdir(parents=True, exist_ok=True)
+    for name, data in kept.items():
+        target = reports / name
+        if not target.exists():
+            tmp = target.with_name(f".{name}.restoring")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)  # whole or not at all
+
+
+def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
+    """Render the site as Quarto would, with nbconvert; return the pages written.
+
+    The pages and the navigation come from ``_quarto.yml`` (``project.render``
+    and ``website.sidebar``), so both renderers build the same site, and each
+    page goes where Quarto would put it (``reports/index.html``,
+    ``reports/notebooks/NN_name.html``, ``reports/pages/NAME.html``), so links
+    work with either. Notebooks are converted as they are, with their stored
+    outputs (figures embedded in the page); ``.qmd`` pages are converted with
+    the small part of Quarto's Markdown they use: front matter, ``include``
+    shortcodes, fenced divs, heading ids. A Mermaid diagram cannot be drawn
+    without Quarto, so it is left out and the text version that follows it
+    (``<details class="diagram-text">``) is shown open. Links to ``.qmd`` and
+    ``.ipynb`` files are pointed at the rendered ``.html``.
+
+    Parameters
+    ----------
+    notebooks
+        Where the numbered notebooks are (only used to warn about notebooks
+        that ``_quarto.yml`` does not list, which Quarto would not render either).
+    reports, root
+        The output folder and the project root (where ``_quarto.yml`` is).
+
+    Raises
+    ------
+    SendlinkError
+        If ``_quarto.yml`` lists a file that does not exist, or a page
+        includes one that does not exist (Quarto fails on both too).
+    """
+    from sendlink import site
     from sendlink.io import write_text
 
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    written = []
-    pages = []
+    cfg = site.load_config(root)
+    sources = site.inputs(cfg)
+    if not sources:
+        raise SendlinkError(f"{root / site.CONFIG_FILE}: project.render lists no files")
+    missing = [s for s in sources if not (root / s).is_file()]
+    if missing:
+        raise SendlinkError(
+            f"{root / site.CONFIG_FILE} lists files that do not exist: {', '.join(missing)}"
+        )
     for path in numbered_notebooks(notebooks):
-        nb = nbformat.read(path, as_version=4)
-        body, _ = exporter.from_notebook_node(nb)
-        target = reports / "notebooks" / f"{path.stem}.html"
-        write_text(body, target)
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        if rel not in sources:
+            log.warning("%s is not listed in %s, so it is not rendered", rel, site.CONFIG_FILE)
+
+    titles = {source: _source_title(root / source) for source in sources}
+    nav = site.navigation(cfg)
+    site_title = str((cfg.get("website") or {}).get("title") or "sendlink")
+    written = []
+    for source in sources:
+        target = reports / site.output_path(source)
+        bar = _nav_html(nav, titles, site_title, current=source)
+        if source.endswith(".ipynb"):
+            text = _notebook_page(root / source, titles[source], bar)
+        else:
+            text = _qmd_page(root / source, root, titles[source], bar)
+        write_text(_html_links(text), target)
         written.append(target)
-        pages.append((path.stem, _title(nb) or path.stem, f"notebooks/{path.stem}.html"))
-    for qmd in sorted(root.glob("*.qmd")):
-        if qmd.name == "index.qmd":
-            continue
-        target = reports / f"{qmd.stem}.html"
-        write_text(_markdown_page(qmd), target)
-        written.append(target)
-        pages.append((qmd.stem, _qmd_title(qmd) or qmd.stem, f"{qmd.stem}.html"))
-    index = reports / "index.html"
-    write_text(_index_page(root, pages), index)
-    written.append(index)
+    log.info("rendered %d pages into %s with nbconvert", len(written), reports)
     return written
+
+
+def _source_title(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        return _title(nbformat.read(path, as_version=4)) or path.stem
+    front, _ = _front_matter(path.read_text(encoding="utf-8"))
+    return str(front.get("title") or path.stem)
 
 
 def _title(nb: nbformat.NotebookNode) -> str | None:
@@ -158,9 +244,68 @@ def _title(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def _qmd_title(path: Path) -> str | None:
-    match = re.search(r"^title:\s*\"?(.+?)\"?\s*$", path.read_text(encoding="utf-8"), re.MULTILINE)
-    return match.group(1) if match else None
+def _front_matter(text: str) -> tuple[dict, str]:
+    """Split a ``.qmd`` into its YAML front matter and its body."""
+    import yaml
+
+    match = re.match(r"\A---\n(.*?)\n---\n", text, flags=re.DOTALL)
+    if not match:
+        return {}, text
+    front = yaml.safe_load(match.group(1)) or {}
+    return (front if isinstance(front, dict) else {}), text[match.end() :]
+
+
+# Quarto Markdown the fallback understands (everything the site's pages use).
+_INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
+_SHORTCODE = re.compile(r"\{\{<.*?>\}\}")
+_MERMAID = re.compile(r"^```\{mermaid\}\n.*?^```\s*$\n?", re.MULTILINE | re.DOTALL)
+_DIV_OPEN = re.compile(r"^:::+\s*\{([^}]*)\}\s*$", re.MULTILINE)
+_DIV_CLOSE = re.compile(r"^:::+\s*$", re.MULTILINE)
+_HEADING_ID = re.compile(r"^(#{1,6} .*?)\s*\{#([A-Za-z][\w-]*)\}\s*$", re.MULTILINE)
+_LOCAL_LINK = re.compile(
+    r'(href=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)([^"#?]+)\.(?:qmd|ipynb)((?:#[^"]*)?")'
+)
+
+
+def _expand_includes(text: str, folder: Path, root: Path, depth: int = 0) -> str:
+    def include(match: re.Match) -> str:
+        name = match.group(1)
+        path = (root / name.lstrip("/")) if name.startswith("/") else (folder / name)
+        if not path.is_file():
+            raise SendlinkError(f"include not found: {path} (from {folder})")
+        if depth > 5:
+            raise SendlinkError(f"includes nested too deeply at {path}")
+        return _expand_includes(
+            path.read_text(encoding="utf-8"), path.parent, root, depth + 1
+        ).rstrip("\n")
+
+    return _INCLUDE.sub(include, text)
+
+
+def _fenced_divs(text: str) -> str:
+    """``::: {.callout-note}`` ... ``:::`` -> ``<div class="callout-note">`` ... ``</div>``."""
+
+    def opening(match: re.Match) -> str:
+        classes = " ".join(part[1:] for part in match.group(1).split() if part.startswith("."))
+        return f'<div class="{html.escape(classes)}">\n'
+
+    return _DIV_CLOSE.sub("\n</div>", _DIV_OPEN.sub(opening, text))
+
+
+def _quarto_markdown(text: str, folder: Path, root: Path) -> str:
+    """The Markdown of a ``.qmd`` body, with Quarto's own syntax turned into plain Markdown or HTML."""
+    text = _expand_includes(text, folder, root)
+    text = _MERMAID.sub("", text)
+    text = text.replace('<details class="diagram-text">', '<details class="diagram-text" open>')
+    text = _fenced_divs(text)
+    text = _HEADING_ID.sub(lambda m: f'<a id="{m.group(2)}"></a>\n\n{m.group(1)}', text)
+    leftover = _SHORTCODE.findall(text)
+    if leftover:
+        log.warning(
+            "the nbconvert fallback ignores these shortcodes: %s", ", ".join(sorted(set(leftover)))
+        )
+        text = _SHORTCODE.sub("", text)
+    return text
 
 
 def _markdown_html(text: str) -> str:
@@ -170,36 +315,96 @@ def _markdown_html(text: str) -> str:
     return markdown2html(text)
 
 
-def _strip_front_matter(text: str) -> str:
-    return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.DOTALL)
+def _qmd_page(path: Path, root: Path, title: str, bar: str) -> str:
+    front, body = _front_matter(path.read_text(encoding="utf-8"))
+    heading = f"<h1>{html.escape(title)}</h1>"
+    if front.get("subtitle"):
+        heading += f'\n<p class="subtitle">{html.escape(str(front["subtitle"]))}</p>'
+    content = _markdown_html(_quarto_markdown(body, path.parent, root))
+    return _page(title, bar, f"<header>\n{heading}\n</header>\n{content}")
 
 
-def _page(title: str, body: str) -> str:
+def _notebook_page(path: Path, title: str, bar: str) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    nb = nbformat.read(path, as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = body.replace("</head>", f"<style>{_NAV_CSS}</style>\n</head>", 1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: f"{m.group(1)}\n{bar}", body, count=1)
+    return body.replace("</body>", f"{_footer()}\n</body>", 1)
+
+
+def _relative(target: str, current: str) -> str:
+    return posixpath.relpath(target, posixpath.dirname(current) or ".")
+
+
+def _nav_html(nav: list, titles: dict[str, str], site_title: str, current: str) -> str:
+    """The navigation bar: the site's title, then the sidebar's sections and pages, in order."""
+    from sendlink import site
+
+    here = site.output_path(current)
+    home = _relative("index.html", here)
+    parts = [
+        f'<nav class="sendlink-nav" aria-label="Site">\n<a class="site-title" href="{home}">{html.escape(site_title)}</a>'
+    ]
+    for item in nav:
+        if item.href is None:
+            parts.append(f'<span class="nav-section">{html.escape(item.text or "")}</span>')
+            continue
+        text = item.text or titles.get(item.href) or item.href
+        href = _relative(site.output_path(item.href), here)
+        mark = ' aria-current="page"' if item.href == current else ""
+        parts.append(f'<a href="{href}"{mark}>{html.escape(text)}</a>')
+    parts.append("</nav>")
+    return "\n".join(parts)
+
+
+def _footer() -> str:
+    return f'<footer class="sendlink-renderer"><p>{html.escape(FALLBACK_NOTE)}</p></footer>'
+
+
+def _html_links(text: str) -> str:
+    """Point links to ``.qmd`` and ``.ipynb`` sources at their rendered pages, as Quarto does."""
+    return _LOCAL_LINK.sub(lambda m: f"{m.group(1)}{m.group(2)}.html{m.group(3)}", text)
+
+
+_NAV_CSS = (
+    ".sendlink-nav{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;padding:.6rem 1rem;"
+    "background:#2780e3;font-family:system-ui,sans-serif;font-size:.95rem}"
+    ".sendlink-nav a{color:#fff;text-decoration:none}.sendlink-nav a:hover{text-decoration:underline}"
+    ".sendlink-nav a[aria-current=page]{font-weight:700;text-decoration:underline}"
+    ".sendlink-nav .site-title{font-weight:700;margin-right:1rem}"
+    ".sendlink-nav .nav-section{color:#cfe3fa;text-transform:uppercase;font-size:.75rem;letter-spacing:.05em}"
+    ".sendlink-renderer{margin:3rem auto 1rem;max-width:52rem;padding:0 1rem;color:#666;font-size:.85rem;"
+    "font-family:system-ui,sans-serif;border-top:1px solid #ddd}"
+)
+_PAGE_CSS = (
+    "body{margin:0;font-family:system-ui,sans-serif;line-height:1.55;color:#222}"
+    "main{max-width:52rem;margin:1.5rem auto;padding:0 1rem}"
+    ".subtitle{font-size:1.2rem;color:#555;margin-top:-.5rem}"
+    "table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}"
+    "td,th{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top;text-align:left}"
+    "pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}code{font-size:.92em}"
+    "dt{font-weight:700;margin-top:.6rem}dd{margin-left:1.5rem}"
+    "details{margin:1rem 0}.anchor-link{display:none}"
+    "[class^=callout]{border-left:4px solid #2780e3;background:#f3f8fd;padding:.2rem 1rem;margin:1rem 0}"
+)
+
+
+def _page(title: str, bar: str, body: str) -> str:
+    from nbconvert import HTMLExporter
+
+    mathjax = HTMLExporter().mathjax_url
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}</style></head>"
-        f"<body>\n{body}\n</body></html>\n"
+        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_NAV_CSS}{_PAGE_CSS}</style>\n"
+        "<script>window.MathJax={tex2jax:{inlineMath:[['$','$'],['\\\\(','\\\\)']],processEscapes:true}};</script>\n"
+        f'<script src="{mathjax}"></script>\n</head>\n<body>\n{bar}\n<main>\n{body}\n</main>\n{_footer()}\n</body>\n</html>\n'
     )
-
-
-def _markdown_page(qmd: Path) -> str:
-    text = _strip_front_matter(qmd.read_text(encoding="utf-8"))
-    title = _qmd_title(qmd) or qmd.stem
-    return _page(title, f"<h1>{html.escape(title)}</h1>\n" + _markdown_html(text))
-
-
-def _index_page(root: Path, pages: list[tuple[str, str, str]]) -> str:
-    index_qmd = root / "index.qmd"
-    intro = _markdown_html(_strip_front_matter(index_qmd.read_text(encoding="utf-8"))) if index_qmd.is_file() else ""
-    summary = root / "reports" / "summary.json"
-    facts = ""
-    if summary.is_file():
-        data = json.loads(summary.read_text(encoding="utf-8"))
-        facts = "<h2>Headline results</h2><pre>" + html.escape(json.dumps(data, indent=2)[:4000]) + "</pre>"
-    items = "\n".join(f'<li><a href="{href}">{html.escape(title)}</a></li>' for _, title, href in pages)
-    return _page("sendlink", f"<h1>sendlink</h1>\n{intro}\n{facts}\n<h2>Chapters</h2>\n<ul>\n{items}\n</ul>")
 
 
 # --- command line ------------------------------------------------------------------
@@ -210,7 +415,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     run = sub.add_parser("run", help="execute notebooks in place (restart and run all)")
     run.add_argument("only", nargs="*", help="notebook numbers or names (default: all)")
     rend = sub.add_parser("render", help="render notebooks and pages into reports/")
-    rend.add_argument("--nbconvert", action="store_true", help="use nbconvert even if Quarto is installed")
+    rend.add_argument(
+        "--nbconvert", action="store_true", help="use nbconvert even if Quarto is installed"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
