@@ -43,6 +43,17 @@ from sendlink.deidentify.parties import (
     researcher_file,
     survey_side,
 )
+from sendlink.deidentify.scanner import (
+    IdentifierLeak,
+    Identifiers,
+    Scanner,
+    ScanResult,
+    banner,
+    collect_identifiers,
+    run_scan,
+    scan,
+    scan_outputs,
+)
 
 __all__ = [
     "QUASI_IDENTIFIERS",

@@ -112,7 +112,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         if dtype in ("Int64", "boolean"):
             values = pd.array(values.astype(object).where(values.notna(), None), dtype=dtype)
         elif dtype == "bool":
-            values = values.fillna(False).astype(bool)
+            values = values.astype(object).where(values.notna(), False).astype(bool)
         elif dtype.startswith("float"):
             values = pd.to_numeric(values, errors="coerce").astype(float)
         elif dtype == "int64":

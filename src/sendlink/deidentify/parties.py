@@ -192,7 +192,7 @@ def dfe_side(
         attributes = attributes.loc[pd.Index(linked["upn"].astype(str), name="upn")]
     upn_to_id = pd.Series(research_ids(key, linked["upn"].astype(str), "upn").to_numpy(), index=linked["upn"].astype(str).to_numpy())
     npd = attributes.reset_index()
-    npd.insert(0, "research_id", npd["upn"].map(upn_to_id))
+    npd.insert(0, "research_id", npd["upn"].map(upn_to_id).astype(object))
     npd = npd.drop(columns=["upn"])
     log.info("DfE (%s): %d of %d linkable case(s) linked (%s)", rule.name, int(accepted.sum()), len(links), rule.describe())
     return DfeRelease(mapping=mapping, npd=npd)
@@ -301,7 +301,7 @@ def researcher_file(survey_part: pd.DataFrame, npd_part: pd.DataFrame) -> pd.Dat
     linked case that may not be analysed) is dropped: there is nothing to
     attach it to. Rows keep the survey part's order.
     """
-    npd = npd_part
+    npd = npd_part.astype({"research_id": object})
     dropped = ~npd["research_id"].isin(survey_part["research_id"])
     if dropped.any():
         log.info("researcher file: %d linked record(s) without an analysable survey case are not released", int(dropped.sum()))

@@ -248,6 +248,7 @@ class _Entry:
     given: np.ndarray | None = None
     surname: np.ndarray | None = None
     dob: np.ndarray | None = None
+    middle: bool = False
 
     @property
     def name(self) -> bool:
@@ -363,6 +364,10 @@ class Scanner:
                         by_key[key].append(pids)
             for key, parts in by_key.items():
                 setattr(entries.setdefault(key, _Entry()), role, parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts)))
+        # Middle names may stand between a forename and a surname.
+        middles = people["middle_names"].dropna().astype(str)
+        for key in pd.unique(middles[middles != ""].map(normalise).str.split().explode().dropna()):
+            entries.setdefault(key, _Entry()).middle = True
         for key, (kind, value) in direct.items():
             e = entries.get(key)
             if e is not None:
@@ -418,7 +423,7 @@ class Scanner:
             spans.append((first, last, e))
             if e.direct:
                 found.append((tok.spans[first][0], e.direct, e.display or original[tok.spans[first][0] : tok.spans[last][1]]))
-        names = [(a, b, e) for a, b, e in spans if e.name and tok.capital[a]]
+        names = [(a, b, e) for a, b, e in spans if (e.name or e.middle) and tok.capital[a]]
         starting = defaultdict(list)
         for n in names:
             starting[n[0]].append(n)
@@ -427,7 +432,7 @@ class Scanner:
             return original[tok.spans[b][1] : tok.spans[a][0]]
 
         def text_of(a: int, b: int) -> str:
-            return original[tok.spans[a][0] : tok.spans[b][1]]
+            return " ".join(original[tok.spans[a][0] : tok.spans[b][1]].split())
 
         for a, b, e in names:
             if e.given is not None:
@@ -439,7 +444,7 @@ class Scanner:
                             continue
                         if self._meet(e.given, n[2].surname):
                             found.append((tok.spans[a][0], "full name", text_of(a, n[1])))
-                        if n[2].given is not None and middles < MAX_MIDDLE:
+                        if (n[2].given is not None or n[2].middle) and middles < MAX_MIDDLE:
                             frontier.append((n[1], middles + 1))
             if e.surname is not None:
                 for n in starting.get(b + 1, ()):
@@ -450,7 +455,7 @@ class Scanner:
                 continue
             lo, hi = tok.spans[a][0] - WINDOW, tok.spans[b][1] + WINDOW
             for na, nb, n in names:
-                if tok.spans[na][0] <= hi and tok.spans[nb][1] >= lo and (self._meet(e.dob, n.given) or self._meet(e.dob, n.surname)):
+                if n.name and tok.spans[na][0] <= hi and tok.spans[nb][1] >= lo and (self._meet(e.dob, n.given) or self._meet(e.dob, n.surname)):
                     found.append((tok.spans[a][0], "date of birth with name", f"{text_of(a, b)} + {text_of(na, nb)}"))
                     break
         return sorted(set(found))
@@ -767,13 +772,13 @@ def scan(targets: Sequence[Path], scanner: Scanner, *, notebooks: Path | None = 
                     continue
                 party = notebook_party(nb)
                 if party is not None:
-                    if party not in PARTIES and party not in CLEAN_PARTIES:
-                        result.hits.append(Hit(path, "metadata.sendlink.party", "unknown party", party))
-                    elif shows_banner(_first_cells_text(nb), party):
+                    if party in PARTIES and shows_banner(_first_cells_text(nb), party):
                         result.allowed.append((path, party))
                         continue
-                    elif party in PARTIES:
+                    if party in PARTIES:
                         result.hits.append(Hit(path, "first cell", "declared party without its banner", party))
+                    elif party not in CLEAN_PARTIES:
+                        result.hits.append(Hit(path, "metadata.sendlink.party", "unknown party", party))
             elif path.stem in declared and suffix in (".html", ".htm", ".md"):
                 party = declared[path.stem]
                 if shows_banner(path.read_text(encoding="utf-8", errors="replace"), party):
