@@ -23,12 +23,12 @@ from pathlib import Path
 
 import nbformat
 
-from sendlink import config
+from sendlink import config, site
 from sendlink.errors import SendlinkError
+from sendlink.site import KERNEL  # the one kernel name, shared with _quarto.yml
 
 log = logging.getLogger(__name__)
 
-KERNEL = "python3"
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 #: Seconds a single cell may run before the run fails.
 CELL_TIMEOUT = 900
@@ -194,7 +194,6 @@ def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
         If ``_quarto.yml`` lists a file that does not exist, or a page
         includes one that does not exist (Quarto fails on both too).
     """
-    from sendlink import site
     from sendlink.io import write_text
 
     cfg = site.load_config(root)
@@ -343,8 +342,6 @@ def _relative(target: str, current: str) -> str:
 
 def _nav_html(nav: list, titles: dict[str, str], site_title: str, current: str) -> str:
     """The navigation bar: the site's title, then the sidebar's sections and pages, in order."""
-    from sendlink import site
-
     here = site.output_path(current)
     home = _relative("index.html", here)
     parts = [
