@@ -173,7 +173,7 @@ def complete_rows(variables: pd.DataFrame, outcome: str, model: str) -> pd.Serie
 
 
 def fit_model(variables: pd.DataFrame, outcome: Outcome, model: str, rows: pd.Series, weights: pd.Series | None = None,
-              *, cluster: bool = True, test_level: float = 0.05) -> ModelFit:
+              *, cluster: bool = True, test_level: float = 0.05, min_category_rows: int = 10) -> ModelFit:
     """Fit one outcome model on ``rows`` of the analysis variables.
 
     Parameters
@@ -188,9 +188,12 @@ def fit_model(variables: pd.DataFrame, outcome: Outcome, model: str, rows: pd.Se
         Probability weights aligned with ``variables`` (None: unweighted).
     cluster
         Cluster-robust by school (``variables["cluster"]``); False gives HC1.
+    min_category_rows
+        A covariate category with fewer rows than this (or all but fewer)
+        joins the reference category (:func:`~sendlink.outcomes.models.design`).
     """
     data = variables.loc[rows.to_numpy()]
-    X, dropped = design(data, model_terms(model))
+    X, dropped = design(data, model_terms(model), min_count=min_category_rows, keep=MODELS[model])
     y = data[outcome.name].to_numpy(dtype=float)
     w = None if weights is None else weights.loc[rows.to_numpy()].to_numpy(dtype=float)
     groups = data["cluster"].to_numpy(dtype=object) if cluster else None
@@ -281,7 +284,8 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams | dict | None = None, 
         population, analysable, withheld = masks(extract, outcome)
         key = (outcome.respondents, outcome.source)
         if key not in by_population:
-            by_population[key] = consent_propensity(extract, population, analysable, withheld)
+            by_population[key] = consent_propensity(extract, population, analysable, withheld,
+                                                    min_category_rows=settings_.min_category_rows)
         propensity = by_population[key]
         out.propensities[name] = propensity
         for model in models:
@@ -295,7 +299,8 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams | dict | None = None, 
             out.samples[(name, model)] = rows
             for estimator in estimators:
                 w = None if estimator == "naive" else (extract[outcome.base_weight].astype(float) if estimator == "design" else weights.weight)
-                fit = fit_model(variables, outcome, model, rows, w, test_level=settings_.overdispersion_alpha)
+                fit = fit_model(variables, outcome, model, rows, w, test_level=settings_.overdispersion_alpha,
+                                min_category_rows=settings_.min_category_rows)
                 out.fits[(name, model, estimator)] = fit
                 tables.append(estimates_rows(fit, variables, rows, name, model, estimator, settings_.confidence))
     out.estimates = pd.concat(tables, ignore_index=True)

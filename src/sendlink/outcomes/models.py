@@ -38,7 +38,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.tools.sm_exceptions import SpecificationWarning
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    PerfectSeparationWarning,
+    SpecificationWarning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +137,9 @@ class ModelFit:
                 coef, se = float(params[term]), float(bse[term])
             low, high = coef - z * se, coef + z * se
             f = np.exp if exponentiate else (lambda v: v)
-            rows.append({"term": term, "coef": coef, "se": se, "ci_low": low, "ci_high": high,
-                         "effect": f(coef), "effect_low": f(low), "effect_high": f(high), "scale": self.scale})
+            with np.errstate(over="ignore"):
+                rows.append({"term": term, "coef": coef, "se": se, "ci_low": low, "ci_high": high,
+                             "effect": f(coef), "effect_low": f(low), "effect_high": f(high), "scale": self.scale})
         return pd.DataFrame(rows)
 
 
@@ -143,8 +148,14 @@ class ModelFit:
 RANK_TOLERANCE = 1e-10
 
 
-def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...], *, min_count: int = 0,
+           keep: tuple[str, ...] = ()) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Design matrix: an intercept ``const`` and ``terms``, unestimable columns dropped.
+
+    An indicator (a 0/1 column) not in ``keep`` that is set, or unset, in
+    fewer than ``min_count`` rows is dropped too: a category that rare adds
+    almost nothing to the adjustment and, in a logistic model, is often
+    perfectly predicted, so its rows join the reference category instead.
 
     A term that takes one value only in ``frame`` (a category nobody in the
     sample has, a missing-value flag that is never set), or that is a linear
@@ -154,6 +165,15 @@ def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...]) -> tuple[pd.
     considered in the order given, so list the ones that matter first.
     """
     X = frame.loc[:, list(terms)].astype(float)
+    sparse = []
+    if min_count > 0:
+        for term in terms:
+            column = X[term]
+            if term not in keep and column.isin([0.0, 1.0]).all():
+                ones = int(column.sum())
+                if 0 < ones < min_count or 0 < len(column) - ones < min_count:
+                    sparse.append(term)
+        X = X.drop(columns=sparse)
     X.insert(0, "const", 1.0)
     # Greedy Gram-Schmidt on the cross-product matrix (k x k, cheap): a
     # column is kept when the part of it not explained by the columns kept
@@ -171,8 +191,8 @@ def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...]) -> tuple[pd.
             chol[len(kept), len(kept)] = np.sqrt(residual)
             kept.append(j)
     names = list(X.columns)
-    dropped = tuple(names[j] for j in range(1, len(names)) if j not in kept)
-    return X.iloc[:, kept], dropped
+    dropped = tuple(sparse) + tuple(names[j] for j in range(1, len(names)) if j not in kept)
+    return X.iloc[:, kept], tuple(t for t in terms if t in dropped)
 
 
 def cluster_codes(groups, n: int) -> np.ndarray:
@@ -215,9 +235,17 @@ def fit_glm(y, X: pd.DataFrame, family, weights=None, groups=None):
         w = w / w.mean()
     codes = cluster_codes(groups, len(y))
     model = sm.GLM(y, X, family=family, var_weights=w)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=SpecificationWarning, message="cov_type not fully supported")
-        return model.fit(cov_type="cluster", cov_kwds={"groups": codes})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
+    for w in caught:
+        if issubclass(w.category, SpecificationWarning) and "cov_type not fully supported" in str(w.message):
+            continue
+        if issubclass(w.category, PerfectSeparationWarning | ConvergenceWarning):
+            log.warning("%s model: %s", type(family).__name__, w.message)
+        # Numerical warnings from a model on the edge of separation add
+        # nothing to the message above.
+    return result
 
 
 def _clusters(groups, n: int) -> int:

@@ -33,6 +33,12 @@ class OutcomesParams(BaseModel):
         Floor on the estimated probability of consent and link before it is
         inverted (guards against a near-zero fitted probability; 0.02 means
         no case stands for more than 50 like it on top of its survey weight).
+    min_category_rows
+        A covariate category (a need area, an ethnic group, an "unknown"
+        flag) held by fewer analysed rows than this, or by all but fewer,
+        joins the reference category in that model: so rare a category
+        adjusts for almost nothing and invites perfect prediction. Exposures
+        are never dropped.
     overdispersion_alpha
         Significance level of the test for overdispersion of counts: if the
         Poisson model's conditional variance is significantly larger than the
@@ -44,6 +50,7 @@ class OutcomesParams(BaseModel):
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     trim_quantile: float = Field(0.99, gt=0.5, le=1.0)
     min_propensity: float = Field(0.02, gt=0.0, lt=0.5)
+    min_category_rows: int = Field(10, ge=0)
     overdispersion_alpha: float = Field(0.05, gt=0.0, lt=0.5)
 
 

@@ -145,8 +145,8 @@ class Propensity:
     counts_given_answers: dict[str, float] = field(default_factory=dict)
 
 
-def _logit(y: np.ndarray, X: pd.DataFrame):
-    X, _ = design(X, list(X.columns))
+def _logit(y: np.ndarray, X: pd.DataFrame, min_count: int):
+    X, _ = design(X, list(X.columns), min_count=min_count)
     return fit_glm(y.astype(float), X, sm.families.Binomial())
 
 
@@ -157,7 +157,8 @@ def _predict(result, predictors: pd.DataFrame) -> np.ndarray:
     return np.asarray(result.predict(X), dtype=float)
 
 
-def consent_propensity(extract: pd.DataFrame, population: pd.Series, analysable: pd.Series, withheld: pd.Series) -> Propensity:
+def consent_propensity(extract: pd.DataFrame, population: pd.Series, analysable: pd.Series, withheld: pd.Series,
+                       *, min_category_rows: int = 10) -> Propensity:
     """Estimate each respondent's probability of being analysable.
 
     Parameters
@@ -171,6 +172,10 @@ def consent_propensity(extract: pd.DataFrame, population: pd.Series, analysable:
     withheld
         Boolean per row: the parent's answers are withheld from the row (so
         it is not analysable and its answers are unknown).
+    min_category_rows
+        A predictor category held by fewer respondents than this (or by all
+        but fewer) joins its reference category, so a handful of cases
+        cannot be perfectly predicted.
 
     Returns
     -------
@@ -191,11 +196,11 @@ def consent_propensity(extract: pd.DataFrame, population: pd.Series, analysable:
     p_kept = np.ones(len(extract))
     first = None
     if withheld[rows].any():
-        first = _logit(~withheld[rows], frame.iloc[rows])
+        first = _logit(~withheld[rows], frame.iloc[rows], min_category_rows)
         p_kept[rows] = _predict(first, frame.iloc[rows])
     kept = rows[~withheld[rows]]
     predictors = pd.concat([frame, answers], axis=1)
-    second = _logit(analysable[kept], predictors.iloc[kept])
+    second = _logit(analysable[kept], predictors.iloc[kept], min_category_rows)
     p_given = np.full(len(extract), np.nan)
     p_given[rows] = _predict(second, predictors.iloc[rows])
     probability = pd.Series(np.where(population, p_kept * p_given, np.nan), index=extract.index, name="propensity")

@@ -72,7 +72,7 @@ def test_two_part_consent_model_reproduces_the_observed_proportions():
     frame = _fsm_extract()
     population = pd.Series(True, index=frame.index)
     analysable = frame["npd_linked"] & ~frame["parent_answers_withheld"]
-    prop = consent_propensity(frame, population, analysable, frame["parent_answers_withheld"])
+    prop = consent_propensity(frame, population, analysable, frame["parent_answers_withheld"], min_category_rows=0)
     assert prop.probability.iloc[:8].tolist() == pytest.approx([3 / 8] * 8, rel=1e-6)
     assert prop.probability.iloc[8:].tolist() == pytest.approx([6 / 8] * 8, rel=1e-6)
     assert (prop.n_population, prop.n_analysable, prop.n_withheld) == (16, 9, 2)
@@ -84,6 +84,16 @@ def test_consent_model_refuses_a_population_without_contrast():
     everyone = pd.Series(True, index=frame.index)
     with pytest.raises(ValueError, match="both"):
         consent_propensity(frame, everyone, everyone, pd.Series(False, index=frame.index))
+
+
+def test_rare_categories_join_the_reference():
+    # With at least 10 rows per category required, the 8 FSM rows are pooled
+    # with the others: one probability for all, 9 analysable of 16.
+    frame = _fsm_extract()
+    population = pd.Series(True, index=frame.index)
+    analysable = frame["npd_linked"] & ~frame["parent_answers_withheld"]
+    prop = consent_propensity(frame, population, analysable, frame["parent_answers_withheld"], min_category_rows=10)
+    assert prop.probability.tolist() == pytest.approx([9 / 16] * 16, rel=1e-6)
 
 
 def test_analysable_and_withheld_cannot_overlap():
