@@ -54,8 +54,8 @@ report: $(STAMP) ## Regenerate data, run the pipeline, execute and render every 
 test: $(STAMP) ## Run every test, notebooks included (generates the data and runs the pipeline first)
 	$(BIN)/sendlink -q synth --if-stale
 	$(BIN)/sendlink -q pipeline --skip scan
-	$(BIN)/python -m pytest -n 2 tests
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
 
 lint: $(STAMP) ## Ruff over code and notebooks
 	$(BIN)/ruff check src tests notebooks benchmarks

@@ -7,7 +7,7 @@ formatting, a fixed figure style, no timestamps).
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -23,15 +23,24 @@ class Context:
     params: dict[str, Any]
 
     @property
-    def params_digest(self) -> str:
-        return hashlib.sha256(self.paths.params.read_bytes()).hexdigest()[:12]
+    def data_fingerprint(self) -> str:
+        """The first 12 hex digits of the parameters the data were made from.
+
+        From ``data/synthetic/manifest.json``: it changes only when the
+        seed or the ``synth`` parameters change, which is when the outputs
+        of every notebook may change too.
+        """
+        manifest = self.paths.synthetic / "manifest.json"
+        if not manifest.is_file():
+            return "no data yet: run `make data`"
+        return json.loads(manifest.read_text(encoding="utf-8"))["params_sha256"][:12]
 
 
 def setup(level: int = logging.WARNING) -> Context:
     """Configure pandas and matplotlib for stable output; report the parameters used.
 
-    Prints one line naming the seed and a digest of ``params.yaml``, so every
-    notebook says which parameters it ran with.
+    Prints one line naming the seed and the fingerprint of the parameters
+    the data were generated from, so every notebook says what it ran on.
     """
     import matplotlib as mpl
     import pandas as pd

@@ -87,13 +87,14 @@ def run_pipeline(paths: config.Paths | None = None, params: dict | None = None, 
 
 def report(paths: config.Paths | None = None, *, force_nbconvert: bool = False) -> str:
     """Regenerate the data, run the pipeline, execute the notebooks, render, scan."""
-    from sendlink import notebooks
+    from sendlink import notebooks, site
     from sendlink.synth.cli import generate_default
 
     paths = paths or config.Paths.discover()
     params = config.load_params(paths.params)
     generate_default(paths, params)
     run_pipeline(paths, params, skip=["scan"])
+    site.write_headline(paths)
     notebooks.run_all(paths.notebooks)
     renderer = notebooks.render(paths, force_nbconvert=force_nbconvert)
     run_pipeline(paths, params, only=["scan"])
