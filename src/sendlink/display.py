@@ -66,5 +66,5 @@ def setup(level: int = logging.WARNING) -> Context:
     paths = config.Paths.discover()
     params = config.load_params(paths.params)
     ctx = Context(paths, params)
-    print(f"Parameters: params.yaml (sha256 {ctx.params_digest}), seed {params['seed']}")
+    print(f"Data: seed {params['seed']}, synthetic parameters {ctx.data_fingerprint} (sha256 prefix)")
     return ctx
