@@ -5,15 +5,31 @@ what the sampling frame and the survey know, an analysis of linked cases
 alone is biased. These functions put the consent status next to the frame
 variables and the parent's wave-1 answers and compare the two groups.
 
-The counts are raw: anything published must go through
-``sendlink.disclosure`` first.
+Two kinds of function:
+
+* raw (:func:`consent_rates`, :func:`consent_bias`, :func:`status_over_time`):
+  unrounded counts and shares, for analysis; anything published from them
+  must go through ``sendlink.disclosure`` first;
+* protected (:func:`overall_rates`, :func:`rate_table`, :func:`bias_table`):
+  the same comparisons as :class:`~sendlink.disclosure.ProtectedTable`
+  objects, ready to publish. Each characteristic's table is protected on
+  its own (:func:`sendlink.disclosure.protect_percentages`) and the tables
+  are then stacked: they share only their totals (everyone who was asked),
+  and no characteristic here is nested in another, so no cell can be worked
+  out by differencing two of them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+
+from sendlink import disclosure
+from sendlink.consent import rules as R
+from sendlink.disclosure import ProtectedTable, Status
 
 #: Characteristics compared between consenters and non-consenters: column -> label.
 FRAME_VARIABLES = {
@@ -24,7 +40,17 @@ FRAME_VARIABLES = {
     "frame_ethnicity": "ethnicity",
     "frame_idaci_decile": "IDACI decile",
 }
-ANSWER_VARIABLES = {"unmet_need": "unmet need (parent, wave 1)"}
+ANSWER_VARIABLES = {
+    "unmet_need": "unmet need (parent, wave 1)",
+    "school_experience": "school experience (parent, wave 1)",
+}
+
+#: Readable names of some levels (after :func:`levels` has made them text).
+LEVEL_LABELS = {
+    "frame_sen_provision": {"E": "EHC plan", "K": "SEN support"},
+    "frame_idaci_decile": {"1": "1 (most deprived)", "10": "10 (least deprived)"},
+    "school_experience": {"1": "1 (very poor)", "5": "5 (very good)"},
+}
 
 #: Outcomes a rate can be computed for.
 OUTCOMES = {
@@ -34,15 +60,24 @@ OUTCOMES = {
     "sent_for_linkage": "sent for linkage (permission, not restricted, objected or erased)",
 }
 
+#: The two groups :func:`bias_table` compares.
+GROUPS = ("consenters", "non-consenters")
+
+MISSING = "missing"
+
 
 def consent_table(status: pd.DataFrame, sample: pd.DataFrame, parent_w1: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per wave-1 responding household: consent outcomes and characteristics.
 
     Respondents are those with ``w1_responded`` in the sample, or, if the
     sample lacks it, those asked the consent question. Erased cases are not
-    in ``status`` and so not here.
+    in ``status`` and so not here. Keeps the status's consent columns (and
+    ``child_scope_governed_by`` if present) and the sample's columns; the
+    parent's wave-1 answers named in :data:`ANSWER_VARIABLES` are added when
+    ``parent_w1`` is given.
     """
-    table = status[["survey_id", "consent_parent_answers", "consent_child_answers", "send_for_linkage"]].merge(sample, on="survey_id", how="left")
+    keep = ["survey_id", "consent_parent_answers", "consent_child_answers", "child_scope_governed_by", "send_for_linkage"]
+    table = status[[c for c in keep if c in status.columns]].merge(sample, on="survey_id", how="left")
     if "w1_responded" in table.columns:
         table = table[table["w1_responded"].fillna(False).astype(bool)]
     else:
@@ -65,11 +100,41 @@ def _level(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("missing")
 
 
+def levels(values: pd.Series, labels: Mapping[str, str] | None = None) -> pd.Series:
+    """A characteristic as ordered text categories, for published tables.
+
+    Booleans become ``no`` / ``yes``; numbers are ordered as numbers (so
+    decile 10 comes after 9, not after 1); text is ordered alphabetically;
+    a missing value is the level ``missing``, last. ``labels`` renames
+    levels (keys are the text before renaming, e.g. ``"E"`` or ``"1"``).
+
+    Examples
+    --------
+    >>> list(levels(pd.Series([10, 2, None], dtype="Int64")).cat.categories)
+    ['2', '10', 'missing']
+    """
+    present = values.dropna()
+    if pd.api.types.is_bool_dtype(values) or (len(present) and present.map(type).isin([bool, np.bool_]).all()):
+        order = [v for v in (False, True) if (present == v).any()]
+        text = {False: "no", True: "yes"}
+    elif pd.api.types.is_numeric_dtype(values):
+        order = sorted(present.unique())
+        text = {v: (str(int(v)) if float(v).is_integer() else str(v)) for v in order}
+    else:
+        order = sorted(present.astype(str).unique())
+        text = {v: v for v in order}
+        values = values.astype(object).where(values.isna(), values.astype(str))
+    names = {v: (labels or {}).get(text[v], text[v]) for v in order}
+    out = values.astype(object).map(names).where(values.notna(), MISSING)
+    categories = [names[v] for v in order] + ([MISSING] if values.isna().any() else [])
+    return pd.Series(pd.Categorical(out, categories=categories, ordered=True), index=values.index, name=values.name)
+
+
 def consent_rates(table: pd.DataFrame, by: str | None = None, *, outcome: str = "consent_any", weight: str | None = None) -> pd.DataFrame:
     """Share with ``outcome`` overall or by ``by``: ``n``, ``consenting``, ``rate``.
 
     With ``weight`` (e.g. ``w1_weight``) the rate is weighted; ``n`` and
-    ``consenting`` stay unweighted counts.
+    ``consenting`` stay unweighted counts. Raw: protect before publishing.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
@@ -93,11 +158,10 @@ def consent_bias(
 
     One row per variable and level: the share of consenters and of
     non-consenters at that level, and the difference in percentage points
-    (consenters minus non-consenters). Missing values are a level of their own.
+    (consenters minus non-consenters). Missing values are a level of their
+    own. Raw: :func:`bias_table` is the version to publish.
     """
-    if variables is None:
-        variables = {k: v for k, v in {**FRAME_VARIABLES, **ANSWER_VARIABLES}.items() if k in table.columns}
-    labels = dict(variables) if isinstance(variables, Mapping) else {v: v for v in variables}
+    labels = _variables(table, variables)
     y = table[outcome].astype(bool)
     rows = []
     for col, label in labels.items():
@@ -115,3 +179,271 @@ def consent_bias(
     out = pd.DataFrame(rows, columns=["variable", "level", "share_consenters", "share_non_consenters"])
     out["difference_pp"] = 100 * (out["share_consenters"] - out["share_non_consenters"])
     return out
+
+
+def _variables(table: pd.DataFrame, variables: Mapping[str, str] | Sequence[str] | None) -> dict[str, str]:
+    """Column -> label; by default every known characteristic the table has."""
+    if variables is None:
+        return {k: v for k, v in {**FRAME_VARIABLES, **ANSWER_VARIABLES}.items() if k in table.columns}
+    labels = dict(variables) if isinstance(variables, Mapping) else {v: v for v in variables}
+    missing = [c for c in labels if c not in table.columns]
+    if missing:
+        raise KeyError(f"the consent table has no column(s) {missing}")
+    return labels
+
+
+def _check_outcome(outcome: str) -> None:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
+
+
+def _yes(table: pd.DataFrame, outcome: str) -> pd.Series:
+    """The outcome as a two-category column, so both categories always exist."""
+    return pd.Series(pd.Categorical(table[outcome].astype(bool), categories=[False, True]), index=table.index)
+
+
+# --- protected tables -----------------------------------------------------------------------
+
+
+#: A gap takes the status of the worse of its two percentages (later is worse).
+_STATUS_RANK = {s.value: i for i, s in enumerate([Status.OK, Status.ROUNDED, Status.NOT_APPLICABLE, Status.UNAVAILABLE, Status.SECONDARY, Status.PRIMARY])}
+_SYMBOL = {
+    Status.NOT_APPLICABLE.value: disclosure.NOT_APPLICABLE,
+    Status.UNAVAILABLE.value: disclosure.UNAVAILABLE,
+    Status.SECONDARY.value: disclosure.SUPPRESSED,
+    Status.PRIMARY.value: disclosure.SUPPRESSED,
+}
+
+
+def _number(value: float, decimals: int) -> str:
+    """As the disclosure tables print a percentage: fixed decimals, no ``-0.0``."""
+    text = f"{value:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text[1:].replace(",", "")) == 0 else text
+
+
+def _stack(blocks: Mapping[str, ProtectedTable], names: Sequence[str], *, flatten: bool = False) -> ProtectedTable:
+    """Protected tables one under the other, under a first index level naming each block.
+
+    With ``flatten`` each block must have one row, and the block names are
+    the index. The footnote keeps each distinct line once, in order.
+    """
+    parts = {k: v for k, v in blocks.items()}
+    first = next(iter(parts.values()))
+
+    def join(attr: str) -> pd.DataFrame:
+        frames = {k: getattr(t, attr) for k, t in parts.items()}
+        if flatten:
+            if any(len(f) != 1 for f in frames.values()):
+                raise ValueError("flatten needs one row per block")
+            out = pd.concat([f.reset_index(drop=True) for f in frames.values()], ignore_index=True)
+            out.index = pd.Index(list(frames), name=names[0], dtype=object)
+            return out
+        out = pd.concat(frames, names=list(names))
+        return out
+
+    lines: list[str] = []
+    for table in parts.values():
+        lines += [line for line in table.footnote.splitlines() if line not in lines]
+    return ProtectedTable(
+        display=join("display"),
+        status=join("status"),
+        values=join("values"),
+        footnote="\n".join(lines),
+        kind=first.kind,
+        params=first.params,
+        total_label=None,
+        count_columns=first.count_columns,
+    )
+
+
+def overall_rates(table: pd.DataFrame, params: object = None, outcomes: Mapping[str, str] | None = None) -> ProtectedTable:
+    """The share of respondents with each outcome, protected: one row per outcome.
+
+    Columns ``n`` (respondents, rounded) and ``%`` (with the outcome).
+    ``params`` are the project's parameters (or the ``disclosure:``
+    settings); ``outcomes`` maps outcome -> row label (default
+    :data:`OUTCOMES`).
+    """
+    outcomes = dict(outcomes or OUTCOMES)
+    blocks = {}
+    for outcome, label in outcomes.items():
+        _check_outcome(outcome)
+        frame = pd.DataFrame({"all": "all", "y": _yes(table, outcome)}, index=table.index)
+        blocks[label] = disclosure.protect_percentages(frame, "all", "y", params, levels=[True], margins=False)
+    return _stack(blocks, ["outcome"], flatten=True).rename(columns={"% True": "%"})
+
+
+def rate_table(
+    table: pd.DataFrame,
+    params: object = None,
+    variables: Mapping[str, str] | Sequence[str] | None = None,
+    *,
+    outcome: str = "consent_any",
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    missing: str = "level",
+) -> ProtectedTable:
+    """The consent rate at each level of each characteristic, protected.
+
+    Rows (characteristic, level); columns ``n`` (respondents at that level,
+    rounded) and ``% consenting`` (with ``outcome``). Levels are ordered by
+    :func:`levels` and renamed by ``labels`` (default :data:`LEVEL_LABELS`).
+    ``missing``: ``"level"`` keeps missing values as a level of their own,
+    ``"drop"`` leaves them out.
+    """
+    _check_outcome(outcome)
+    names = _variables(table, variables)
+    labels = LEVEL_LABELS if labels is None else labels
+    y = _yes(table, outcome)
+    blocks = {}
+    for col, label in names.items():
+        frame = _known(pd.DataFrame({"level": levels(table[col], labels.get(col)), "y": y}), missing)
+        blocks[label] = disclosure.protect_percentages(frame, "level", "y", params, levels=[True], margins=False)
+    return _stack(blocks, ["characteristic", "level"]).rename(columns={"% True": "% consenting"})
+
+
+def _known(frame: pd.DataFrame, missing: str) -> pd.DataFrame:
+    """``frame`` without the rows whose ``level`` is missing, if ``missing == "drop"``."""
+    if missing == "level":
+        return frame
+    if missing != "drop":
+        raise ValueError(f"missing must be 'level' or 'drop', got {missing!r}")
+    known = frame[frame["level"] != MISSING].copy()
+    known["level"] = known["level"].cat.remove_categories([c for c in [MISSING] if c in known["level"].cat.categories])
+    return known
+
+
+def bias_table(
+    table: pd.DataFrame,
+    params: object = None,
+    variables: Mapping[str, str] | Sequence[str] | None = None,
+    *,
+    outcome: str = "consent_any",
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    missing: str = "level",
+) -> ProtectedTable:
+    """Consenters against non-consenters: who they are, protected.
+
+    Rows (characteristic, level); columns: the percentage of consenters at
+    that level, of non-consenters, of everyone, and the ``gap (pp)``,
+    consenters minus non-consenters in percentage points. A positive gap
+    means the level is over-represented among the cases that can be linked.
+
+    Each characteristic's table (consenters / non-consenters by level, with
+    totals) goes through :func:`sendlink.disclosure.protect_percentages`;
+    the gap is the difference of the two *published* percentages, and is
+    hidden when either of them is. The denominators (how many consented and
+    how many did not) are the same for every characteristic; publish them
+    once, e.g. with :func:`overall_rates`. With ``missing="drop"`` the
+    percentages are of the people with a known value of each characteristic
+    (the footnote says so).
+    """
+    _check_outcome(outcome)
+    names = _variables(table, variables)
+    labels = LEVEL_LABELS if labels is None else labels
+    yes = table[outcome].astype(bool)
+    group = pd.Series(pd.Categorical(np.where(yes, GROUPS[0], GROUPS[1]), categories=list(GROUPS)), index=table.index)
+    columns = [f"% of {GROUPS[0]}", f"% of {GROUPS[1]}", "% of all"]
+    blocks = {}
+    for col, label in names.items():
+        frame = _known(pd.DataFrame({"group": group, "level": levels(table[col], labels.get(col))}), missing)
+        pt = disclosure.protect_percentages(frame, "group", "level", params, margins=True)
+        shares = [c for c in pt.display.columns if c != "n"]
+        level_names = pd.Index([c[2:] for c in shares], name="level", dtype=object)
+        parts = {}
+        for attr in ("display", "status", "values"):
+            part = getattr(pt, attr)[shares].T
+            part.index = level_names
+            part.columns = columns
+            parts[attr] = part
+        display, status, values = parts["display"], parts["status"], parts["values"]
+        gap = values[columns[0]] - values[columns[1]]
+        rank = np.maximum(status[columns[0]].map(_STATUS_RANK), status[columns[1]].map(_STATUS_RANK))
+        worst = rank.map({v: k for k, v in _STATUS_RANK.items()})
+        shown = worst.isin([Status.OK.value, Status.ROUNDED.value])
+        decimals = pt.params.percent_decimals
+        display["gap (pp)"] = [
+            _number(g, decimals) if ok else _SYMBOL[w] for g, ok, w in zip(gap, shown, worst, strict=True)
+        ]
+        status["gap (pp)"] = worst.where(~shown, Status.OK.value)
+        values["gap (pp)"] = gap.round(pt.params.percent_decimals).where(shown)
+        blocks[label] = ProtectedTable(display, status, values, pt.footnote, pt.kind, pt.params, None, ())
+    out = _stack(blocks, ["characteristic", "level"])
+    notes = ["gap (pp) = % of consenters minus % of non-consenters, from the published percentages; hidden when either is."]
+    if missing == "drop":
+        notes.append("Percentages are of the people with a known value of each characteristic (missing values left out).")
+    return ProtectedTable(out.display, out.status, out.values, "\n".join([out.footnote, *notes]), out.kind, out.params, None, ())
+
+
+# --- consent over time ----------------------------------------------------------------------
+
+#: Columns of :func:`status_over_time`.
+OVER_TIME_COLUMNS = (
+    "date",
+    "asked",
+    "permission_parent_answers",
+    "permission_child_answers",
+    "child_scope_young_person",
+    "sent_for_linkage",
+)
+
+
+def status_over_time(
+    events: pd.DataFrame,
+    cases: pd.DataFrame,
+    dates: Sequence[dt.date],
+    rp: R.RuleParams | None = None,
+) -> pd.DataFrame:
+    """Counts of cases by consent state on each date (pure replay, rule ``as-of``).
+
+    One row per date: ``asked`` (cases asked at least once, for either
+    scope), ``permission_parent_answers`` and ``permission_child_answers``
+    (permission in force), ``child_scope_young_person`` (the young person
+    decides about the child's answers), ``sent_for_linkage`` (permission
+    and no restriction, objection or erasure). Cases with an erasure in
+    ``events``, whatever its date, are left out of every date: nothing
+    derived from an erased case is published, not even for the time before.
+    Raw counts: protect before publishing.
+    """
+    rp = rp or R.RuleParams()
+    erased = set(events.loc[events["kind"] == "erasure", "survey_id"].astype(str))
+    keep = cases[~cases["survey_id"].astype(str).isin(erased)]
+    kept_events = R.to_events(events[~events["survey_id"].astype(str).isin(erased)])  # once, not per date
+    rows = []
+    for day in dates:
+        st = R.status(kept_events, keep, day, rp)
+        asked = (st["consent_parent_answers"] != "not_asked") | (st["consent_child_answers"] != "not_asked")
+        rows.append(
+            {
+                "date": day.isoformat(),
+                "asked": int(asked.sum()),
+                "permission_parent_answers": int((st["consent_parent_answers"] == "granted").sum()),
+                "permission_child_answers": int((st["consent_child_answers"] == "granted").sum()),
+                "child_scope_young_person": int((st["child_scope_governed_by"] == "young_person").sum()),
+                "sent_for_linkage": int(st["send_for_linkage"].sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(OVER_TIME_COLUMNS))
+
+
+def milestones(events: pd.DataFrame, as_of: dt.date, rp: R.RuleParams | None = None) -> dict[str, dt.date]:
+    """Dates worth replaying the register to, from the events and the rules' parameters.
+
+    The last consent decision recorded at wave 1 and at wave 2 (the end of
+    each wave's fieldwork, as far as consent goes), the day before the
+    cohort's first 16th birthday, the cohort's last 16th birthday (from
+    then every young person decides about their own answers once asked),
+    and ``as_of``. Label -> date, in date order; a wave with no events is
+    left out.
+    """
+    rp = rp or R.RuleParams()
+    consent = events[events["kind"] == "consent"]
+    out: dict[str, dt.date] = {}
+    for contact, label in (("wave1", "end of wave 1"), ("wave2", "end of wave 2")):
+        dates = consent.loc[consent["contact"] == contact, "effective_date"]
+        if len(dates):
+            out[label] = dt.date.fromisoformat(str(max(dates)))
+    first = R.birthday(rp.cohort_first_birth_date, rp.age_of_own_consent)
+    out[f"day before the first {rp.age_of_own_consent}th birthday"] = first - dt.timedelta(days=1)
+    out[f"every child {rp.age_of_own_consent} or over"] = R.birthday(rp.cohort_last_birth_date, rp.age_of_own_consent)
+    out["consent date (as_of)"] = as_of
+    return dict(sorted(out.items(), key=lambda kv: kv[1]))
