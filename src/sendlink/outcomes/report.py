@@ -202,3 +202,90 @@ def forest_plot(table: pd.DataFrame, *, estimators: tuple[str, ...] = ("naive", 
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
+
+
+# --- for notebook 06: reading the pipeline's summary ----------------------------------
+
+#: Why a wave-1 household is, or is not, in the linked analysis of NPD outcomes.
+STATUS_LABELS = (
+    "1 no permission for the parent's answers",
+    "2 permission, not linked",
+    "3 linked, parent's answers withheld",
+    "4 linked and analysable",
+)
+
+
+def analysis_status(extract: pd.DataFrame) -> pd.Series:
+    """Each wave-1 household's place on the way to the NPD analyses (:data:`STATUS_LABELS`).
+
+    Independent-school cases (outside the NPD) are left out (missing).
+    """
+    from sendlink.outcomes.analysis import INDEPENDENT_STRATUM
+
+    linked = extract["npd_linked"].astype(bool)
+    withheld = extract["parent_answers_withheld"].astype(bool)
+    granted = extract["consent_parent_answers"].astype(str) == "granted"
+    status = np.select(
+        [linked & ~withheld, linked & withheld, granted & ~linked],
+        [STATUS_LABELS[3], STATUS_LABELS[2], STATUS_LABELS[1]],
+        STATUS_LABELS[0],
+    )
+    out = pd.Series(status, index=extract.index, name="status", dtype=object)
+    return out.where(extract["stratum"].astype(str) != INDEPENDENT_STRATUM)
+
+
+def comparison_from_summary(summary: dict) -> pd.DataFrame:
+    """The truth comparison as a table, from ``reports/summary.json`` (no truth read here).
+
+    Same columns as :func:`sendlink.outcomes.truth.comparison` (model scale):
+    ``effect, outcome, exposure, term, scale, generating, census, estimator,
+    estimate, se, ci_low, ci_high, n``, plus ``covers`` (the 95% interval
+    contains the census value).
+    """
+    rows = []
+    for e in summary.get("effects", []):
+        for estimator in ("naive", "design", "weighted"):
+            est = e.get(estimator)
+            if not est:
+                continue
+            census = e.get("census_value")
+            census = np.nan if census is None else census
+            rows.append({
+                "effect": e["effect"], "outcome": e["outcome"], "exposure": e["exposure"], "term": e["term"], "scale": e["scale"],
+                "generating": e.get("generating_value"), "census": census, "estimator": estimator,
+                "estimate": est["estimate"], "se": est["se"], "ci_low": est["ci_low"], "ci_high": est["ci_high"], "n": est["n"],
+                "covers": bool(est["ci_low"] <= census <= est["ci_high"]) if np.isfinite(census) else None,
+            })
+    return pd.DataFrame(rows)
+
+
+def sensitivity_from_summary(summary: dict) -> pd.DataFrame:
+    """Weighted estimates per planted effect under each set of links (``evaluation.linkage_sensitivity``)."""
+    sens = summary.get("evaluation", {}).get("linkage_sensitivity", {})
+    census = {e["effect"]: e.get("census_value") for e in summary.get("effects", [])}
+    rows = [{"extract": name, "effect": effect, "census": census.get(effect), **values}
+            for name, effects in sens.items() for effect, values in effects.items()]
+    return pd.DataFrame(rows)
+
+
+def weight_quantile_plot(summaries: pd.DataFrame, ax=None):
+    """The published quantiles of the analysis weights (main models), one line per population."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 2.6))
+    main = summaries[summaries["model"] == "main"].drop_duplicates(["median", "p99"])
+    labels = {"persistent_absence": "NPD outcomes (wave-1 parents)", "wellbeing": "wellbeing (wave-2 young people)"}
+    for i, r in enumerate(main.itertuples(index=False)):
+        label = labels.get(r.outcome, r.outcome)
+        ax.plot([r.p01, r.p99], [i, i], color="#2166ac", lw=1)
+        ax.plot([r.p25, r.p75], [i, i], color="#2166ac", lw=6, solid_capstyle="butt")
+        ax.plot(r.median, i, "o", color="white", mec="#2166ac")
+        ax.plot(r.cap, i, "|", color="#b2182b", ms=14, mew=2)
+        ax.text(r.p99, i + 0.25, f"  {label}", fontsize=8, va="bottom", ha="right")
+    ax.set_yticks([])
+    ax.set_ylim(-0.6, len(main) - 0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("analysis weight (log scale): 1st-99th percentile, quartiles, median; red: trimmed at")
+    ax.set_title("Analysis weights: survey weight x inverse probability of consent and link")
+    return ax
