@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ import pandas as pd
 
 from sendlink import schema
 from sendlink.config import Paths, load_params
+from sendlink.consent import files as consent_files
 from sendlink.consent import keys
 from sendlink.consent import rules as R
 from sendlink.consent.files import CONTACTS, SAMPLE, ConsentFiles
@@ -91,12 +93,74 @@ class Context:
         return self.register.key
 
 
+#: Records which synthetic world (the data's parameter fingerprint) the
+#: register belongs to; a register is the fieldwork of one study.
+WORLD_FILE = "world.json"
+
+
+def _world_fingerprint(paths: Paths) -> str | None:
+    manifest = paths.synthetic / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("params_sha256")
+    except json.JSONDecodeError:
+        return None
+
+
+def bind_register_to_world(paths: Paths) -> Path | None:
+    """Keep one register per synthetic world; archive a register of an older one.
+
+    The register holds the fieldwork of one study: events imported from the
+    synthetic survey files and requests recorded through the command line,
+    keyed by that world's survey ids. When the synthetic data are
+    regenerated with other parameters (another world), its events no longer
+    describe the same people, so the old register, with its erasure log, is
+    moved to ``data/register/archive/<fingerprint>/`` (never deleted: it may
+    hold recorded requests) and a new one is started, with a warning.
+
+    Returns the archive folder when a register was archived, else None.
+    """
+    world = _world_fingerprint(paths)
+    folder = paths.register
+    marker = folder / WORLD_FILE
+    if world is None:
+        return None
+    archived = None
+    if marker.is_file():
+        old = json.loads(marker.read_text(encoding="utf-8")).get("params_sha256")
+        if old != world:
+            archived = folder / "archive" / f"{str(old)[:12]}"
+            n = 1
+            while archived.exists():
+                n += 1
+                archived = folder / "archive" / f"{str(old)[:12]}-{n}"
+            archived.mkdir(parents=True)
+            db = consent_files.REGISTER_DB
+            for name in (db, f"{db}-wal", f"{db}-shm", consent_files.ERASURE_LOG, WORLD_FILE):
+                if (folder / name).exists():
+                    shutil.move(str(folder / name), archived / name)
+            log.warning(
+                "the synthetic data were regenerated with other parameters; the consent register of the "
+                "previous world (and any requests recorded in it) was archived to %s and a new register started",
+                archived,
+            )
+    elif (folder / consent_files.REGISTER_DB).exists():
+        # A register from before worlds were recorded: adopt it for this world.
+        log.info("recording that %s belongs to the current synthetic world", folder / consent_files.REGISTER_DB)
+    if not marker.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"params_sha256": world}, indent=2) + "\n", encoding="utf-8")
+    return archived
+
+
 def context(paths: Paths | None = None, params: Mapping[str, Any] | None = None) -> Context:
     """Build the :class:`Context` from the project (or the given paths and parameters)."""
     paths = paths or Paths.discover()
     raw = dict(params) if params is not None else load_params(paths.params)
     cp = consent_params(raw)
     files = ConsentFiles(paths)
+    bind_register_to_world(paths)
     key = keys.load_key(cp.key_env, files.register_key)
     return Context(paths, cp, files, Register(files.register, key))
 

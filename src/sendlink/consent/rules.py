@@ -4,7 +4,7 @@ Nothing here reads a file, the clock or the register: give it the events
 (the register's log, see :data:`EVENT_COLUMNS`), the cases with the child's
 date of birth, and the date to replay to, and it returns the same state every
 time. Each rule below has an identifier (the keys of :data:`RULES`) that
-:func:`explain` cites; ``tests/unit/consent/test_rules.py`` works every rule
+:func:`explain` cites; ``tests/unit/consent/test_consent_rules.py`` works every rule
 out by hand on a small scenario.
 
 Replay

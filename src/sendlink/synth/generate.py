@@ -373,7 +373,7 @@ def _contacts(responding, world, records, upn, schools, synth: SynthParams, rng)
     family = true["surname"].to_numpy(dtype=object)
     parent_sur = np.where(rng.random(n) < 0.15, names.surname_pool("british", 0.5, 0.6).sample(n, rng), family)
     parent_sur = np.array([names.feminine_surname(su.replace("ska", "ski").replace("cka", "cki"), o) if s == "F" else su for su, o, s in zip(parent_sur, origin, parent_sex, strict=True)], dtype=object)
-    email_user = [f"{f}.{s}".lower().replace(" ", "").replace("'", "") for f, s in zip(parent_fore, parent_sur, strict=True)]
+    email_user = [_ascii(f"{f}.{s}").lower().replace(" ", "").replace("'", "") for f, s in zip(parent_fore, parent_sur, strict=True)]
     email = np.array([f"{u}{rng.integers(1, 99)}@example.org" for u in email_user], dtype=object)
     phone = np.array([f"07700 900{rng.integers(0, 1000):03d}" for _ in range(n)], dtype=object)
     contacts = pd.DataFrame({"survey_id": responding["survey_id"].to_numpy()}).join(reported)
@@ -384,6 +384,15 @@ def _contacts(responding, world, records, upn, schools, synth: SynthParams, rng)
     contacts["phone"] = phone
     differences = diff_log.frame(responding["survey_id"].to_numpy())
     return contacts, differences, true
+
+
+def _ascii(text: str) -> str:
+    """Email addresses are ASCII in practice: fold diacritics (ł, ı have no
+    decomposition, so they are mapped by hand)."""
+    import unicodedata
+
+    text = text.translate(str.maketrans({"ł": "l", "Ł": "L", "ı": "i", "ø": "o", "ß": "ss"}))
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 # --- tables ------------------------------------------------------------------------------

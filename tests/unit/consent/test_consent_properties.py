@@ -59,8 +59,10 @@ def _range_of_16th(dob: object) -> tuple[dt.date, dt.date]:
     return _add_16(born), _add_16(born)
 
 
-def oracle(history: list[dict], reported_dob: object, when: dt.date) -> bool:
-    """May the case be linked (either scope) on ``when``?"""
+def oracle(history: list[dict], reported_dob: object, when: dt.date, scope: str | None = None) -> bool:
+    """May the case be linked on ``when``, for ``scope`` (``None``: either scope)?"""
+    if scope is None:
+        return any(oracle(history, reported_dob, when, s) for s in ("parent_answers", "child_answers"))
     evs = sorted((e for e in history if e["date"] <= when), key=lambda e: (e["date"], ORIGINS.index(e["origin"]), e["seq"]))
     if any(e["kind"] in ("erasure", "objection") for e in evs):
         return False
@@ -76,9 +78,9 @@ def oracle(history: list[dict], reported_dob: object, when: dt.date) -> bool:
         if marks and marks[-1]["kind"] == "restriction":
             return False
     consent = [e for e in evs if e["kind"] == "consent"]
-    parent_own = [e for e in consent if e["person"] == "parent" and e["scope"] == "parent_answers" and e["decision"] != "no_answer"]
-    if parent_own and parent_own[-1]["decision"] == "granted":
-        return True
+    if scope == "parent_answers":
+        parent_own = [e for e in consent if e["person"] == "parent" and e["scope"] == "parent_answers" and e["decision"] != "no_answer"]
+        return bool(parent_own) and parent_own[-1]["decision"] == "granted"
     young = [e for e in consent if e["person"] == "young_person" and e["scope"] == "child_answers" and e["date"] >= lo]
     if young:
         counted = [e for e in young if e["decision"] != "no_answer" and not (e["decision"] == "granted" and e["date"] < hi)]
@@ -200,7 +202,9 @@ def expected_spine(cases, history, as_of) -> set[str]:
     out = set()
     for sid, dob in cases:
         mine = [e for e in history if e["survey_id"] == sid]
-        if oracle(mine, dob, as_of) and oracle(mine, dob, END_OF_TIME):
+        # A scope is in force on the as-of date and not stopped since (a later
+        # grant of the *other* scope does not revive a stopped one).
+        if any(oracle(mine, dob, as_of, s) and oracle(mine, dob, END_OF_TIME, s) for s in ("parent_answers", "child_answers")):
             out.add(sid)
     return out
 
