@@ -52,9 +52,23 @@ class Dataset:
     manifest: dict[str, object]
 
 
+def generator_digest() -> str:
+    """SHA-256 of the generator's own code and name lists.
+
+    Part of the fingerprint, so that a change to the generator (not only to
+    the parameters) marks existing data as stale.
+    """
+    folder = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*folder.glob("*.py"), *folder.glob("data/*.csv")]):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def params_fingerprint(synth: SynthParams, seed: int) -> str:
-    """SHA-256 of the parameters and seed that determine the data."""
-    text = json.dumps({"seed": seed, "synth": synth.model_dump(mode="json")}, sort_keys=True)
+    """SHA-256 of what determines the data: seed, parameters and generator code."""
+    text = json.dumps({"seed": seed, "synth": synth.model_dump(mode="json"), "generator": generator_digest()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
