@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sendlink.link._arrays import unique_inverse
+
 __all__ = ["assign_greedy", "competing_probability"]
 
 
@@ -49,9 +51,12 @@ def competing_probability(survey_rows: np.ndarray, weights: np.ndarray) -> np.nd
     weights = np.asarray(weights, dtype=float)
     if len(weights) == 0:
         return np.zeros(0)
-    groups, inverse = np.unique(survey_rows, return_inverse=True)
+    groups, _, inverse = unique_inverse(survey_rows)
+    order = np.argsort(inverse, kind="stable")
+    sorted_groups = inverse[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_groups[1:] != sorted_groups[:-1]]))
     top = np.zeros(len(groups))  # the "no match" term has weight 0
-    np.maximum.at(top, inverse, weights)
+    top[sorted_groups[starts]] = np.maximum(np.maximum.reduceat(weights[order], starts), 0.0)
     total = np.bincount(inverse, weights=np.exp2(weights - top[inverse]), minlength=len(groups)) + np.exp2(-top)
     return np.exp2(weights - top[inverse] - np.log2(total)[inverse])
 

@@ -6,79 +6,421 @@ pass.
 
 Comparing every survey record with every NPD record is 10,000 x 9.1 M =
 91 billion pairs; almost all are obvious non-matches. A *blocking pass*
-pairs records that share a *key* (the same date of birth; the same surname
-sound and birth year ...). One pass misses a true pair whenever the key
-itself holds an error, so several passes on different fields are run and
-their pairs *unioned*: a true pair is missed only if every pass misses it.
-How many true pairs survive is the *blocking recall* (:func:`blocking_recall`),
-the ceiling on the linker's recall.
+pairs records that share a *key* (the same date of birth and surname sound;
+the same forename group and surname part ...). One pass misses a true pair
+whenever its key holds an error, so several passes on different fields are
+run and their pairs *unioned*: a true pair is missed only if every pass
+misses it. How many true pairs survive is the *blocking recall*
+(:func:`blocking_recall`, :func:`pass_recall`), the ceiling on the linker's
+recall.
 
-Each pass is a join on integer keys done by sorting (no Python loop per pair,
-no survey x NPD matrix). A block that explodes (a popular birth date in a
-national NPD, a common surname) is *split* by the pass's ``split_by`` keys,
-one after another, and a block still too large after every split is
-*capped*: skipped for that pass and reported in the log and the statistics,
-never allowed to run the machine out of memory.
+Designing passes
+----------------
+Each pass should be *selective* (a survey record meets few NPD records:
+pairs cost time and, worse, every extra pair is one more rival for the true
+one) and the passes together should be *robust* (each kind of error a parent
+makes is survived by some pass that does not use the erroneous field). A key
+on date of birth alone is not selective: in a national NPD about 2,000
+pupils share each birthday (14 year groups), so a survey of 10,000 meets 20
+million pairs. Date of birth *and* surname sound, or date of birth *and*
+forename group, meet one or two. The default passes (``params.yaml``) pair
+each field that a parent gets wrong with passes that do not depend on it:
+
+========================  ==================================================
+error                     survived by passes that key on
+========================  ==================================================
+nickname, variant         forename *group* (Bob ~ Robert), or no forename
+forename typo             surname + date of birth, postcode
+new surname, typo         forename group + date of birth, postcode
+one part of a             surname *part* (Smith-Jones ~ Jones)
+double-barrelled surname
+names transposed          the unordered pair of names
+date of birth slips       names (any date), postcode
+moved house               names + date of birth
+========================  ==================================================
+
+Mechanics
+---------
+Each pass is a join on integer keys by sorting (no Python loop per pair, no
+survey x NPD matrix). Keys are small integers combined into one ``int64``
+per record. Some keys are *multi-valued*: a forename belongs to several
+nickname groups (``al`` to Albert, Alfred and Alan), a double-barrelled
+surname has two parts; a record then takes part in the join once per value.
+
+A block that explodes (a popular birth date in a national NPD, a common
+surname) is *split* by the pass's ``split_by`` keys, one after another, and
+a block still too large after every split is *capped*: skipped for that pass
+and reported in the log and the statistics, never allowed to run the
+machine out of memory.
 
 Keys available to passes (:data:`KEYS`): ``dob``, ``dob_swapped`` (the
 survey's date with day and month swapped, joined to the NPD's date),
-``birth_year``, ``birth_month_day``, ``forename``, ``surname``,
-``forename_sound``, ``surname_sound``, ``forename_initial``,
-``surname_initial``, ``postcode``, ``pc_sector``, ``pc_district``, ``sex``,
+``birth_year``, ``birth_month_day``, ``forename``, ``forename_group``
+(multi), ``forename_sound``, ``forename_initial``, ``surname``,
+``surname_part`` (multi), ``surname_sound``, ``surname_initial``,
+``names_unordered`` (forename and surname as an unordered pair: a key for
+transposed names), ``postcode``, ``pc_sector``, ``pc_district``, ``sex``,
 ``school``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from sendlink.link._features import Features, Side
+from sendlink.link._arrays import unique, unique_inverse
+from sendlink.link._features import EPOCH, Features, Side
 
-__all__ = ["BlockingResult", "KEYS", "block", "blocking_recall"]
+__all__ = ["BlockingResult", "KEYS", "PassStats", "block", "blocking_recall", "pass_recall"]
 
 log = logging.getLogger(__name__)
 
+KEYS = (
+    "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "forename_group", "forename_sound",
+    "forename_initial", "surname", "surname_part", "surname_sound", "surname_initial", "names_unordered",
+    "postcode", "pc_sector", "pc_district", "sex", "school",
+)
+#: Keys with several values per record.
+MULTI_KEYS = ("forename_group", "surname_part")
 
-def _initial(features: Features, codes: np.ndarray) -> np.ndarray:
-    first = np.array([ord(str(name)[0]) for name in features.names] + [-1], dtype=np.int64)
-    return first[np.where(codes < 0, len(features.names), codes)]
+#: Days from 1900-01-01 to the last date a key can hold (dates later are missing).
+_MAX_DAY = int((np.datetime64("2100-01-01", "D") - EPOCH).astype(int))
+_LIMIT = np.int64(2) ** 62
 
 
-def _key(features: Features, side: Side, name: str, is_survey: bool) -> np.ndarray:
-    if name == "dob":
-        return side.dob.astype(np.int64)
-    if name == "dob_swapped":
-        if not is_survey:
-            return side.dob.astype(np.int64)
-        ok = (side.year >= 0) & (side.day <= 12) & (side.day != side.month)
-        return np.where(ok, side.year * 10000 + side.day * 100 + side.month, -1).astype(np.int64)
+@dataclass
+class _Key:
+    """Survey-side key values: one per record (``values``) or several (CSR ``indptr`` + ``values``)."""
+
+    values: np.ndarray
+    indptr: np.ndarray | None = None
+
+
+def _swap_days(side: Side, rows=None) -> np.ndarray:
+    """The date with day and month swapped, as days since 1900 (-1 when not a valid other date)."""
+    year, month, day = side.year(rows), side.month(rows), side.day(rows)
+    ok = (year >= 1900) & (day <= 12) & (day != month) & (month >= 1)
+    out = np.full(len(year), -1, dtype=np.int64)
+    if ok.any():
+        y, m, d = year[ok], day[ok], month[ok]  # swapped
+        months = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1).astype("timedelta64[M]")
+        stamp = months.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
+        # 31 April does not exist: the swap is only valid if the day stays in its month.
+        valid = stamp.astype("datetime64[M]") == months
+        out[np.flatnonzero(ok)[valid]] = (stamp - EPOCH).astype(np.int64)[valid]
+    return out
+
+
+#: The raw column each key is a function of, on the NPD side (``names_unordered`` uses two).
+_COLUMN = {
+    "dob": "date_of_birth", "dob_swapped": "date_of_birth", "birth_year": "date_of_birth", "birth_month_day": "date_of_birth",
+    "forename": "forename", "forename_group": "forename", "forename_sound": "forename", "forename_initial": "forename",
+    "surname": "surname", "surname_part": "surname", "surname_sound": "surname", "surname_initial": "surname",
+    "postcode": "postcode", "pc_sector": "postcode", "pc_district": "postcode", "sex": "sex", "school": "school_urn",
+    "names_unordered": "forename+surname",
+}
+
+
+def _lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    return np.append(table, -1).astype(np.int64)[np.where(codes < 0, len(table), codes)]
+
+
+def _value(features: Features, side: Side, name: str, rows=None) -> _Key:
+    """A key's values for ``rows`` of ``side`` (all rows when None): one per record, or a CSR list.
+
+    ``forename_group`` lists the name's nickname/variant groups (or a group
+    of its own); ``surname_part`` the parts of the surname. The NPD side is
+    never keyed record by record: see :func:`_npd_entries`.
+    """
+    if name in ("dob", "dob_swapped"):
+        days = side.dob(rows).astype(np.int64)
+        return _Key(np.where((days >= 0) & (days < _MAX_DAY), days, -1))
     if name == "birth_year":
-        return side.year.astype(np.int64)
+        year = side.year(rows).astype(np.int64)
+        return _Key(np.where((year >= 1900) & (year < 2100), year - 1900, -1))
     if name == "birth_month_day":
-        return np.where(side.year >= 0, side.month * 100 + side.day, -1).astype(np.int64)
-    if name == "forename_initial":
-        return _initial(features, side.fn)
-    if name == "surname_initial":
-        return _initial(features, side.sn)
-    simple = {
-        "forename": side.fn, "surname": side.sn, "forename_sound": side.fn_sound,
-        "surname_sound": side.sn_sound, "postcode": side.pc, "pc_sector": side.sector,
-        "pc_district": side.district, "sex": side.sex, "school": side.school,
-    }
-    if name in simple:
-        return simple[name].astype(np.int64)
+        year = side.year(rows)
+        return _Key(np.where(year >= 0, side.month(rows).astype(np.int64) * 32 + side.day(rows), -1))
+    if name == "forename":
+        return _Key(side.fn(rows).astype(np.int64))
+    if name == "surname":
+        return _Key(side.sn(rows).astype(np.int64))
+    if name == "forename_group":
+        indptr, blocks = features.name_blocks
+        rec_ptr, values = _expand_csr(indptr, blocks, side.fn(rows).astype(np.int64))
+        return _Key(values, rec_ptr)
+    if name == "surname_part":
+        parts = side.snparts(rows).astype(np.int64)
+        dup = np.zeros(parts.shape, dtype=bool)  # a part repeated within one surname counts once
+        for j in range(1, parts.shape[1]):
+            dup[:, j] = (parts[:, :j] == parts[:, j:j + 1]).any(axis=1)
+        keep = (parts >= 0) & ~dup
+        return _Key(parts[keep], np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64))
+    if name in ("forename_sound", "surname_sound"):
+        return _Key(_lookup(features.name_sound, side.fn(rows) if name == "forename_sound" else side.sn(rows)))
+    if name in ("forename_initial", "surname_initial"):
+        return _Key(_lookup(features.name_initial, side.fn(rows) if name == "forename_initial" else side.sn(rows)))
+    if name == "names_unordered":
+        a, b = side.fn(rows).astype(np.int64), side.sn(rows).astype(np.int64)
+        n_names = max(len(features.names), 1)
+        return _Key(np.where((a >= 0) & (b >= 0), np.minimum(a, b) * n_names + np.maximum(a, b), -1))
+    getters = {"postcode": side.pc, "pc_sector": side.sector, "pc_district": side.district, "sex": side.sex, "school": side.school}
+    if name in getters:
+        return _Key(getters[name](rows).astype(np.int64))
     raise ValueError(f"unknown blocking key {name!r}; known: {', '.join(KEYS)}")
 
 
-KEYS = (
-    "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "surname",
-    "forename_sound", "surname_sound", "forename_initial", "surname_initial",
-    "postcode", "pc_sector", "pc_district", "sex", "school",
-)
+def _expand_csr(indptr: np.ndarray, values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each code (-1 = none), the CSR list ``values[indptr[c]:indptr[c+1]]``; returns (record indptr, values)."""
+    ok = codes >= 0
+    if len(indptr) < 2:  # an empty list of lists
+        return np.zeros(len(codes) + 1, dtype=np.int64), values[:0]
+    safe = np.clip(codes, 0, None)
+    counts = np.where(ok, indptr[safe + 1] - indptr[safe], 0)
+    rec_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    starts = np.repeat(indptr[safe], counts)
+    offsets = np.arange(int(rec_ptr[-1])) - np.repeat(rec_ptr[:-1], counts)
+    return rec_ptr, values[starts + offsets]
+
+
+def _survey_key(features: Features, name: str, rows: np.ndarray) -> _Key:
+    """A key's values for survey ``rows`` (``dob_swapped``: the survey's date swapped)."""
+    if name == "dob_swapped":
+        days = _swap_days(features.survey, rows)
+        return _Key(np.where((days >= 0) & (days < _MAX_DAY), days, -1))
+    return _value(features, features.survey, name, rows)
+
+
+_HASH = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: multiply, keep the top bits
+_HASH_BITS = 22
+
+
+def _positions(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Index of each value in the sorted array ``wanted``, or -1.
+
+    Many values against a few wanted ones (millions of NPD records against
+    the codes of 10,000 survey records): a bitmap of the wanted codes'
+    hashes first rules out nearly every value with one multiplication and
+    one lookup, and only the rest are binary-searched.
+    """
+    out = np.full(len(values), -1, dtype=np.int64)
+    if len(wanted) == 0 or len(values) == 0:
+        return out
+    candidates = np.arange(len(values))
+    if len(values) > 100_000 and len(wanted) < (1 << _HASH_BITS) // 8:
+        shift = np.uint64(64 - _HASH_BITS)
+        bitmap = np.zeros(1 << _HASH_BITS, dtype=bool)
+        bitmap[(wanted.astype(np.uint64) * _HASH) >> shift] = True
+        candidates = np.flatnonzero(bitmap[(values.astype(np.uint64) * _HASH) >> shift])
+    found = values[candidates]
+    pos = np.minimum(np.searchsorted(wanted, found), len(wanted) - 1)
+    hit = (found >= 0) & (wanted[pos] == found)
+    out[candidates[hit]] = pos[hit]
+    return out
+
+
+def _value_side(side: Side, column: str) -> Side:
+    """A view of ``side`` whose records are the distinct raw values of ``column``."""
+    table = {"forename": side.t_fn, "surname": side.t_sn, "date_of_birth": side.t_dob, "sex": side.t_sex,
+             "school_urn": side.t_school}[column]
+    return replace(side, n=len(table) - 1, codes={column: np.arange(len(table) - 1, dtype=np.int32)})
+
+
+def _npd_key(features: Features, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Every NPD record's values of a key, as positions among the values the survey side holds.
+
+    Returns ``(wanted, positions, indptr)``: ``wanted`` the sorted distinct
+    values of the key over all survey records; ``positions`` per NPD record
+    (``indptr`` None) or per CSR entry (``indptr`` over records) the index
+    into ``wanted``, ``-1`` when no survey record holds the value. Computed
+    once per key and shared by every pass and split that uses the key.
+    Keys that are functions of one dictionary-encoded column are evaluated
+    on the column's distinct values and looked up per record (one gather),
+    so a 9-million-row NPD is never keyed record by record.
+    """
+    cached = features.cache.get(("npd_key", name))
+    if cached is not None:
+        return cached
+    survey_key = _survey_key(features, name, np.arange(len(features.survey), dtype=np.int64))
+    wanted = unique(survey_key.values[survey_key.values >= 0])
+    npd = features.npd
+    column = _COLUMN[name]
+    if column in ("postcode", "forename+surname"):
+        result = (wanted, _positions(_value(features, npd, name).values, wanted).astype(np.int32), None)
+    elif column not in npd.codes:
+        result = (wanted, np.full(len(npd), -1, dtype=np.int32), None)
+    else:
+        codes = npd.codes[column]
+        key = _value(features, _value_side(npd, column), name)
+        pos = _positions(key.values, wanted)
+        if key.indptr is None:
+            result = (wanted, np.append(pos, -1).astype(np.int32)[codes], None)
+        else:
+            # Per distinct value, the list of its wanted positions; then per record.
+            owner = np.repeat(np.arange(len(key.indptr) - 1), np.diff(key.indptr))
+            keep = pos >= 0
+            counts = np.append(np.bincount(owner[keep], minlength=len(key.indptr) - 1), 0)
+            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            rec_ptr, values = _expand_csr(indptr, pos[keep], np.where(codes >= 0, codes, len(counts) - 1).astype(np.int64))
+            # Most records hold one wanted value: keep it per record, and the rare others apart.
+            per_record = np.diff(rec_ptr)
+            first = np.full(len(codes), -1, dtype=np.int32)
+            first[per_record > 0] = values[rec_ptr[:-1][per_record > 0]]
+            extra_rows = np.flatnonzero(per_record > 1)
+            extra_counts = per_record[extra_rows] - 1  # each list without its first value
+            extra_ptr = np.concatenate([[0], np.cumsum(extra_counts)]).astype(np.int64)
+            offsets = np.arange(int(extra_ptr[-1])) - np.repeat(extra_ptr[:-1], extra_counts)
+            extra_values = values[np.repeat(rec_ptr[extra_rows] + 1, extra_counts) + offsets]
+            result = (wanted, first, (extra_rows, extra_ptr, extra_values.astype(np.int32)))
+    features.cache[("npd_key", name)] = result
+    return result
+
+
+def _npd_entries(features: Features, name: str, wanted: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """NPD entries for one key: (index into ``rows`` (all records when None), position in ``wanted``).
+
+    ``wanted`` is a subset of the key's survey values (a split re-blocks
+    some survey records only); positions are remapped from the cached ones.
+    """
+    full, positions, extra = _npd_key(features, name)
+    remap = np.append(_positions(full, wanted), -1)
+    pos = remap[positions if rows is None else positions[rows]]
+    hit = np.flatnonzero(pos >= 0)
+    index, found = hit, pos[hit]
+    if extra is not None and len(extra[0]):
+        extra_rows, extra_ptr, extra_values = extra
+        if rows is None:
+            where, owners = np.arange(len(extra_rows)), extra_rows
+        else:
+            at = np.minimum(np.searchsorted(extra_rows, rows), len(extra_rows) - 1)
+            inside = np.flatnonzero(extra_rows[at] == rows)
+            where, owners = at[inside], inside
+        rec_ptr, values = _expand_csr(extra_ptr, extra_values, where.astype(np.int64))
+        more = remap[values]
+        owner = np.repeat(owners, np.diff(rec_ptr))
+        keep = more >= 0
+        index = np.concatenate([index, owner[keep]])
+        found = np.concatenate([found, more[keep]])
+    return index, found
+
+
+def _npd_survivors(features: Features, name: str, wanted: np.ndarray) -> int:
+    """How many NPD records hold a wanted value of this key (for ordering the keys of a pass)."""
+    full, positions, _ = _npd_key(features, name)
+    counts = features.cache.get(("npd_key_counts", name))
+    if counts is None:
+        counts = np.bincount(positions[positions >= 0], minlength=len(full))
+        features.cache[("npd_key_counts", name)] = counts
+    where = _positions(wanted, full)
+    return int(counts[where[where >= 0]].sum()) if len(full) else 0
+
+
+
+@dataclass
+class _Entries:
+    """Join entries of one side: record rows and their combined key code."""
+
+    rows: np.ndarray
+    code: np.ndarray
+
+
+def _pass_entries(features: Features, keys: tuple[str, ...], s_rows: np.ndarray, n_rows: np.ndarray | None = None,
+                  max_block: int | None = None) -> tuple[_Entries, _Entries, np.ndarray]:
+    """Join entries of both sides for a tuple of keys.
+
+    The survey side is limited to ``s_rows``, the NPD side to ``n_rows``
+    (all records when None: a split only re-blocks the records of the
+    oversized blocks). Each key's values are renumbered by the distinct
+    values the survey side holds, so the combined code of an entry is a
+    small integer and every NPD record without a wanted value drops out at
+    once. Keys are applied most selective first (counted on distinct
+    values), so later keys only touch the NPD records still in play.
+
+    With one key over the whole NPD, block sizes are known from counts of
+    the key's values: survey records in oversized blocks are returned as
+    the third value without the NPD records being touched.
+    """
+    s_keys = {k: _survey_key(features, k, s_rows) for k in keys}
+    wanted = {k: unique(v.values[v.values >= 0]) for k, v in s_keys.items()}
+    order = sorted(keys, key=lambda k: _npd_survivors(features, k, wanted[k]))
+    s_entry = np.arange(len(s_rows), dtype=np.int64)  # positions into s_rows
+    s_code = np.zeros(len(s_rows), dtype=np.int64)
+    n_code = np.zeros(len(features.npd) if n_rows is None else len(n_rows), dtype=np.int64)
+    oversized = np.zeros(0, dtype=np.int64)
+    for k in order:
+        key, w = s_keys[k], wanted[k]
+        if len(keys) == 1 and n_rows is None and max_block is not None:
+            full, _, _ = _npd_key(features, k)
+            where = _positions(w, full)
+            sizes = np.where(where >= 0, features.cache[("npd_key_counts", k)][np.clip(where, 0, None)], 0)
+            big = w[sizes > max_block]
+            w = w[sizes <= max_block]
+        else:
+            big = np.zeros(0, dtype=np.int64)
+        size = max(len(w), 1)
+        if key.indptr is None:
+            values = key.values[s_entry]
+        else:
+            counts = key.indptr[s_entry + 1] - key.indptr[s_entry]
+            starts = np.repeat(key.indptr[s_entry], counts)
+            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            s_entry, s_code = np.repeat(s_entry, counts), np.repeat(s_code, counts)
+            values = key.values[starts + offsets]
+        if len(big):
+            oversized = unique(s_entry[_positions(values, big) >= 0])
+        pos = _positions(values, w)
+        keep = (pos >= 0) & ~np.isin(s_entry, oversized)
+        s_entry, s_code = s_entry[keep], s_code[keep] * size + pos[keep]
+        index, n_pos = _npd_entries(features, k, w, n_rows)
+        n_rows = index if n_rows is None else n_rows[index]
+        n_code = n_code[index] * size + n_pos
+        if k is not order[0]:
+            # Keep only NPD entries whose combination some survey entry has, and the codes small.
+            uniq = unique(s_code)
+            s_code = np.searchsorted(uniq, s_code)
+            n_pos = _positions(n_code, uniq)
+            hit = np.flatnonzero(n_pos >= 0)
+            n_rows, n_code = n_rows[hit], n_pos[hit]
+    if n_rows is None:
+        n_rows = np.zeros(0, dtype=np.int64)
+    return _Entries(s_rows[s_entry], s_code), _Entries(n_rows.astype(np.int64), n_code), s_rows[oversized]
+
+
+def _join(s: _Entries, n: _Entries, max_block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each survey entry: the size of its NPD block and, where that is at most ``max_block``,
+    the block itself (``start``, ``stop`` into the returned NPD rows); and the NPD rows of the
+    oversized blocks (a split only needs to look at them).
+
+    Blocks are counted before anything is sorted, so an exploding block (all
+    the pupils born on one day) costs a count, not a sort of its records.
+    """
+    codes = unique(s.code)
+    pos = _positions(n.code, codes)
+    sizes_by_code = np.bincount(pos[pos >= 0], minlength=len(codes))
+    small = sizes_by_code <= max_block
+    in_play = pos >= 0
+    keep = np.flatnonzero(in_play & small[np.clip(pos, 0, None)])
+    big_rows = unique(n.rows[in_play & ~small[np.clip(pos, 0, None)]]) if len(codes) else np.zeros(0, np.int64)
+    order = keep[np.argsort(pos[keep], kind="stable")]
+    ptr = np.concatenate([[0], np.cumsum(np.where(small, sizes_by_code, 0))]).astype(np.int64)
+    s_pos = np.searchsorted(codes, s.code)
+    sizes = sizes_by_code[s_pos] if len(codes) else np.zeros(0, np.int64)
+    return sizes, ptr[s_pos], ptr[s_pos + 1], n.rows[order], big_rows
+
+
+def _expand(s_rows: np.ndarray, start: np.ndarray, stop: np.ndarray, npd_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged expansion: each survey row against its NPD block (vectorised)."""
+    counts = stop - start
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    survey = np.repeat(s_rows, counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return survey, npd_rows[np.repeat(start, counts) + offsets]
 
 
 @dataclass
@@ -87,11 +429,14 @@ class PassStats:
 
     name: str
     keys: tuple[str, ...]
-    pairs: int = 0  # pairs this pass found
+    pairs: int = 0  # distinct pairs this pass found
     new_pairs: int = 0  # pairs no earlier pass had found
+    survey_records: int = 0  # survey records with at least one candidate in this pass
     survey_records_split: int = 0  # survey records whose block was split
     survey_records_capped: int = 0  # survey records skipped: block too large after every split
     largest_block: int = 0  # NPD records in the largest block used
+    max_block_size: int = 0  # the pass's limit on a block
+    seconds: float = 0.0
 
 
 @dataclass
@@ -117,83 +462,48 @@ class BlockingResult:
         return len(self.survey_rows)
 
     def table(self) -> pd.DataFrame:
-        """The per-pass statistics as a table (for logs and notebooks)."""
-        return pd.DataFrame([vars(s) | {"keys": "+".join(s.keys)} for s in self.stats])
-
-
-def _combine(features: Features, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """One int64 code per record for a tuple of keys, shared by both sides; -1 if any key is missing."""
-    s_cols = [_key(features, features.survey, k, True) for k in keys]
-    n_cols = [_key(features, features.npd, k, False) for k in keys]
-    s_ok = np.logical_and.reduce([c >= 0 for c in s_cols]) if s_cols else np.ones(len(features.survey), bool)
-    n_ok = np.logical_and.reduce([c >= 0 for c in n_cols]) if n_cols else np.ones(len(features.npd), bool)
-    if len(keys) == 1:
-        return np.where(s_ok, s_cols[0], -1), np.where(n_ok, n_cols[0], -1)
-    frame = pd.DataFrame({i: np.concatenate([s, n]) for i, (s, n) in enumerate(zip(s_cols, n_cols, strict=True))})
-    code = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.int64)
-    ns = len(features.survey)
-    return np.where(s_ok, code[:ns], -1), np.where(n_ok, code[ns:], -1)
-
-
-def _join(s_code: np.ndarray, n_code: np.ndarray, survey_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of survey rows (where ``survey_mask``) and NPD rows with equal codes.
-
-    Returns the pairs and, per survey row, the size of its NPD block.
-    """
-    n_rows = np.flatnonzero(n_code >= 0)
-    order = n_rows[np.argsort(n_code[n_rows], kind="stable")]
-    sorted_codes = n_code[order]
-    s_rows = np.flatnonzero(survey_mask & (s_code >= 0))
-    start = np.searchsorted(sorted_codes, s_code[s_rows], side="left")
-    stop = np.searchsorted(sorted_codes, s_code[s_rows], side="right")
-    sizes = np.zeros(len(s_code), dtype=np.int64)
-    sizes[s_rows] = stop - start
-    return s_rows, start, stop, order, sizes
-
-
-def _expand(s_rows: np.ndarray, start: np.ndarray, stop: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ragged expansion: each survey row against its NPD block (vectorised)."""
-    counts = stop - start
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    survey = np.repeat(s_rows, counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return survey, order[np.repeat(start, counts) + offsets]
+        """The per-pass statistics as a table (for logs, notebooks and model.json)."""
+        columns = ["name", "keys", "pairs", "new_pairs", "survey_records", "survey_records_split",
+                   "survey_records_capped", "largest_block", "max_block_size", "seconds"]
+        return pd.DataFrame([vars(s) | {"keys": "+".join(s.keys)} for s in self.stats], columns=columns)
 
 
 def _run_pass(features: Features, name: str, keys: tuple[str, ...], split_by: tuple[str, ...], max_block: int) -> tuple[np.ndarray, np.ndarray, PassStats]:
     stats = PassStats(name=name, keys=keys)
-    pending = np.ones(len(features.survey), dtype=bool)
+    started = time.perf_counter()
     found_s, found_n = [], []
+    pending = np.arange(len(features.survey), dtype=np.int64)  # survey rows still to block
     level_keys = keys
+    split_rows: set[int] = set()
+    n_rows: np.ndarray | None = None  # NPD records still in play (all at first)
     for depth in range(len(split_by) + 1):
-        s_code, n_code = _combine(features, level_keys)
+        s, n, oversized = _pass_entries(features, level_keys, pending, n_rows, max_block)
         if depth > 0:
-            unsplittable = int((pending & (s_code < 0)).sum())
-            if unsplittable:
-                stats.survey_records_capped += unsplittable
+            missing = pending[_survey_key(features, level_keys[-1], pending).values < 0]
+            if len(missing):
+                stats.survey_records_capped += len(missing)
                 log.warning("blocking pass %s: %d survey record(s) in an oversized block have no %s to split by; capped",
-                            name, unsplittable, level_keys[-1])
-        s_rows, start, stop, order, sizes = _join(s_code, n_code, pending)
-        ok = (stop - start) <= max_block
-        survey, npd = _expand(s_rows[ok], start[ok], stop[ok], order)
+                            name, len(missing), level_keys[-1])
+        sizes, start, stop, npd_rows, big_rows = _join(s, n, max_block)
+        # A record's block is too large when any of its entries' blocks is.
+        too_big = unique(np.concatenate([s.rows[sizes > max_block], oversized]))
+        ok = ~np.isin(s.rows, too_big)
+        survey, npd = _expand(s.rows[ok], start[ok], stop[ok], npd_rows)
         found_s.append(survey)
         found_n.append(npd)
         if ok.any():
-            stats.largest_block = max(stats.largest_block, int((stop - start)[ok].max()))
-        too_big = s_rows[~ok]
-        pending = np.zeros(len(features.survey), dtype=bool)
-        pending[too_big] = True
+            stats.largest_block = max(stats.largest_block, int(sizes[ok].max()))
+        # The next level looks only at the NPD records of oversized blocks (all of them when
+        # block sizes were known from counts without reading the records).
+        n_rows = None if len(oversized) else big_rows
         if not len(too_big):
             break
         if depth < len(split_by):
-            stats.survey_records_split += len(too_big)
-            log.info(
-                "blocking pass %s: %d survey record(s) in blocks over %d NPD records; splitting by %s",
-                name, len(too_big), max_block, split_by[depth],
-            )
+            split_rows.update(too_big.tolist())
+            log.info("blocking pass %s: %d survey record(s) in blocks over %d NPD records (largest %d); splitting by %s",
+                     name, len(too_big), max_block, int(sizes.max(initial=0)), split_by[depth])
             level_keys = (*level_keys, split_by[depth])
+            pending = too_big
         else:
             stats.survey_records_capped += len(too_big)
             log.warning(
@@ -203,11 +513,12 @@ def _run_pass(features: Features, name: str, keys: tuple[str, ...], split_by: tu
             )
     survey = np.concatenate(found_s) if found_s else np.zeros(0, np.int64)
     npd = np.concatenate(found_n) if found_n else np.zeros(0, np.int64)
-    stats.pairs = len(survey)
+    stats.survey_records_split = len(split_rows)
+    stats.seconds = time.perf_counter() - started
     return survey, npd, stats
 
 
-def block(features: Features, passes: list[tuple[str, tuple[str, ...], tuple[str, ...]]], max_block_size: int) -> BlockingResult:
+def block(features: Features, passes: list[tuple], max_block_size: int) -> BlockingResult:
     """Run the blocking passes and union their pairs.
 
     Parameters
@@ -215,29 +526,41 @@ def block(features: Features, passes: list[tuple[str, tuple[str, ...], tuple[str
     features
         Both sides, encoded.
     passes
-        ``(name, keys, split_by)`` per pass, in order (see :data:`KEYS`).
+        ``(name, keys, split_by)`` or ``(name, keys, split_by,
+        max_block_size)`` per pass, in order (see :data:`KEYS`).
     max_block_size
         Largest NPD block one survey record may be paired with in one pass
-        before the block is split (then capped).
+        before the block is split (then capped), unless the pass sets its own.
     """
+    passes = [(p[0], tuple(p[1]), tuple(p[2]), p[3] if len(p) > 3 and p[3] is not None else max_block_size) for p in passes]
+    for name, keys, split_by, _ in passes:
+        unknown = [k for k in (*keys, *split_by) if k not in KEYS]
+        if unknown:
+            raise ValueError(f"blocking pass {name}: unknown key(s) {', '.join(unknown)}; known: {', '.join(KEYS)}")
+        if any(k in MULTI_KEYS for k in split_by):
+            raise ValueError(f"blocking pass {name}: split_by cannot use a multi-valued key ({', '.join(MULTI_KEYS)})")
     n_npd = max(len(features.npd), 1)
     all_keys, all_bits, stats = [], [], []
     seen = np.zeros(0, dtype=np.int64)
-    for bit, (name, keys, split_by) in enumerate(passes):
-        survey, npd, pass_stats = _run_pass(features, name, tuple(keys), tuple(split_by), max_block_size)
-        key = np.unique(survey.astype(np.int64) * n_npd + npd)
+    for bit, (name, keys, split_by, max_block) in enumerate(passes):
+        survey, npd, pass_stats = _run_pass(features, name, keys, split_by, max_block)
+        pass_stats.max_block_size = max_block
+        key = unique(survey.astype(np.int64) * n_npd + npd)
+        pass_stats.pairs = len(key)
+        pass_stats.survey_records = len(unique(key // n_npd))
         pass_stats.new_pairs = int(len(key) - np.isin(key, seen, assume_unique=True).sum())
-        seen = np.union1d(seen, key)
+        seen = unique(np.concatenate([seen, key]))
         all_keys.append(key)
         all_bits.append(np.full(len(key), 1 << bit, dtype=np.int64))
         stats.append(pass_stats)
-        log.info("blocking pass %-18s %10d pairs (%d new)", name, pass_stats.pairs, pass_stats.new_pairs)
+        log.info("blocking pass %-24s %9d pairs (%d new), largest block %d, %.2f s",
+                 name, pass_stats.pairs, pass_stats.new_pairs, pass_stats.largest_block, pass_stats.seconds)
     if all_keys:
-        keys = np.concatenate(all_keys)
+        keys_ = np.concatenate(all_keys)
         bits = np.concatenate(all_bits)
-        order = np.argsort(keys, kind="stable")
-        keys, bits = keys[order], bits[order]
-        uniq, first = np.unique(keys, return_index=True)
+        order = np.argsort(keys_, kind="stable")
+        keys_, bits = keys_[order], bits[order]
+        uniq, first, _ = unique_inverse(keys_)
         passes_mask = np.bitwise_or.reduceat(bits, first) if len(first) else np.zeros(0, np.int64)
     else:
         uniq, passes_mask = np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -248,6 +571,12 @@ def block(features: Features, passes: list[tuple[str, tuple[str, ...], tuple[str
         passes=passes_mask,
         stats=stats,
     )
+
+
+def _true_pairs(true_links: pd.DataFrame, survey_key: str, npd_key: str) -> pd.DataFrame:
+    truth = true_links[[survey_key, npd_key]].dropna()
+    truth = truth[truth[npd_key].astype(str) != ""].astype(str).drop_duplicates()
+    return truth
 
 
 def blocking_recall(pairs: pd.DataFrame, true_links: pd.DataFrame, survey_key: str = "survey_id", npd_key: str = "upn") -> float:
@@ -267,9 +596,55 @@ def blocking_recall(pairs: pd.DataFrame, true_links: pd.DataFrame, survey_key: s
     float
         Recall of blocking in [0, 1]; ``nan`` when there are no true links.
     """
-    truth = true_links[[survey_key, npd_key]].dropna()
-    truth = truth[truth[npd_key].astype(str) != ""].astype(str).drop_duplicates()
+    truth = _true_pairs(true_links, survey_key, npd_key)
     if truth.empty:
         return float("nan")
     found = truth.merge(pairs[[survey_key, npd_key]].astype(str).drop_duplicates(), how="inner", on=[survey_key, npd_key])
     return len(found) / len(truth)
+
+
+def pass_recall(pairs: pd.DataFrame, true_links: pd.DataFrame, pass_names: list[str], *, passes_column: str = "passes",
+                survey_key: str = "survey_id", npd_key: str = "upn") -> pd.DataFrame:
+    """Blocking recall of each pass, alone and as passes are added, and what each pass alone finds.
+
+    Parameters
+    ----------
+    pairs
+        Candidate pairs with the keys and ``passes`` (pass names joined by
+        ``+``, as in :attr:`LinkResult.pairs`).
+    true_links
+        The truth (see :func:`blocking_recall`).
+    pass_names
+        The passes, in order.
+
+    Returns
+    -------
+    DataFrame
+        One row per pass: ``pass, pairs, true_pairs_found, recall`` (the
+        pass alone), ``cumulative_recall`` (this pass and every earlier one)
+        and ``only_this_pass`` (true pairs no other pass found).
+    """
+    truth = _true_pairs(true_links, survey_key, npd_key)
+    cand = pairs[[survey_key, npd_key]].astype(str)
+    labels = pd.Categorical(pairs[passes_column])
+    member = {}
+    for name in pass_names:
+        in_category = np.array([name in str(c).split("+") for c in labels.categories] + [False])
+        member[name] = in_category[np.where(labels.codes < 0, len(labels.categories), labels.codes)]
+    is_true = cand.merge(truth.assign(_t=1), on=[survey_key, npd_key], how="left")["_t"].notna().to_numpy()
+    total = len(truth)
+    rows, cumulative = [], np.zeros(len(cand), dtype=bool)
+    for name in pass_names:
+        m = member[name]
+        cumulative |= m
+        others = np.zeros(len(cand), dtype=bool)
+        for other in pass_names:
+            if other != name:
+                others |= member[other]
+        rows.append({
+            "pass": name, "pairs": int(m.sum()), "true_pairs_found": int((m & is_true).sum()),
+            "recall": float((m & is_true).sum() / total) if total else float("nan"),
+            "cumulative_recall": float((cumulative & is_true).sum() / total) if total else float("nan"),
+            "only_this_pass": int((m & ~others & is_true).sum()),
+        })
+    return pd.DataFrame(rows)

@@ -16,12 +16,18 @@ forename
     / ``close`` (one typing slip: optimal string alignment distance 1, or
     Jaro-Winkler >= 0.92) / ``middle_name`` (one side's forename is among the
     other side's middle names: a child known by a middle name) /
-    ``transposed`` (the forename is the other side's surname) / ``similar``
-    (Jaro-Winkler >= 0.80) / ``different``.
+    ``transposed`` (forename and surname swapped: each is equal or close to
+    the other side's other name) / ``cross`` (one of them is: a surname
+    given as a forename, or the other way round, on one side only) /
+    ``similar`` (Jaro-Winkler >= 0.80) / ``different``.
 surname
     ``exact`` / ``part`` (a part of a double-barrelled name or a name
     without its particle: Smith-Jones~Jones, de Souza~Souza) / ``close`` /
-    ``transposed`` / ``similar`` / ``different``.
+    ``similar`` / ``different``. When the names are transposed the surname
+    is *missing* (no evidence): the swap is one event, counted once, on the
+    forename. (Scoring it on both fields, as an earlier version did, also
+    rewarded a one-sided coincidence twice: a child called Karim Saleh
+    against a pupil whose surname is Karim got about 10 bits.)
 date_of_birth
     ``exact`` / ``swapped`` (day and month swapped: 2009-03-12 ~
     2009-12-03) / ``one_off`` (two of year, month, day agree: one component
@@ -46,7 +52,8 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, process
 
-from sendlink.link._features import Features, Side
+from sendlink.link._arrays import unique_inverse
+from sendlink.link._features import Features, Side, postcode_text
 
 __all__ = ["FIELDS", "FieldSpec", "compare", "level_names"]
 
@@ -83,16 +90,16 @@ class FieldSpec:
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "forename",
-        ("exact", "variant", "close", "middle_name", "transposed", "similar", "different"),
-        (0.85, 0.03, 0.04, 0.01, 0.005, 0.015, 0.05),
-        (True, True, True, True, True, False, False),
+        ("exact", "variant", "close", "middle_name", "transposed", "cross", "similar", "different"),
+        (0.85, 0.03, 0.04, 0.01, 0.005, 0.005, 0.015, 0.045),
+        (True, True, True, True, True, True, False, False),
         term_frequency=True,
     ),
     FieldSpec(
         "surname",
-        ("exact", "part", "close", "transposed", "similar", "different"),
-        (0.85, 0.02, 0.04, 0.005, 0.015, 0.07),
-        (True, True, True, True, False, False),
+        ("exact", "part", "close", "similar", "different"),
+        (0.85, 0.02, 0.04, 0.015, 0.075),
+        (True, True, True, False, False),
         term_frequency=True,
     ),
     FieldSpec(
@@ -113,6 +120,10 @@ FIELDS: tuple[FieldSpec, ...] = (
 )
 
 
+#: Index of the forename's ``transposed`` level.
+TRANSPOSED = FIELDS[0].levels.index("transposed")
+
+
 def level_names(field: str) -> tuple[str, ...]:
     """The level names of a field, strongest first."""
     return next(f.levels for f in FIELDS if f.name == field)
@@ -123,19 +134,35 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     if len(a) == 0:
         empty = np.array([], dtype=np.int64)
         return empty, empty, empty
-    combined = a.astype(np.int64) * (int(max(a.max(), b.max())) + 2) + b.astype(np.int64)
-    uniq, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return a[first], b[first], inverse
+    a, b = a.astype(np.int64), b.astype(np.int64)
+    top = int(max(a.max(), b.max())) + 2
+    if top < 3_000_000_000:
+        uniq, first, inverse = unique_inverse(a * top + b)
+        return a[first], b[first], inverse
+    order = np.lexsort((b, a))  # codes too large to combine into one int64 (postcodes)
+    sa, sb = a[order], b[order]
+    flag = np.concatenate([[True], (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])])
+    inverse = np.empty(len(a), dtype=np.int64)
+    inverse[order] = np.cumsum(flag) - 1
+    return sa[flag], sb[flag], inverse
 
 
-def _string_scores(strings: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Jaro-Winkler similarity and OSA distance for code pairs (both present)."""
+def _string_scores(strings, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jaro-Winkler similarity and OSA distance for code pairs (both present).
+
+    ``strings`` is an array of strings indexed by the codes, or a function
+    from codes to strings.
+    """
     ua, ub, inverse = _unique_pairs(a, b)
     if len(ua) == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.int32)
-    left, right = strings[ua].tolist(), strings[ub].tolist()
-    jw = process.cpdist(left, right, scorer=distance.JaroWinkler.similarity, dtype=np.float32, workers=-1)
-    osa = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1)
+    if callable(strings):
+        left, right = strings(ua), strings(ub)
+    else:
+        left, right = strings[ua].tolist(), strings[ub].tolist()
+    # Only the bands matter (JW >= JW_SIMILAR, OSA <= 1): cut-offs let rapidfuzz stop early.
+    jw = process.cpdist(left, right, scorer=distance.JaroWinkler.similarity, dtype=np.float32, workers=-1, score_cutoff=JW_SIMILAR)
+    osa = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1, score_cutoff=1)
     return jw[inverse], osa[inverse]
 
 
@@ -165,9 +192,19 @@ def _assign(levels: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
     return levels
 
 
+def _near(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise: are the names equal or close (one slip, or Jaro-Winkler >= JW_CLOSE)?"""
+    out = (a >= 0) & (a == b)
+    rest = np.flatnonzero((a >= 0) & (b >= 0) & ~out)
+    if len(rest):
+        jw, osa = _string_scores(f.names, a[rest], b[rest])
+        out[rest] = (osa <= 1) | (jw >= JW_CLOSE)
+    return out
+
+
 def _forename(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    a, b = s.fn[si], n.fn[ni]
-    af, bf = s.fnfull[si], n.fnfull[ni]
+    a, b = s.fn(si), n.fn(ni)
+    af, bf = s.fnfull(si), n.fnfull(ni)
     levels = np.where((a < 0) | (b < 0), -1, -2).astype(np.int8)
     todo = levels == -2
     exact = todo & ((a == b) | ((af >= 0) & (af == bf)))
@@ -182,35 +219,37 @@ def _forename(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> 
             jw_full, osa_full = _string_scores(f.names, af[idx][multi], bf[idx][multi])
             jw[multi] = np.maximum(jw[multi], jw_full)
             osa[multi] = np.minimum(osa[multi], osa_full)
-        middle = _any_equal(a[idx, None], n.mid[ni[idx]]) | _any_equal(b[idx, None], s.mid[si[idx]])
-        sn_a, sn_b = s.sn[si[idx]], n.sn[ni[idx]]
-        transposed = ((sn_b >= 0) & (a[idx] == sn_b)) | ((sn_a >= 0) & (b[idx] == sn_a))
+        middle = _any_equal(a[idx, None], n.mid(ni[idx])) | _any_equal(b[idx, None], s.mid(si[idx]))
+        sn_a, sn_b = s.sn(si[idx]), n.sn(ni[idx])
+        given_to_surname = _near(f, af[idx], sn_b)  # the survey's given names are the NPD's surname
+        surname_to_given = _near(f, sn_a, bf[idx])
+        transposed = given_to_surname & surname_to_given
+        cross = given_to_surname | surname_to_given
         sub = np.full(len(idx), -2, dtype=np.int8)
-        _assign(sub, [np.zeros(len(idx), bool), variant, (osa <= 1) | (jw >= JW_CLOSE), middle, transposed, jw >= JW_SIMILAR, np.ones(len(idx), bool)])
+        _assign(sub, [np.zeros(len(idx), bool), variant, (osa <= 1) | (jw >= JW_CLOSE), middle, transposed, cross,
+                      jw >= JW_SIMILAR, np.ones(len(idx), bool)])
         levels[idx] = sub
     return levels
 
 
 def _surname(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    a, b = s.sn[si], n.sn[ni]
+    a, b = s.sn(si), n.sn(ni)
     levels = np.where((a < 0) | (b < 0), -1, -2).astype(np.int8)
     levels[(levels == -2) & (a == b)] = 0
     idx = np.flatnonzero(levels == -2)
     if len(idx):
-        sp, np_ = s.snparts[si[idx]], n.snparts[ni[idx]]
+        sp, np_ = s.snparts(si[idx]), n.snparts(ni[idx])
         part = _any_equal(sp, np_) | _any_equal(a[idx, None], np_) | _any_equal(b[idx, None], sp)
         jw, osa = _string_scores(f.names, a[idx], b[idx])
-        fn_a, fn_b = s.fn[si[idx]], n.fn[ni[idx]]
-        transposed = ((fn_b >= 0) & (a[idx] == fn_b)) | ((fn_a >= 0) & (b[idx] == fn_a))
         sub = np.full(len(idx), -2, dtype=np.int8)
-        _assign(sub, [np.zeros(len(idx), bool), part, (osa <= 1) | (jw >= JW_CLOSE), transposed, jw >= JW_SIMILAR, np.ones(len(idx), bool)])
+        _assign(sub, [np.zeros(len(idx), bool), part, (osa <= 1) | (jw >= JW_CLOSE), jw >= JW_SIMILAR, np.ones(len(idx), bool)])
         levels[idx] = sub
     return levels
 
 
 def _dob(s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    ys, ms, ds = s.year[si], s.month[si], s.day[si]
-    yn, mn, dn = n.year[ni], n.month[ni], n.day[ni]
+    ys, ms, ds = s.year(si), s.month(si), s.day(si)
+    yn, mn, dn = n.year(ni), n.month(ni), n.day(ni)
     levels = np.where((ys < 0) | (yn < 0), -1, -2).astype(np.int8)
     same = (ys == yn).astype(np.int8) + (ms == mn) + (ds == dn)
     swapped = (ys == yn) & (ms == dn) & (ds == mn) & (ms != ds)
@@ -218,14 +257,14 @@ def _dob(s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
 
 
 def _postcode(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    a, b = s.pc[si], n.pc[ni]
+    a, b = s.pc(si), n.pc(ni)
     levels = np.where((a < 0) | (b < 0), -1, -2).astype(np.int8)
-    sec_a, sec_b = s.sector[si], n.sector[ni]
-    dis_a, dis_b = s.district[si], n.district[ni]
+    sec_a, sec_b = s.sector(si), n.sector(ni)
+    dis_a, dis_b = s.district(si), n.district(ni)
     _assign(levels, [a == b, (sec_a >= 0) & (sec_a == sec_b), (dis_a >= 0) & (dis_a == dis_b)])
     idx = np.flatnonzero(levels == -2)
     if len(idx):
-        _, osa = _string_scores(f.postcodes, a[idx], b[idx])
+        _, osa = _string_scores(lambda codes: postcode_text(codes, f.long_postcodes), a[idx], b[idx])
         levels[idx] = np.where(osa <= 1, 3, 4)
     return levels
 
@@ -254,13 +293,16 @@ def compare(features: Features, survey_rows: np.ndarray, npd_rows: np.ndarray) -
     s, n = features.survey, features.npd
     si = np.asarray(survey_rows, dtype=np.int64)
     ni = np.asarray(npd_rows, dtype=np.int64)
+    forename = _forename(features, s, n, si, ni)
+    surname = _surname(features, s, n, si, ni)
+    surname[forename == TRANSPOSED] = -1  # the swap is one event, counted once, on the forename
     return pd.DataFrame(
         {
-            "forename": _forename(features, s, n, si, ni),
-            "surname": _surname(features, s, n, si, ni),
+            "forename": forename,
+            "surname": surname,
             "date_of_birth": _dob(s, n, si, ni),
             "postcode": _postcode(features, s, n, si, ni),
-            "sex": _agree(s.sex[si], n.sex[ni]),
-            "school": _agree(s.school[si], n.school[ni]),
+            "sex": _agree(s.sex(si), n.sex(ni)),
+            "school": _agree(s.school(si), n.school(ni)),
         }
     )

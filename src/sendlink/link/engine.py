@@ -23,12 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sendlink.errors import InputError
-from sendlink.link import _features, assign, blocking, compare, model, standardise
+from sendlink.link import _features, assign, blocking, compare, model
+from sendlink.link._arrays import unique, unique_inverse
+from sendlink.link._features import RawSpine
 from sendlink.link.params import LinkageParams
 
-__all__ = ["LINK_COLUMNS", "LinkResult", "check_spine", "link"]
+__all__ = ["LINK_COLUMNS", "LinkResult", "check_spine", "link", "link_spines"]
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +125,35 @@ def _random_pairs(n_s: int, n_n: int, size: int, rng: np.random.Generator) -> tu
     return rng.integers(0, n_s, size=size), rng.integers(0, n_n, size=size)
 
 
-def _tf_frequencies(features: _features.Features, npd_rows: np.ndarray, levels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per pair: the frequency among NPD records of the NPD side's value (used at the exact level)."""
+def _tf_frequencies(features: _features.Features, npd_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pair: the frequency among NPD records of the NPD side's value (used at the exact level).
+
+    Names are counted per distinct raw value and summed per standardised
+    name; postcodes only for the units the pairs hold.
+    """
     n = features.npd
     size = max(len(n), 1)
     out = {}
-    for name, codes in (("forename", n.fn), ("surname", n.sn), ("postcode", n.pc)):
-        counts = np.bincount(codes[codes >= 0], minlength=max(int(codes.max()) + 1, 1) if len(codes) else 1)
-        pair_codes = codes[npd_rows]
-        freq = np.where(pair_codes >= 0, counts[np.clip(pair_codes, 0, None)] / size, 0.0)
-        out[name] = freq
+    for name, column, table, getter in (("forename", "forename", n.t_fn, n.fn), ("surname", "surname", n.t_sn, n.sn)):
+        pair_codes = getter(npd_rows)
+        if column not in n.codes or not len(pair_codes):
+            out[name] = np.zeros(len(pair_codes))
+            continue
+        raw = n.codes[column]
+        per_value = np.bincount(raw[raw >= 0], minlength=len(table) - 1)
+        names = table[:-1].astype(np.int64)
+        counts = np.bincount(names[names >= 0], weights=per_value[names >= 0], minlength=max(len(features.names), 1))
+        out[name] = np.where(pair_codes >= 0, counts[np.clip(pair_codes, 0, None)] / size, 0.0)
+    pair_units = n.pc(npd_rows)
+    wanted = unique(pair_units[pair_units >= 0])
+    units = n.pc()
+    counts = np.zeros(len(wanted))
+    if len(wanted):
+        pos = np.minimum(np.searchsorted(wanted, units), len(wanted) - 1)
+        hit = (units >= 0) & (wanted[pos] == units)
+        counts = np.bincount(pos[hit], minlength=len(wanted)).astype(float)
+    where = np.minimum(np.searchsorted(wanted, pair_units), max(len(wanted) - 1, 0))
+    out["postcode"] = np.where(pair_units >= 0, counts[where] / size if len(wanted) else 0.0, 0.0)
     return out
 
 
@@ -139,6 +162,28 @@ def _categorical_levels(levels: pd.DataFrame) -> pd.DataFrame:
     for spec in compare.FIELDS:
         out[spec.name] = pd.Categorical.from_codes(levels[spec.name].to_numpy().astype(np.int64), categories=list(spec.levels))
     return pd.DataFrame(out, index=levels.index)
+
+
+def _keys_categorical(raw: RawSpine, rows: np.ndarray) -> pd.Categorical:
+    """Keys of ``rows`` as a categorical whose categories are only the keys used (sorted by row)."""
+    used, _, inverse = unique_inverse(rows)
+    return pd.Categorical.from_codes(inverse.astype(np.int64), categories=pd.Index(raw.key_list(used), dtype=object))
+
+
+def _decision_rows(decisions: pd.DataFrame, survey: RawSpine, npd: RawSpine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row positions of the decisions' records (-1 when not in the files) and whether each is a match."""
+    def rows_of(keys: pa.Array, wanted: pd.Series) -> np.ndarray:
+        values = pa.array(wanted.astype(str).tolist(), type=pa.string())
+        hit = pc.index_in(keys, value_set=values).to_numpy(zero_copy_only=False)
+        hit = np.where(np.isnan(hit), -1, hit).astype(np.int64) if hit.dtype.kind == "f" else hit.astype(np.int64)
+        out = np.full(len(values), -1, dtype=np.int64)
+        where = np.flatnonzero(hit >= 0)
+        out[hit[where]] = where
+        return out
+
+    d_s = rows_of(survey.keys, decisions["survey_id"])
+    d_n = rows_of(npd.keys, decisions["upn"])
+    return d_s, d_n, (decisions["decision"] == "match").to_numpy()
 
 
 def link(
@@ -178,6 +223,28 @@ def link(
     InputError
         A key column is missing, empty or duplicated.
     """
+    clock = time.perf_counter()
+    s_raw = RawSpine.from_frame(survey, SURVEY_KEY, survey_source)
+    n_raw = RawSpine.from_frame(npd, NPD_KEY, npd_source)
+    result = link_spines(s_raw, n_raw, params, decisions=decisions, rng=rng)
+    result.diagnostics["timings"] = {"read": time.perf_counter() - clock - sum(result.diagnostics["timings"].values()),
+                                     **result.diagnostics["timings"]}
+    return result
+
+
+def link_spines(
+    survey: RawSpine,
+    npd: RawSpine,
+    params: LinkageParams | None = None,
+    *,
+    decisions: pd.DataFrame | None = None,
+    rng: np.random.Generator | None = None,
+) -> LinkResult:
+    """:func:`link` on spines already read (:func:`sendlink.link._features.read_spine`).
+
+    This is the path for large files: a Parquet NPD spine is read
+    dictionary-encoded and never becomes a table of Python strings.
+    """
     params = params or LinkageParams()
     rng = rng if rng is not None else np.random.default_rng(params.seed)
     timings: dict[str, float] = {}
@@ -189,37 +256,27 @@ def link(
         timings[name] = now - clock
         clock = now
 
-    survey = check_spine(survey, SURVEY_KEY, survey_source)
-    npd = check_spine(npd, NPD_KEY, npd_source)
     n_s, n_n = len(survey), len(npd)
     log.info("linking %d survey records to %d NPD records", n_s, n_n)
-
-    std_s = standardise.standardise_spine(survey, SURVEY_KEY)
-    std_n = standardise.standardise_spine(npd, NPD_KEY)
-    lap("standardise")
-    features = _features.encode(std_s, std_n, SURVEY_KEY, NPD_KEY)
-    lap("encode")
-    passes = [(p.name, tuple(p.keys), tuple(p.split_by)) for p in params.blocking.passes]
+    features = _features.encode(survey, npd)
+    lap("standardise_encode")
+    passes = [(p.name, tuple(p.keys), tuple(p.split_by), p.max_block_size) for p in params.blocking.passes]
     blocks = blocking.block(features, passes, params.blocking.max_block_size)
     lap("block")
 
     si, ni, bits = blocks.survey_rows, blocks.npd_rows, blocks.passes
     forced = np.zeros(len(si), dtype=bool)
     if decisions is not None and len(decisions) and n_s and n_n:
-        s_pos = pd.Series(np.arange(n_s), index=features.survey.keys)
-        n_pos = pd.Series(np.arange(n_n), index=features.npd.keys)
-        known = decisions["survey_id"].isin(s_pos.index) & decisions["upn"].isin(n_pos.index)
+        d_s, d_n, is_match = _decision_rows(decisions, survey, npd)
+        known = (d_s >= 0) & (d_n >= 0)
         if (~known).any():
             log.warning("%d reviewer decision(s) name records not in these files; ignored", int((~known).sum()))
-        dec = decisions[known]
-        d_s = s_pos[dec["survey_id"]].to_numpy()
-        d_n = n_pos[dec["upn"]].to_numpy()
         pair_key = si * n_n + ni
-        dec_key = d_s * n_n + d_n
-        non = dec_key[(dec["decision"] == "non-match").to_numpy()]
+        dec_key = d_s[known] * n_n + d_n[known]
+        non = dec_key[~is_match[known]]
         keep = ~np.isin(pair_key, non)
         si, ni, bits = si[keep], ni[keep], bits[keep]
-        yes = dec_key[(dec["decision"] == "match").to_numpy()]
+        yes = dec_key[is_match[known]]
         missing = yes[~np.isin(yes, si * n_n + ni)]
         si = np.concatenate([si, missing // n_n])
         ni = np.concatenate([ni, missing % n_n])
@@ -229,18 +286,23 @@ def link(
 
     levels = compare.compare(features, si, ni)
     lap("compare")
-    rs, rn = _random_pairs(n_s, n_n, params.model.u_sample_size, rng) if n_s and n_n else (np.zeros(0, int), np.zeros(0, int))
+    if n_s and n_n:
+        rs, rn = _random_pairs(n_s, n_n, params.model.u_sample_size, rng)
+    else:
+        rs, rn = np.zeros(0, np.int64), np.zeros(0, np.int64)
     u = model.estimate_u(compare.compare(features, rs, rn))
     lap("estimate_u")
+    tf = _tf_frequencies(features, ni) if params.model.term_frequency and n_n else None
     fitted = model.fit(
         levels, u, n_s, n_n,
+        survey_rows=si,
+        tf=tf,
         max_iterations=params.model.em_max_iterations,
         tolerance=params.model.em_tolerance,
         min_agreeing_fields=params.model.min_agreeing_fields,
         prior_strength=params.model.prior_strength,
     )
     lap("fit")
-    tf = _tf_frequencies(features, ni, levels) if params.model.term_frequency else None
     scores = model.score(fitted, levels, tf)
     weight = scores["match_weight"].to_numpy()
     prob = assign.competing_probability(si, weight)
@@ -248,27 +310,30 @@ def link(
 
     pass_names = [p.name for p in params.blocking.passes]
     pairs = pd.DataFrame({
-        SURVEY_KEY: pd.Categorical.from_codes(si.astype(np.int64), categories=features.survey.keys) if n_s else pd.Categorical([]),
-        NPD_KEY: pd.Categorical.from_codes(ni.astype(np.int64), categories=features.npd.keys) if n_n else pd.Categorical([]),
+        SURVEY_KEY: _keys_categorical(survey, si),
+        NPD_KEY: _keys_categorical(npd, ni),
         "passes": _pass_labels(bits, pass_names),
     })
     pairs = pd.concat([pairs, _categorical_levels(levels), scores.drop(columns="match_probability")], axis=1)
     pairs["pairwise_probability"] = scores["match_probability"].to_numpy()
     pairs["match_probability"] = prob
     pairs["reviewer_match"] = forced
+    pairs["survey_row"] = si
+    pairs["npd_row"] = ni
 
-    links = _decide(pairs, survey[SURVEY_KEY], params)
+    links = _decide(pairs, pd.Series(survey.key_list(), dtype=object), params)
     lap("assign")
     log.info(
         "links: %d matched, %d for clerical review, %d unmatched",
         *(int((links["link_status"] == s).sum()) for s in ("matched", "clerical_review", "unmatched")),
     )
-    diagnostics = {"timings": timings, "model": fitted.diagnostics, "candidate_pairs": len(pairs)}
+    diagnostics = {"timings": timings, "model": fitted.diagnostics, "candidate_pairs": len(pairs),
+                   "n_survey": n_s, "n_npd": n_n}
     return LinkResult(links=links, pairs=pairs, model=fitted, blocking=blocks.table(), diagnostics=diagnostics)
 
 
 def _pass_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
-    uniq, inverse = np.unique(bits, return_inverse=True) if len(bits) else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    uniq, _, inverse = unique_inverse(bits) if len(bits) else (np.zeros(0, np.int64),) * 3
     labels = ["+".join(n for k, n in enumerate(names) if int(b) >> k & 1) or "reviewer" for b in uniq]
     categories = list(dict.fromkeys(labels))
     codes = np.array([categories.index(lbl) for lbl in labels], dtype=np.int64)

@@ -1,63 +1,81 @@
 """The Fellegi-Sunter model: how much is each kind of agreement worth?
 
 Stage ``link``, run by DfE. **In:** comparison levels of the candidate pairs
-and of random pairs. **Out:** a :class:`FittedModel` (m and u per field and
-level, the prior, the EM trace and diagnostics) and, for any pairs, their
-match weights and probabilities.
+(grouped by survey record) and of random pairs. **Out:** a
+:class:`FittedModel` (m and u per field and level, the share of survey
+children who have an NPD record, the EM trace and diagnostics) and, for any
+pairs, their match weights.
 
 The idea
 --------
 For each field and level, *m* = P(level | the pair is a match) and *u* =
 P(level | not a match). A pair's evidence is its **Bayes factor**
-``m/u``: agreeing on a date of birth is likely for a match (m = 0.9) and
-unlikely by chance (u = 1/5,000), so it multiplies the odds of a match by
-4,500, about 12 bits. Assuming fields err independently, the **match weight**
-``log2(prior odds) + sum over fields of log2(m/u)`` is the posterior
-log-odds, and the **match probability** is ``1 / (1 + 2**-weight)``. A
-missing field adds 0: no evidence either way.
+``BF = prod over fields of m/u``: agreeing on a date of birth is likely for a
+match (m = 0.9) and unlikely by chance (u = 1/5,000), so it multiplies the
+odds of a match by 4,500, about 12 bits. A missing field contributes 1 (no
+evidence either way). The **match weight** is ``log2`` of the prior odds
+plus ``log2 BF``.
 
-Estimating m and u without labels
----------------------------------
-*u* is measured directly on **random pairs** (:func:`estimate_u`): almost
-every random survey x NPD pair is a non-match, so the share of random pairs
-at each level is u. The sample size is a parameter (default 1,000,000
-pairs, drawn with the project's seeded generator).
+The model of a survey linked to a register (one-to-one)
+-------------------------------------------------------
+A survey child *i* either has an NPD record (probability **pi**) or not; if
+it has, it is exactly one of the N NPD records, a priori any of them. So
+before comparing, NPD record *j* is child *i* with probability ``pi / N``,
+and *none* is with ``1 - pi``. After comparing with the candidates ``C_i``
+(the blocked pairs),
 
-*m* and the prior *lambda* (the chance that a random survey x NPD pair is a
-match) are fitted by **EM** on the candidate pairs, with u held fixed:
+    P(i is j | data) = (pi/N) BF_ij / ((1 - pi) + (pi/N) sum over k in C_i of BF_ik)
 
-- E step: each distinct comparison pattern gets the posterior probability
-  that it is a match under the current m and lambda.
+(:func:`sendlink.link.assign.competing_probability`). Records outside the
+blocks are left out of the sum, which is safe for a reason worth knowing:
+summed over all non-matching records, the expected Bayes factor is N times
+the probability, under m, of the comparison patterns blocking leaves out,
+i.e. their contribution to the denominator is ``pi`` times the share of
+true matches blocking would miss (about 0.001 here).
+
+**EM** fits m and pi with u fixed:
+
+- E step: the posterior above for every candidate pair (the same formula
+  that is used to decide links, so fitting and deciding agree);
 - M step: m of a level = the expected share of matches at that level (with
   a weak pull towards the starting values: a Dirichlet prior worth
   ``prior_strength`` pseudo-matches, so an unseen level never gets m = 0);
-  lambda = expected matches / (survey rows x NPD rows).
+  pi = (expected matches + 1) / (survey records + 2) (a uniform prior on pi).
 
-Pairs outside the blocks are treated as non-matches (that is what blocking
-assumes), so lambda is a *full-population* prior, consistent with u.
+Each iteration never lowers the likelihood of the candidate pairs (the
+trace records it). Expected matches cannot exceed the number of survey
+records: the one-to-one structure is in the model, not a clip afterwards.
 
-The degenerate-solution trap, and how it is avoided
----------------------------------------------------
-recordlinkage's ``ECMClassifier`` estimates m *and* u from the blocked
-pairs. In pairs blocked on date of birth, *everything* agrees on the date,
-so EM can explain the data just as well by calling "same date of birth" the
-match class: measured on survey-vs-NPD data, it converged there, F1 near 0.
-This model cannot fall into it, by construction and by check:
+Why the earlier model (a prior per pair) wanted 14,255 matches for 3,372 children
+-----------------------------------------------------------------------------------
+The textbook mixture treats every candidate pair as an independent draw: a
+match with probability lambda, lambda fitted as expected matches / all
+pairs. On survey-vs-NPD data this counts, as "matches", every pair that
+looks like one *on its own*: a twin or a sibling (same surname, postcode and
+school), and above all pupils who merely share a common forename and
+surname with the child (the name passes put thousands of them in the
+blocks). Two things made those look strong: (1) without term-frequency
+adjustment in EM, agreeing on "Oliver Smith" was scored with the *average*
+u of a name agreement, though blocked pairs that agree on a name are
+mostly pairs agreeing on a *common* name (their u is many times larger);
+(2) lambda clipped at the one-to-one bound made pi close to 1, which says
+"this child is certainly somewhere in the NPD" and inflates every
+candidate's prior odds ``pi / (N (1 - pi))``. EM ended up with a match
+class of "same name, different person" (m of date-of-birth *disagreement*
+rose to 0.3) and the fit was rejected as degenerate. The fix is the model
+above: the prior is per survey child (pi), a child's candidates compete in
+the E step, and the E step uses the same term-frequency adjusted u as
+scoring.
 
-1. u is fixed from random pairs, so non-matches cannot become "the pairs
-   with the same birthday": chance agreement is pinned to its true rate.
-2. EM starts from m values that say "matches mostly agree"
-   (:data:`sendlink.link.compare.FIELDS`).
-3. Only patterns that agree on at least ``min_agreeing_fields`` fields may
-   count as matches in the M step (agreeing on one field is what a
-   coincidence looks like).
-4. Expected matches cannot exceed ``min(survey rows, NPD rows)``: matches
-   are one-to-one. lambda is clipped there and the clip is reported.
-5. :func:`diagnose` checks the fitted model: every field's strongest level
-   must be evidence *for* a match (m > u) and its disagreement level
-   evidence *against* (m < u), EM must have converged, expected matches must
-   be possible. A failed check marks the model ``degenerate`` (with the
-   reasons) and the linker falls back to the starting m values, loudly.
+u from random pairs, never from blocked pairs
+----------------------------------------------
+*u* is measured on **random pairs** (:func:`estimate_u`): almost every
+random survey x NPD pair is a non-match, so the share of random pairs at
+each level is u. recordlinkage's ``ECMClassifier`` estimates u from the
+*blocked* pairs instead; when everything in a block shares a date of birth,
+"same date of birth" explains the data as well as "same child" does, and it
+converged there (F1 near 0). Fixing u from random pairs pins chance
+agreement to its true rate.
 
 Term-frequency adjustment
 -------------------------
@@ -65,31 +83,47 @@ Agreeing on "Smith" is weaker evidence than agreeing on "Zbigniew". For
 fields marked ``term_frequency``, the ``exact`` level's u is replaced by the
 frequency of the agreed value among NPD records (the chance that a random
 NPD record carries it), as Splink does; the average over values is the
-plain u, so the adjustment redistributes evidence between common and rare
-values. EM is fitted without it (on patterns, like Splink) and it is applied
-when scoring.
+plain u. It is used in EM and in scoring alike.
+
+Checks (:func:`diagnose`)
+-------------------------
+A fit is *degenerate* when a field's strongest level is not evidence for a
+match (m <= u) or its disagreement level not evidence against (m >= u),
+when EM did not converge or its likelihood decreased, or when the fitted
+model, read pair by pair (each pair a match with prior lambda = pi/N, on its
+own), calls more than :data:`OVERSHOOT_FACTOR` times as many pairs matches
+as there are survey children: the match class would then not be "the same
+child". A degenerate fit is reported and the linker falls back to the
+starting m values, loudly.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from sendlink.link._arrays import unique_inverse
 from sendlink.link.compare import FIELDS, FieldSpec
 
-__all__ = ["FittedModel", "diagnose", "estimate_u", "fit", "score"]
+__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "pair_log_u", "score"]
 
 log = logging.getLogger(__name__)
 
 _FIELD = {f.name: f for f in FIELDS}
 
+#: The fitted model, read pair by pair, may call somewhat more pairs matches
+#: than there are children (a twin's or sibling's record looks like theirs);
+#: this many times more means the match class is not "the same child".
+OVERSHOOT_FACTOR = 1.5
+
 
 @dataclass
 class FittedModel:
-    """m and u per field and level, the prior, and how the fit went.
+    """m and u per field and level, pi, and how the fit went.
 
     Attributes
     ----------
@@ -97,70 +131,130 @@ class FittedModel:
         Fields with evidence on both sides (the others are left out).
     m, u
         Per field, an array aligned with the field's levels.
-    lam
-        Prior probability that a random survey x NPD pair is a match.
+    pi
+        Estimated share of survey children who have an NPD record.
     n_survey, n_npd
         Sizes of the two sides when fitted.
     trace
-        One row per EM iteration: ``iteration, lam, expected_matches,
+        One row per EM iteration: ``iteration, pi, expected_matches,
         max_change, log_likelihood``.
     converged
         Whether EM met its tolerance before its iteration limit.
     diagnostics
         Results of :func:`diagnose`: ``degenerate`` (bool), ``reasons``
         (list of text) and the numbers behind them.
+    fallback
+        True when the fit was degenerate and the starting m values are used.
+    term_frequency
+        Whether exact agreement on names and postcodes is scored with the
+        agreed value's frequency.
     """
 
     fields: list[str]
     m: dict[str, np.ndarray]
     u: dict[str, np.ndarray]
-    lam: float
+    pi: float
     n_survey: int
     n_npd: int
     trace: pd.DataFrame = field(default_factory=pd.DataFrame)
     converged: bool = False
     diagnostics: dict = field(default_factory=dict)
     fallback: bool = False
+    term_frequency: bool = True
+    m_start: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def lam(self) -> float:
+        """lambda: the prior probability that a random survey x NPD pair is a match (pi / N)."""
+        return float(self.pi / max(self.n_npd, 1))
 
     @property
     def expected_matches(self) -> float:
-        """Matches among all survey x NPD pairs that EM expects."""
-        return float(self.lam * self.n_survey * self.n_npd)
-
-    @property
-    def in_npd_rate(self) -> float:
-        """pi: the estimated share of survey children who have an NPD record.
-
-        Expected matches / survey records, smoothed as (E + 1) / (n + 2)
-        (a uniform prior on pi), so that it is never exactly 0 or 1.
-        """
-        return float((min(self.expected_matches, self.n_survey) + 1.0) / (self.n_survey + 2.0))
+        """Survey children EM expects to have an NPD record (pi x survey records)."""
+        return float(self.pi * self.n_survey)
 
     @property
     def prior_weight(self) -> float:
-        """log2 prior odds that a given NPD record is a given survey child.
-
-        A survey child has an NPD record with probability pi and then has
-        exactly one of the N records, so before any comparison each record
-        is the child with probability pi/N, and *no* record is with 1 - pi:
-        odds ``pi / (N (1 - pi))``. (The independent-pairs prior
-        ``lam / (1 - lam)``, about ``pi / N``, ignores that a child who is in
-        the NPD must be *somewhere* in it, and understates the odds of a
-        lone good candidate by the factor ``1 / (1 - pi)``.) With competing
-        candidates, see :func:`sendlink.link.assign.competing_probability`.
-        """
-        pi = self.in_npd_rate
+        """log2 prior odds that a given NPD record is a given survey child: ``pi / (N (1 - pi))``."""
+        pi = min(max(self.pi, 1e-12), 1 - 1e-12)
         return float(np.log2(pi) - np.log2(max(self.n_npd, 1)) - np.log2(1.0 - pi))
 
+    @property
+    def degenerate(self) -> bool:
+        return bool(self.diagnostics.get("degenerate", False))
+
     def table(self) -> pd.DataFrame:
-        """The m/u table: one row per field and level, with its Bayes factor and weight."""
+        """The m/u table: one row per field and level, with its Bayes factor and weight (bits)."""
         rows = []
         for name in self.fields:
             spec = _FIELD[name]
             for i, level in enumerate(spec.levels):
                 m, u = float(self.m[name][i]), float(self.u[name][i])
-                rows.append({"field": name, "level": level, "m": m, "u": u, "bayes_factor": m / u, "weight": float(np.log2(m / u))})
-        return pd.DataFrame(rows)
+                rows.append({"field": name, "level": level, "m": m, "u": u, "bayes_factor": m / u,
+                             "weight": float(np.log2(m / u)),
+                             "term_frequency": bool(self.term_frequency and spec.term_frequency and i == 0)})
+        return pd.DataFrame(rows, columns=["field", "level", "m", "u", "bayes_factor", "weight", "term_frequency"])
+
+    def summary(self) -> dict:
+        """The headline numbers (for logs, notebooks and ``model.json``)."""
+        return {
+            "pi": self.pi, "lambda": self.lam, "prior_weight": self.prior_weight,
+            "expected_matches": self.expected_matches, "n_survey": self.n_survey, "n_npd": self.n_npd,
+            "em_iterations": len(self.trace), "converged": self.converged, "degenerate": self.degenerate,
+            "reasons": list(self.diagnostics.get("reasons", [])), "fallback": self.fallback,
+            "term_frequency": self.term_frequency,
+        }
+
+    def to_dict(self) -> dict:
+        """Everything needed to rebuild or publish the model, as plain JSON-ready values."""
+        return {
+            "summary": self.summary(),
+            "fields": {name: {"levels": list(_FIELD[name].levels), "m": [float(v) for v in self.m[name]],
+                              "u": [float(v) for v in self.u[name]],
+                              "m_start": [float(v) for v in self.m_start.get(name, [])],
+                              "term_frequency": bool(_FIELD[name].term_frequency and self.term_frequency)}
+                       for name in self.fields},
+            "em_trace": _records(self.trace),
+            "diagnostics": _jsonable(self.diagnostics),
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        state = "DEGENERATE (fallback to starting m): " + "; ".join(s["reasons"]) if s["degenerate"] else "not degenerate"
+        head = (f"FittedModel: pi={s['pi']:.4f} (expected matches {s['expected_matches']:.1f} of {s['n_survey']} survey records), "
+                f"lambda={s['lambda']:.3g}, prior weight {s['prior_weight']:.2f} bits, "
+                f"EM {'converged' if s['converged'] else 'did NOT converge'} in {s['em_iterations']} iterations, {state}")
+        return head + "\n" + self.table().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        state = ("<b style='color:#b00'>degenerate</b>: " + html.escape("; ".join(s["reasons"]))) if s["degenerate"] else "not degenerate"
+        head = (f"<p><b>Fellegi-Sunter model</b>: pi = {s['pi']:.4f} (expected matches {s['expected_matches']:.1f} "
+                f"of {s['n_survey']} survey records); lambda = {s['lambda']:.3g}; prior weight {s['prior_weight']:.2f} bits; "
+                f"EM {'converged' if s['converged'] else '<b>did not converge</b>'} after {s['em_iterations']} iterations; "
+                f"{state}.</p>")
+        return head + self.table().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if np.isfinite(v) else None
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    return value
 
 
 def _level_shares(levels: np.ndarray, n_levels: int, pseudo: float = 0.0) -> np.ndarray:
@@ -182,16 +276,6 @@ def estimate_u(random_levels: pd.DataFrame) -> dict[str, np.ndarray]:
             for spec in FIELDS if spec.name in random_levels}
 
 
-def _log_bf(patterns: np.ndarray, fields: list[FieldSpec], m: dict, u: dict) -> np.ndarray:
-    out = np.zeros(len(patterns))
-    for j, spec in enumerate(fields):
-        levels = patterns[:, j]
-        ratio = np.log(m[spec.name]) - np.log(u[spec.name])
-        present = levels >= 0
-        out[present] += ratio[levels[present]]
-    return out
-
-
 def _agreeing(patterns: np.ndarray, fields: list[FieldSpec]) -> np.ndarray:
     count = np.zeros(len(patterns), dtype=np.int64)
     for j, spec in enumerate(fields):
@@ -202,116 +286,153 @@ def _agreeing(patterns: np.ndarray, fields: list[FieldSpec]) -> np.ndarray:
     return count
 
 
+def pair_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list[str], tf: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Per pair: sum over present fields of ln u, with the agreed value's frequency at TF exact levels."""
+    out = np.zeros(len(levels))
+    for name in fields:
+        lv = levels[name].to_numpy().astype(np.int64)
+        present = lv >= 0
+        log_u = np.log(u[name])[np.clip(lv, 0, None)]
+        if tf is not None and name in tf and _FIELD[name].term_frequency:
+            freq = np.asarray(tf[name], dtype=float)
+            ok = (lv == 0) & (freq > 0)
+            log_u = np.where(ok, np.log(np.where(ok, freq, 1.0)), log_u)
+        out += np.where(present, log_u, 0.0)
+    return out
+
+
+def _group_posterior(groups: np.ndarray, n_groups: int, a: np.ndarray, log_none: float) -> tuple[np.ndarray, float]:
+    """Posterior of each pair given its group's rivals and the 'none' hypothesis; and the log-likelihood.
+
+    ``a`` is ln((pi/N) BF) per pair; ``log_none`` = ln(1 - pi); ``groups``
+    must be sorted (pairs of one survey record next to each other).
+    """
+    top = np.full(n_groups, log_none)
+    if len(a):
+        starts = np.flatnonzero(np.concatenate([[True], groups[1:] != groups[:-1]]))
+        top[groups[starts]] = np.maximum(np.maximum.reduceat(a, starts), log_none)
+    total = np.bincount(groups, weights=np.exp(a - top[groups]), minlength=n_groups) + np.exp(log_none - top)
+    log_denominator = top + np.log(total)
+    post = np.exp(a - log_denominator[groups])
+    return post, float(log_denominator.sum())
+
+
 def fit(
     levels: pd.DataFrame,
     u: dict[str, np.ndarray],
     n_survey: int,
     n_npd: int,
     *,
+    survey_rows: np.ndarray,
+    tf: dict[str, np.ndarray] | None = None,
     max_iterations: int = 200,
     tolerance: float = 1e-6,
     min_agreeing_fields: int = 2,
     prior_strength: float = 10.0,
 ) -> FittedModel:
-    """Fit m and lambda by EM on the candidate pairs' levels, u fixed.
+    """Fit m and pi by EM on the candidate pairs, u fixed (see the module docstring).
 
     Parameters
     ----------
     levels
-        Comparison levels of the candidate pairs (:func:`compare`).
+        Comparison levels of the candidate pairs (:func:`sendlink.link.compare.compare`).
     u
         From :func:`estimate_u`.
     n_survey, n_npd
-        Sizes of both sides (the full product is the population of pairs).
+        Sizes of both sides.
+    survey_rows
+        The survey record of each pair (pairs of one record compete).
+    tf
+        Per term-frequency field, the frequency among NPD records of each
+        pair's NPD value (used at the exact level); ``None`` for no TF.
     max_iterations, tolerance
-        EM stops when no m or relative lambda changes by more than
-        ``tolerance`` between iterations, or after ``max_iterations``.
+        EM stops when no m and not pi changes by more than ``tolerance``
+        between iterations, or after ``max_iterations``.
     min_agreeing_fields
-        A pattern agreeing on fewer fields cannot count as a match in the M
-        step (see the module docstring).
+        A pattern agreeing on fewer fields does not count towards m and pi
+        in the M step (agreeing on one field is what a coincidence looks like).
     prior_strength
         Weight of the starting m values as pseudo-matches.
     """
     fields = [spec for spec in FIELDS if spec.name in levels and spec.name in u
               and np.isfinite(u[spec.name]).all() and (levels[spec.name].to_numpy() >= 0).any()]
     names = [spec.name for spec in fields]
-    max_matches = float(min(n_survey, n_npd))
-    population = float(n_survey) * float(n_npd)
-    m_start = {spec.name: np.asarray(spec.m_start) / np.sum(spec.m_start) for spec in fields}
-    m = {k: v.copy() for k, v in m_start.items()}
-    # Start: half the survey records have a match.
-    lam = 0.5 * max_matches / population if population > 0 else 0.5
-    model = FittedModel(fields=names, m=m, u={k: u[k] for k in names}, lam=lam, n_survey=n_survey, n_npd=n_npd)
-    if not fields or levels.empty or population == 0:
+    m_start = {spec.name: np.asarray(spec.m_start) / np.sum(spec.m_start) for spec in FIELDS}
+    m = {k: m_start[k].copy() for k in names}
+    pi = 0.5
+    model = FittedModel(fields=names, m=m, u={k: np.asarray(u[k], dtype=float) for k in names}, pi=pi, n_survey=n_survey,
+                        n_npd=n_npd, term_frequency=tf is not None, m_start={k: m_start[k] for k in names})
+    columns = ["iteration", "pi", "expected_matches", "max_change", "log_likelihood"]
+    if not fields or levels.empty or n_survey == 0 or n_npd == 0:
         model.converged = True
-        model.trace = pd.DataFrame(columns=["iteration", "lam", "expected_matches", "max_change", "log_likelihood"])
+        model.trace = pd.DataFrame(columns=columns)
         model.diagnostics = diagnose(model)
         return model
 
+    # Pairs of one survey record next to each other (the group sums need it).
+    order = np.argsort(np.asarray(survey_rows, dtype=np.int64), kind="stable")
+    levels = levels.iloc[order].reset_index(drop=True)
+    survey_rows = np.asarray(survey_rows, dtype=np.int64)[order]
+    tf = {k: np.asarray(v)[order] for k, v in tf.items()} if tf is not None else None
+    groups, _, group_of = unique_inverse(survey_rows)
+    n_groups = len(groups)
     # Distinct patterns via one integer per row (np.unique on rows is slow).
     matrix = levels[names].to_numpy(np.int64) + 1  # missing -1 -> 0
     radix = np.array([len(spec.levels) + 1 for spec in fields], dtype=np.int64)
     place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
-    codes, counts = np.unique(matrix @ place, return_counts=True)
+    codes, _, pattern_of = unique_inverse(matrix @ place)
     patterns = (codes[:, None] // place) % radix - 1
-    counts = counts.astype(float)
-    eligible = _agreeing(patterns, fields) >= min_agreeing_fields
-    wanted = 0.0
+    eligible = (_agreeing(patterns, fields) >= min_agreeing_fields).astype(float)
+    # ln BF = sum ln m (depends on the pattern only) - sum ln u (fixed per pair: TF).
+    minus_log_u = -pair_log_u(levels, model.u, names, tf)
+    log_n = np.log(float(n_npd))
+
+    def log_m_patterns(m_now: dict[str, np.ndarray]) -> np.ndarray:
+        out = np.zeros(len(patterns))
+        for j, spec in enumerate(fields):
+            lv = patterns[:, j]
+            present = lv >= 0
+            out[present] += np.log(m_now[spec.name])[lv[present]]
+        return out
+
     trace = []
     converged = False
-    clipped = False
     for iteration in range(1, max_iterations + 1):
-        log_bf = _log_bf(patterns, fields, m, model.u)
-        logit = np.log(lam) - np.log1p(-lam) + log_bf
-        post = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
-        # log-likelihood of the blocked pairs under the mixture (monitor only)
-        log_u = log_bf * 0.0
-        for j, spec in enumerate(fields):
-            present = patterns[:, j] >= 0
-            log_u[present] += np.log(model.u[spec.name][patterns[present, j]])
-        loglik = float(np.sum(counts * (log_u + np.logaddexp(np.log(lam) + log_bf, np.log1p(-lam)))))
-        weight = counts * post * eligible
-        expected = float(weight.sum())
+        a = np.log(pi) - log_n + log_m_patterns(m)[pattern_of] + minus_log_u
+        post, loglik = _group_posterior(group_of, n_groups, a, float(np.log1p(-pi)))
+        mass = np.bincount(pattern_of, weights=post, minlength=len(patterns)) * eligible
+        expected = float(mass.sum())
         new_m = {}
         for j, spec in enumerate(fields):
             lv = patterns[:, j]
             present = lv >= 0
-            sums = np.bincount(lv[present], weights=weight[present], minlength=len(spec.levels))
+            sums = np.bincount(lv[present], weights=mass[present], minlength=len(spec.levels))
             new_m[spec.name] = (sums + prior_strength * m_start[spec.name]) / (sums.sum() + prior_strength)
-        new_lam = expected / population
-        wanted = expected
-        if expected > max_matches:
-            new_lam = max_matches / population
-            clipped = True
-        new_lam = min(max(new_lam, 1e-300), 1 - 1e-12)
-        change = max(max(float(np.max(np.abs(new_m[k] - m[k]))) for k in names), abs(new_lam - lam) / lam)
-        m, lam = new_m, new_lam
-        trace.append({"iteration": iteration, "lam": lam, "expected_matches": lam * population, "max_change": change, "log_likelihood": loglik})
+        new_pi = (expected + 1.0) / (n_survey + 2.0)
+        change = max(max(float(np.max(np.abs(new_m[k] - m[k]))) for k in names), abs(new_pi - pi))
+        m, pi = new_m, new_pi
+        trace.append({"iteration": iteration, "pi": pi, "expected_matches": expected, "max_change": change, "log_likelihood": loglik})
         if change < tolerance:
             converged = True
             break
-    model.m, model.lam, model.converged = m, lam, converged
-    model.trace = pd.DataFrame(trace)
-    model.diagnostics = diagnose(model, lambda_clipped=clipped, unconstrained_matches=wanted)
-    log.info(
-        "EM %s after %d iterations: expected matches %.1f of at most %.0f",
-        "converged" if converged else "did NOT converge", len(trace), model.expected_matches, max_matches,
-    )
+    model.m, model.pi, model.converged = m, pi, converged
+    model.trace = pd.DataFrame(trace, columns=columns)
+    # The fitted model read pair by pair, each pair on its own with prior lambda = pi/N.
+    a = np.log(pi) - log_n + log_m_patterns(m)[pattern_of] + minus_log_u
+    lam = pi / n_npd
+    independent = float(np.sum(1.0 / (1.0 + np.exp(-np.clip(a - np.log1p(-lam), -700, 700)))))
+    model.diagnostics = diagnose(model, independent_matches=independent)
+    log.info("EM %s after %d iterations: pi %.4f, expected matches %.1f of %d survey records",
+             "converged" if converged else "did NOT converge", len(trace), pi, model.expected_matches, n_survey)
     if model.diagnostics["degenerate"]:
         log.warning("EM solution looks degenerate: %s; falling back to the starting m values",
                     "; ".join(model.diagnostics["reasons"]))
-        model.m = {k: v.copy() for k, v in m_start.items()}
+        model.m = {k: m_start[k].copy() for k in names}
         model.fallback = True
     return model
 
 
-#: EM may want somewhat more matches than survey records (posterior mass
-#: spread over twins' records); this many times more means the "match"
-#: class is not "the same child" (the ECM birthday trap gives many times more).
-OVERSHOOT_FACTOR = 1.5
-
-
-def diagnose(model: FittedModel, *, lambda_clipped: bool = False, unconstrained_matches: float | None = None) -> dict:
+def diagnose(model: FittedModel, *, independent_matches: float | None = None) -> dict:
     """Check a fitted model for the signs of a degenerate EM solution.
 
     A model is *degenerate* when any of these fails:
@@ -319,16 +440,19 @@ def diagnose(model: FittedModel, *, lambda_clipped: bool = False, unconstrained_
     - every field's strongest level is evidence for a match (m > u) and its
       last (disagreement) level evidence against (m < u): otherwise the
       "match" class is not the class of pairs that agree;
-    - EM converged;
-    - EM did not want more than :data:`OVERSHOOT_FACTOR` times
-      ``min(n_survey, n_npd)`` matches (the one-to-one bound; lambda is
-      clipped at the bound itself, which is reported as ``lambda_clipped``).
+    - EM converged, and its log-likelihood never decreased (EM guarantees
+      it; a decrease means a bug or numerical trouble);
+    - the fitted model read pair by pair (``independent_matches``: the sum
+      over candidate pairs of the probability that the pair is a match
+      on its own, with prior lambda = pi/N) does not call more than
+      :data:`OVERSHOOT_FACTOR` times ``n_survey`` pairs matches (each
+      child is at most one record).
 
     Returns
     -------
     dict
-        ``degenerate``, ``reasons`` and ``fields`` (per field: strongest
-        and weakest level weights).
+        ``degenerate``, ``reasons``, ``fields`` (per field: strongest and
+        disagreement level weights) and the numbers behind the checks.
     """
     reasons = []
     per_field = {}
@@ -342,21 +466,27 @@ def diagnose(model: FittedModel, *, lambda_clipped: bool = False, unconstrained_
             reasons.append(f"{name}: disagreement is not evidence against a match (weight {worst:.2f})")
     if not model.converged:
         reasons.append("EM did not converge")
-    max_matches = min(model.n_survey, model.n_npd)
-    if unconstrained_matches is not None and unconstrained_matches > OVERSHOOT_FACTOR * max_matches:
-        reasons.append(f"EM wanted {unconstrained_matches:.0f} matches, over {OVERSHOOT_FACTOR} times the one-to-one bound of {max_matches}")
+    if len(model.trace) > 1 and "log_likelihood" in model.trace:
+        steps = np.diff(model.trace["log_likelihood"].to_numpy(float))
+        scale = max(1.0, float(np.abs(model.trace["log_likelihood"]).max()))
+        if (steps < -1e-7 * scale).any():
+            reasons.append("EM log-likelihood decreased")
+    max_matches = model.n_survey  # each survey child is at most one NPD record
+    if independent_matches is not None and independent_matches > OVERSHOOT_FACTOR * max_matches:
+        reasons.append(f"read pair by pair, the model calls {independent_matches:.0f} pairs matches, over "
+                       f"{OVERSHOOT_FACTOR} times the one-to-one bound of {max_matches}")
     return {
         "degenerate": bool(reasons),
         "reasons": reasons,
         "fields": per_field,
+        "pi": model.pi,
         "expected_matches": model.expected_matches,
         "max_matches": max_matches,
-        "lambda_clipped": lambda_clipped,
-        "unconstrained_matches": unconstrained_matches,
+        "independent_matches": independent_matches,
     }
 
 
-def score(model: FittedModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Per-field weights, match weight and pairwise probability for each pair.
 
     Parameters
@@ -365,7 +495,7 @@ def score(model: FittedModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray] 
         A fitted model.
     levels
         Comparison levels of the pairs (:func:`compare`).
-    tf_u
+    tf
         Optional, per term-frequency field, an array aligned with ``levels``:
         the frequency among NPD records of the agreed value, used instead of
         u for pairs at the ``exact`` level (ignored elsewhere).
@@ -375,7 +505,8 @@ def score(model: FittedModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray] 
     DataFrame
         ``w_<field>`` (log2 Bayes factor, 0 when missing) per field,
         ``match_weight`` (their sum plus the prior weight) and
-        ``match_probability``.
+        ``match_probability`` (the pair on its own, before its rivals are
+        accounted for: :func:`sendlink.link.assign.competing_probability`).
     """
     out = pd.DataFrame(index=levels.index)
     total = np.full(len(levels), model.prior_weight)
@@ -383,9 +514,9 @@ def score(model: FittedModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray] 
         lv = levels[name].to_numpy().astype(np.int64)
         table = np.log2(model.m[name]) - np.log2(model.u[name])
         w = np.where(lv >= 0, table[np.clip(lv, 0, None)], 0.0)
-        if tf_u is not None and name in tf_u and _FIELD[name].term_frequency:
+        if tf is not None and name in tf and _FIELD[name].term_frequency:
             exact = lv == 0
-            freq = np.asarray(tf_u[name], dtype=float)
+            freq = np.asarray(tf[name], dtype=float)
             ok = exact & (freq > 0)
             w[ok] = np.log2(model.m[name][0]) - np.log2(freq[ok])
         out[f"w_{name}"] = w

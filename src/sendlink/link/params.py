@@ -18,8 +18,8 @@ from sendlink.config import seed as project_seed
 __all__ = ["BlockingPass", "LinkageParams", "load"]
 
 BlockingKey = Literal[
-    "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "surname",
-    "forename_sound", "surname_sound", "forename_initial", "surname_initial",
+    "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "forename_group", "forename_sound",
+    "forename_initial", "surname", "surname_part", "surname_sound", "surname_initial", "names_unordered",
     "postcode", "pc_sector", "pc_district", "sex", "school",
 ]
 
@@ -51,23 +51,41 @@ class Thresholds(_Strict):
 
 
 class BlockingPass(_Strict):
-    """One blocking pass: records sharing all ``keys`` are paired."""
+    """One blocking pass: records sharing all ``keys`` are paired.
+
+    A survey record whose block holds more than ``max_block_size`` NPD
+    records (the section's value unless the pass sets its own) is split by
+    the ``split_by`` keys in turn, then capped (see :mod:`sendlink.link.blocking`).
+    """
 
     name: str
     keys: list[BlockingKey] = Field(min_length=1)
     split_by: list[BlockingKey] = Field(default_factory=list)
+    max_block_size: int | None = Field(None, ge=1)
 
 
 def _default_passes() -> list[BlockingPass]:
+    """The default passes (the same as ``params.yaml``; see :mod:`sendlink.link.blocking`)."""
+    def p(name: str, keys: list[str], split_by: list[str] | None = None, max_block_size: int | None = None) -> BlockingPass:
+        return BlockingPass(name=name, keys=keys, split_by=split_by or [], max_block_size=max_block_size)
+
+    by_year = ["birth_year", "sex"]
     return [
-        BlockingPass(name="dob", keys=["dob"], split_by=["sex", "surname_initial", "forename_initial"]),
-        BlockingPass(name="dob_swapped", keys=["dob_swapped"], split_by=["sex", "surname_initial"]),
-        BlockingPass(name="surname_sound_year", keys=["surname_sound", "birth_year"], split_by=["birth_month_day"]),
-        BlockingPass(name="forename_sound_year", keys=["forename_sound", "birth_year"], split_by=["surname_initial", "birth_month_day"]),
-        BlockingPass(name="postcode", keys=["postcode"], split_by=["birth_year", "surname_initial"]),
-        BlockingPass(name="name_sounds", keys=["forename_sound", "surname_sound"], split_by=["birth_year"]),
-        BlockingPass(name="forename_surname_initial", keys=["forename", "surname_initial"], split_by=["birth_year", "sex"]),
-        BlockingPass(name="surname_forename_initial", keys=["surname", "forename_initial"], split_by=["birth_year", "sex"]),
+        p("dob_surname", ["dob", "surname_part"]),
+        p("dob_forename", ["dob", "forename_group"]),
+        p("dob_initials", ["dob", "forename_initial", "surname_initial"]),
+        p("dob_swapped_surname", ["dob_swapped", "surname_sound"]),
+        p("dob_school", ["dob", "school"]),
+        p("dob_district", ["dob", "pc_district"]),
+        p("names", ["forename_group", "surname_part"], by_year, 100),
+        p("name_sounds", ["forename_sound", "surname_sound"], by_year, 100),
+        p("names_transposed", ["names_unordered"], by_year, 100),
+        p("postcode", ["postcode"], ["birth_year"]),
+        p("school_surname", ["school", "surname_part"]),
+        p("school_forename", ["school", "forename_group"]),
+        p("dob_rare", ["dob"], None, 50),
+        p("surname_rare", ["surname_part"], None, 50),
+        p("forename_rare", ["forename_group"], None, 50),
     ]
 
 
@@ -81,7 +99,7 @@ class Blocking(_Strict):
 class Model(_Strict):
     """Fitting the Fellegi-Sunter model (see :mod:`sendlink.link.model`)."""
 
-    u_sample_size: int = Field(1_000_000, ge=1000)
+    u_sample_size: int = Field(300_000, ge=1000)
     em_max_iterations: int = Field(200, ge=1)
     em_tolerance: float = Field(1e-6, gt=0)
     min_agreeing_fields: int = Field(2, ge=1)

@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.link._features import encode
-from sendlink.link.blocking import block, blocking_recall
-from sendlink.link.standardise import standardise_spine
+from sendlink.link._features import encode_frames
+from sendlink.link.blocking import block, blocking_recall, pass_recall
 
 
 def features(survey: pd.DataFrame, npd: pd.DataFrame):
-    return encode(standardise_spine(survey, "survey_id"), standardise_spine(npd, "upn"), "survey_id", "upn")
+    return encode_frames(survey, npd)
 
 
 def test_passes_are_unioned_and_counted():
@@ -54,7 +53,7 @@ def test_exploding_block_is_split_then_capped(caplog):
     # Each survey record meets a block of 30 > 10: split by sex -> girls 20
     # (still too big), boys 10 (kept); girls split by surname initial -> 10
     # Smiths (kept). The record without sex cannot be split: capped.
-    assert stats.survey_records_split == 3 + 1
+    assert stats.survey_records_split == 3  # records whose block was split (the girl twice)
     assert stats.survey_records_capped == 1
     counts = pd.Series(result.survey_rows).value_counts().to_dict()
     assert counts == {0: 10, 1: 10}
@@ -77,3 +76,46 @@ def test_blocking_recall_by_hand():
     # d is not in the NPD: ignored. Found 2 of a, b, c.
     assert blocking_recall(pairs, truth) == pytest.approx(2 / 3)
     assert np.isnan(blocking_recall(pairs, truth.iloc[3:]))
+
+
+def _pairs(result) -> set[tuple[int, int]]:
+    return set(zip(result.survey_rows.tolist(), result.npd_rows.tolist(), strict=True))
+
+
+def test_forename_groups_surname_parts_and_transposed_names_meet():
+    survey = pd.DataFrame({"survey_id": ["bob", "part", "swap"], "forename": ["Bob", "Amy", "Smith"],
+                           "surname": ["Okafor", "Jones", "Oliver"], "date_of_birth": ["2009-01-05"] * 3})
+    npd = pd.DataFrame({"upn": ["robert", "smith_jones", "oliver_smith", "other"],
+                        "forename": ["Robert", "Amy", "Oliver", "Zara"],
+                        "surname": ["Okafor", "Smith-Jones", "Smith", "Quinn"], "date_of_birth": ["2009-01-05"] * 4})
+    f = features(survey, npd)
+    assert _pairs(block(f, [("dob_forename", ("dob", "forename_group"), ())], 100)) == {(0, 0), (1, 1)}
+    assert _pairs(block(f, [("dob_surname", ("dob", "surname_part"), ())], 100)) == {(0, 0), (1, 1)}
+    assert _pairs(block(f, [("transposed", ("names_unordered",), ())], 100)) == {(2, 2)}
+
+
+def test_a_rare_value_pass_keeps_small_blocks_only():
+    # Three pupils born on 5 Jan, one on 6 Jan; the pass allows blocks of two.
+    npd = pd.DataFrame({"upn": list("abcd"), "date_of_birth": ["2009-01-05"] * 3 + ["2009-01-06"]})
+    survey = pd.DataFrame({"survey_id": ["common", "rare"], "date_of_birth": ["2009-01-05", "2009-01-06"]})
+    result = block(features(survey, npd), [("dob_rare", ("dob",), (), 2)], max_block_size=100)
+    assert _pairs(result) == {(1, 3)}
+    assert result.stats[0].survey_records_capped == 1 and result.stats[0].max_block_size == 2
+
+
+def test_non_uk_postcodes_block_exactly():
+    survey = pd.DataFrame({"survey_id": ["s"], "postcode": ["4223"]})
+    npd = pd.DataFrame({"upn": ["a", "b", "c"], "postcode": ["4223", "4232", "1234567890AB"]})
+    assert _pairs(block(features(survey, npd), [("postcode", ("postcode",), ())], 100)) == {(0, 0)}
+
+
+def test_pass_recall_by_hand():
+    pairs = pd.DataFrame({"survey_id": ["a", "a", "b", "c"], "upn": ["1", "9", "2", "3"],
+                          "passes": ["p1+p2", "p2", "p2", "p1"]})
+    truth = pd.DataFrame({"survey_id": ["a", "b", "c", "d"], "upn": ["1", "2", "3", "4"]})
+    table = pass_recall(pairs, truth, ["p1", "p2"]).set_index("pass")
+    # p1 finds a-1 and c-3 (2 of 4 true links); p2 finds a-1 and b-2; together 3 of 4.
+    assert table.loc["p1", "recall"] == pytest.approx(0.5)
+    assert table.loc["p2", "cumulative_recall"] == pytest.approx(0.75)
+    assert table.loc["p1", "only_this_pass"] == 1 and table.loc["p2", "only_this_pass"] == 1
+    assert table.loc["p2", "pairs"] == 3

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.link._features import encode
+from sendlink.link._features import encode_frames
 from sendlink.link.compare import compare, level_names
-from sendlink.link.standardise import standardise_spine
 
 BASE = {"forename": "Oliver", "middle_names": "", "surname": "Smith", "date_of_birth": "2009-03-12",
         "sex": "M", "postcode": "M14 5AB", "school_urn": "100001"}
@@ -18,7 +17,7 @@ def level(field: str, survey: dict, npd: dict) -> str | None:
     """The level of ``field`` for one survey record against one NPD record."""
     s = pd.DataFrame([{"survey_id": "s1", **BASE, **survey}])
     n = pd.DataFrame([{"upn": "n1", **BASE, **npd}])
-    features = encode(standardise_spine(s, "survey_id"), standardise_spine(n, "upn"), "survey_id", "upn")
+    features = encode_frames(s, n)
     code = int(compare(features, np.array([0]), np.array([0]))[field].iloc[0])
     return None if code < 0 else level_names(field)[code]
 
@@ -35,6 +34,8 @@ def level(field: str, survey: dict, npd: dict) -> str | None:
         ({"forename": "Oliver"}, {"forename": "Olvier"}, "close"),  # two letters swapped
         ({"forename": "Jane", "middle_names": ""}, {"forename": "Mary", "middle_names": "Jane"}, "middle_name"),
         ({"forename": "Smith", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),
+        ({"forename": "Smyth", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),  # with a slip
+        ({"forename": "Karim", "surname": "Saleh"}, {"forename": "Hussain", "surname": "Karim"}, "cross"),  # one side only
         ({"forename": "Christopher"}, {"forename": "Christine"}, "similar"),
         ({"forename": "Oliver"}, {"forename": "Harry"}, "different"),
         ({"forename": ""}, {"forename": "Harry"}, None),
@@ -53,7 +54,9 @@ def test_forename_levels(survey, npd, expected):
         ({"surname": "Jones"}, {"surname": "Smith Jones"}, "part"),
         ({"surname": "de Souza"}, {"surname": "Souza"}, "part"),
         ({"surname": "Smyth"}, {"surname": "Smith"}, "close"),
-        ({"forename": "Smith", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),
+        # A swap is one event, counted once on the forename: the surname is no evidence.
+        ({"forename": "Smith", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, None),
+        ({"forename": "Karim", "surname": "Saleh"}, {"forename": "Hussain", "surname": "Karim"}, "different"),
         ({"surname": "Fairweather"}, {"surname": "Fairbairn"}, "similar"),
         ({"surname": "Smith"}, {"surname": "Okafor"}, "different"),
         ({"surname": None}, {"surname": "Okafor"}, None),
@@ -113,14 +116,14 @@ def test_school_levels(survey, npd, expected):
 def test_compare_is_vectorised_over_many_pairs():
     s = pd.DataFrame([{"survey_id": f"s{i}", **BASE} for i in range(3)])
     n = pd.DataFrame([{"upn": "n0", **BASE}, {"upn": "n1", **BASE, "forename": "Harry"}])
-    features = encode(standardise_spine(s, "survey_id"), standardise_spine(n, "upn"), "survey_id", "upn")
+    features = encode_frames(s, n)
     levels = compare(features, np.array([0, 1, 2, 0]), np.array([0, 1, 1, 1]))
-    assert levels["forename"].tolist() == [0, 6, 6, 6]
+    assert levels["forename"].tolist() == [0, 7, 7, 7]  # exact, then "different" (the last level)
     assert (levels["surname"] == 0).all()
 
 
 def test_empty_pairs():
     s = pd.DataFrame([{"survey_id": "s", **BASE}])
-    features = encode(standardise_spine(s, "survey_id"), standardise_spine(s.rename(columns={"survey_id": "upn"}), "upn"), "survey_id", "upn")
+    features = encode_frames(s, s.rename(columns={"survey_id": "upn"}))
     levels = compare(features, np.array([], dtype=int), np.array([], dtype=int))
     assert len(levels) == 0 and list(levels.columns) == ["forename", "surname", "date_of_birth", "postcode", "sex", "school"]
