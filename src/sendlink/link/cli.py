@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
-import pandas as pd
-
-from sendlink.io import StagedWrites, read_table
+from sendlink.io import StagedWrites
 from sendlink.link import clerical
-from sendlink.link.engine import LINK_COLUMNS, LinkResult, link
+from sendlink.link._features import read_spine
+from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
 from sendlink.link.params import LinkageParams, load
+from sendlink.link.stage import review_queue
 
 __all__ = ["configure_parser", "link_files", "run"]
 
@@ -34,10 +35,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--review-threshold", type=float, default=None, help="override linkage.thresholds.review")
     parser.add_argument("--review-out", type=Path, default=None, help="write the clerical-review queue here")
     parser.add_argument("--decisions", type=Path, default=None, help="reviewer decisions to honour (survey_id, upn, decision, reviewer, date)")
-
-
-def _read_spine(path: Path) -> pd.DataFrame:
-    return read_table(path, dtype_str=True) if path.suffix.lower() == ".csv" else read_table(path)
 
 
 def _params(args: argparse.Namespace) -> LinkageParams:
@@ -75,18 +72,20 @@ def link_files(
 ) -> LinkResult:
     """Link two spine files and write the links (and review queue) atomically.
 
-    The function the pipeline calls; :func:`run` is its command-line face.
+    Parquet spines are read dictionary-encoded (:func:`sendlink.link._features.read_spine`),
+    so a national NPD spine never becomes a table of Python strings.
     """
-    survey_path, npd_path = Path(survey_path), Path(npd_path)
-    survey = _read_spine(survey_path)
-    npd = _read_spine(npd_path)
+    started = time.perf_counter()
+    survey = read_spine(survey_path, SURVEY_KEY)
+    npd = read_spine(npd_path, NPD_KEY)
+    read_seconds = time.perf_counter() - started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
-    result = link(survey, npd, params, decisions=decisions, survey_source=survey_path, npd_source=npd_path)
+    result = link_spines(survey, npd, params, decisions=decisions)
+    result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
         if review_out is not None:
-            review = clerical.build_review(result.links, result.pairs, survey, npd)
-            staged.table(review, review_out)
+            staged.table(review_queue(result, survey, npd), review_out)
     log.info("wrote %s (%d rows)", out, len(result.links))
     return result
 

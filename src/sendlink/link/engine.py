@@ -67,6 +67,8 @@ class LinkResult:
         Candidate pairs per blocking pass (a table).
     diagnostics
         Anything else worth reporting (timings, degeneracy checks...).
+    params
+        The parameters used (thresholds, passes, model settings).
     """
 
     links: pd.DataFrame
@@ -74,6 +76,7 @@ class LinkResult:
     model: model.FittedModel | None = None
     blocking: pd.DataFrame = field(default_factory=pd.DataFrame)
     diagnostics: dict = field(default_factory=dict)
+    params: LinkageParams | None = None
 
     def contract(self) -> pd.DataFrame:
         """The links table with exactly the contract's columns."""
@@ -329,7 +332,7 @@ def link_spines(
     )
     diagnostics = {"timings": timings, "model": fitted.diagnostics, "candidate_pairs": len(pairs),
                    "n_survey": n_s, "n_npd": n_n}
-    return LinkResult(links=links, pairs=pairs, model=fitted, blocking=blocks.table(), diagnostics=diagnostics)
+    return LinkResult(links=links, pairs=pairs, model=fitted, blocking=blocks.table(), diagnostics=diagnostics, params=params)
 
 
 def _pass_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
