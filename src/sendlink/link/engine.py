@@ -32,7 +32,7 @@ from sendlink.link._arrays import unique, unique_inverse
 from sendlink.link._features import RawSpine
 from sendlink.link.params import LinkageParams
 
-__all__ = ["LINK_COLUMNS", "LinkResult", "check_spine", "link", "link_spines"]
+__all__ = ["LINK_COLUMNS", "LinkResult", "check_spine", "decide", "link", "link_spines"]
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +341,34 @@ def _pass_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
     categories = list(dict.fromkeys(labels))
     codes = np.array([categories.index(lbl) for lbl in labels], dtype=np.int64)
     return pd.Categorical.from_codes(codes[inverse] if len(bits) else np.zeros(0, np.int64), categories=categories)
+
+
+def decide(pairs: pd.DataFrame, survey_keys: pd.Series | list, thresholds) -> pd.DataFrame:
+    """The links that scored pairs give under other thresholds (for threshold trade-off curves).
+
+    Parameters
+    ----------
+    pairs
+        Scored pairs as in :attr:`LinkResult.pairs` (or ``pairs.parquet``):
+        keys, ``match_weight`` and ``reviewer_match``.
+    survey_keys
+        Every survey record's key, in order.
+    thresholds
+        A :class:`~sendlink.link.params.Thresholds` (or a mapping with
+        ``match`` and ``review``).
+    """
+    from sendlink.link.params import Thresholds
+
+    t = thresholds if isinstance(thresholds, Thresholds) else Thresholds.model_validate(dict(thresholds))
+    pairs = pairs.copy()
+    for key in (SURVEY_KEY, NPD_KEY):
+        if not isinstance(pairs[key].dtype, pd.CategoricalDtype):
+            pairs[key] = pairs[key].astype(str).astype("category")
+    if "reviewer_match" not in pairs:
+        pairs["reviewer_match"] = False
+    pairs["reviewer_match"] = pairs["reviewer_match"].fillna(False).astype(bool)
+    pairs["match_probability"] = assign.competing_probability(pairs[SURVEY_KEY].cat.codes.to_numpy(), pairs["match_weight"].to_numpy(float))
+    return _decide(pairs, pd.Series(list(survey_keys), dtype=object).astype(str), LinkageParams(thresholds=t))
 
 
 def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, params: LinkageParams) -> pd.DataFrame:
