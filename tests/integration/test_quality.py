@@ -17,7 +17,15 @@ from sendlink.cli import main
 from sendlink.config import Paths
 from sendlink.link import run_linkage_stage
 from sendlink.link.stage import LINKAGE_FILES
-from sendlink.quality import QUALITY_FILE, by_difference, by_subgroup, classify, evaluate_linkage, metrics, run_quality_stage
+from sendlink.quality import (
+    QUALITY_FILE,
+    by_difference,
+    by_subgroup,
+    classify,
+    evaluate_linkage,
+    metrics,
+    run_quality_stage,
+)
 
 # Six children: A and B linked right, C linked to the wrong pupil, D sent to
 # review with the right pupil, E unmatched though in the NPD (never blocked),
