@@ -1,0 +1,267 @@
+"""The trained model as Splink settings: the route to linking beyond one machine.
+
+Stage ``link``, run by DfE. A survey linked to the NPD fits on one machine
+(``benchmarks/scale_benchmark.py``: 10,000 children x 9.1 million pupils in
+well under a minute). Linking whole administrative datasets to each other
+does not; the path there is an existing distributed engine, not a home-made
+one. This module writes the model this project trained as a Splink settings
+dictionary, so that Splink's Spark backend (or DuckDB) can score at any
+scale with *the same* comparison levels, m and u probabilities, term
+frequencies and prior:
+
+* :func:`splink_settings` - ``link_only`` settings: one comparison per
+  field, each level a SQL condition that reproduces
+  :mod:`sendlink.link.compare` on the prepared columns, with its m and u;
+  ``probability_two_random_records_match`` set so that Splink's prior
+  weight equals :attr:`FittedModel.prior_weight`; the thresholds as
+  metadata.
+* :func:`splink_records` - the prepared input tables (standardised
+  identifiers, name-group lists, postcode sector and district...): Splink's
+  SQL compares columns, so the standardisation this project does in Python
+  is done once, here, and written with the data.
+* :func:`splink_term_frequencies` - term-frequency lookup tables for
+  forename, surname and postcode, counted on the NPD only (the project's
+  definition), registered with
+  ``linker.table_management.register_term_frequency_lookup``.
+
+The proof (``tests/integration/test_link_splink_export.py``): Splink with
+DuckDB, given these settings, tables and the project's candidate pairs
+(``register_blocked_pairs_for_predict``), gives every pair the project's
+match weight, to rounding.
+
+The Spark route: prepare the tables with :func:`splink_records` (or the
+same rules in Spark SQL), write them as Parquet, and on the cluster::
+
+    from splink import Linker, SparkAPI
+    linker = Linker([survey_df, npd_df], settings, db_api=SparkAPI(spark_session=spark))
+    for column, table in term_frequencies.items():
+        linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
+    predictions = linker.inference.predict(threshold_match_probability=...)
+
+with ``settings["blocking_rules_to_generate_predictions"]`` set to the
+equi-join rules the cluster should use (:func:`splink_blocking_rules` gives
+SQL versions of this project's single-valued passes). Splink's pairwise
+probability is this project's ``pairwise_probability``; the competing-
+candidates step and the one-to-one assignment
+(:mod:`sendlink.link.assign`) are then applied to Splink's output.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sendlink.link import compare
+from sendlink.link._features import Features, RawSpine, encode, postcode_text
+from sendlink.link.model import FittedModel
+from sendlink.link.params import Thresholds
+
+__all__ = ["UNIQUE_ID", "splink_blocking_rules", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
+
+#: The unique id column of the prepared tables (the survey_id or the UPN).
+UNIQUE_ID = "unique_id"
+_JW_CLOSE, _JW_SIMILAR = compare.JW_CLOSE, compare.JW_SIMILAR
+
+
+def _near(a: str, b: str) -> str:
+    """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
+    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
+            f"OR jaro_winkler_similarity({a}, {b}) >= {_JW_CLOSE}))")
+
+
+def _forename_conditions() -> list[str]:
+    """SQL of each non-null forename level, in order (the first true one wins, as in compare)."""
+    exact = "(fn_l = fn_r OR fnfull_l = fnfull_r)"
+    variant = "list_has_any(fn_groups_l, fn_groups_r)"
+    close = (f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {_JW_CLOSE} "
+             f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_CLOSE})")
+    middle = "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"
+    transposed = f"({_near('fnfull_l', 'sn_r')} AND {_near('sn_l', 'fnfull_r')})"
+    cross = f"({_near('fnfull_l', 'sn_r')} OR {_near('sn_l', 'fnfull_r')})"
+    similar = f"(jaro_winkler_similarity(fn_l, fn_r) >= {_JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_SIMILAR})"
+    return [exact, variant, close, middle, transposed, cross, similar]
+
+
+def _levels(field: str) -> tuple[str, list[str]]:
+    """(null-level SQL, SQL of each non-null level except the last, which is ELSE)."""
+    if field == "forename":
+        return "fn_l IS NULL OR fn_r IS NULL", _forename_conditions()
+    if field == "surname":
+        f = _forename_conditions()
+        transposed_forename = f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({' OR '.join(f[:4])}) AND {f[4]})"
+        part = "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"
+        close = f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {_JW_CLOSE})"
+        similar = f"jaro_winkler_similarity(sn_l, sn_r) >= {_JW_SIMILAR}"
+        return f"sn_l IS NULL OR sn_r IS NULL OR {transposed_forename}", ["sn_l = sn_r", part, close, similar]
+    if field == "date_of_birth":
+        same = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
+        swapped = "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"
+        return "dob_y_l IS NULL OR dob_y_r IS NULL", [f"{same} = 3", swapped, f"{same} = 2"]
+    if field == "postcode":
+        return "pc_l IS NULL OR pc_r IS NULL", [
+            "pc_l = pc_r", "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)",
+            "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)", "damerau_levenshtein(pc_l, pc_r) <= 1"]
+    if field in ("sex", "school"):
+        return f"{field}_l IS NULL OR {field}_r IS NULL", [f"{field}_l = {field}_r"]
+    raise ValueError(f"unknown field {field!r}")
+
+
+_TF_COLUMN = {"forename": "fn_tf", "surname": "sn_tf", "postcode": "pc_tf"}
+
+
+def splink_settings(model: FittedModel) -> dict[str, Any]:
+    """The fitted model as a Splink ``link_only`` settings dictionary (see the module docstring).
+
+    The survey is Splink's left table, the NPD its right table; both carry
+    the columns of :func:`splink_records`. Blocking rules are left empty:
+    register the candidate pairs, or set rules for the target engine.
+    """
+    pw = model.prior_weight
+    # Splink's prior weight is log2(lambda / (1 - lambda)): choose lambda to make it ours.
+    lam = 1.0 / (1.0 + 2.0 ** (-pw))
+    comparisons = []
+    for spec in compare.FIELDS:
+        if spec.name not in model.fields:
+            continue
+        null_sql, conditions = _levels(spec.name)
+        levels: list[dict[str, Any]] = [{"sql_condition": null_sql, "label_for_charts": "missing", "is_null_level": True}]
+        m, u = model.m[spec.name], model.u[spec.name]
+        for i, name in enumerate(spec.levels):
+            level = {"sql_condition": conditions[i] if i < len(conditions) else "ELSE", "label_for_charts": name,
+                     "m_probability": float(m[i]), "u_probability": float(u[i])}
+            if i == 0 and spec.term_frequency and model.term_frequency:
+                level.update({"tf_adjustment_column": _TF_COLUMN[spec.name], "tf_adjustment_weight": 1.0,
+                              "disable_tf_exact_match_detection": True})
+            levels.append(level)
+        comparisons.append({"output_column_name": spec.name, "comparison_levels": levels,
+                            "comparison_description": f"sendlink {spec.name}: " + " / ".join(spec.levels)})
+    return {
+        "link_type": "link_only",
+        "unique_id_column_name": UNIQUE_ID,
+        "probability_two_random_records_match": lam,
+        "comparisons": comparisons,
+        "blocking_rules_to_generate_predictions": [],
+        "retain_matching_columns": True,
+        "retain_intermediate_calculation_columns": True,
+    }
+
+
+def splink_export(model: FittedModel, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    """What to hand to a Splink user: the settings plus what Splink does not hold.
+
+    ``settings`` (:func:`splink_settings`); ``thresholds`` (match and
+    review, on this project's competing probability); ``prior_weight``,
+    ``pi`` and ``n_npd`` (the prior is per survey child; its Splink
+    equivalent is ``probability_two_random_records_match``); and the
+    blocking rules for a Splink run at scale.
+    """
+    return {
+        "settings": splink_settings(model),
+        "thresholds": (thresholds or Thresholds()).model_dump(),
+        "prior_weight": model.prior_weight, "pi": model.pi, "n_npd": model.n_npd,
+        "blocking_rules_for_scale": splink_blocking_rules(),
+        "note": ("Splink's match_probability is pairwise; sendlink then lets each child's candidates compete "
+                 "(sendlink.link.assign.competing_probability), assigns one-to-one and applies the thresholds."),
+    }
+
+
+def _names(features: Features, codes: np.ndarray) -> np.ndarray:
+    table = np.append(features.names.astype(object), None)
+    return table[np.where(codes < 0, len(features.names), codes)]
+
+
+def _name_lists(features: Features, codes: np.ndarray) -> list[list[str]]:
+    names = _names(features, codes)
+    return [[v for v in row if v is not None] for row in names.tolist()]
+
+
+def _group_lists(features: Features, codes: np.ndarray) -> list[list[int]]:
+    groups = features.groups.tocsr()
+    out = []
+    for code in codes.tolist():
+        out.append(groups.indices[groups.indptr[code]:groups.indptr[code + 1]].tolist() if code >= 0 else [])
+    return out
+
+
+def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.DataFrame:
+    fn, fnfull, sn = side.fn(rows), side.fnfull(rows), side.sn(rows)
+    year = side.year(rows)
+    present = year >= 0
+    sex = side.sex(rows)
+    school = side.school(rows)
+    frame = pd.DataFrame({
+        UNIQUE_ID: side.keys.take(pa.array(rows, type=pa.int64())).to_pylist() if len(rows) else [],
+        "fn": _names(features, fn), "fnfull": _names(features, fnfull), "mid": _name_lists(features, side.mid(rows)),
+        "fn_groups": _group_lists(features, fn),
+        "sn": _names(features, sn), "snparts": _name_lists(features, side.snparts(rows)),
+        "dob_y": pd.array(np.where(present, year, 0), dtype="Int64"),
+        "dob_m": pd.array(np.where(present, side.month(rows), 0), dtype="Int64"),
+        "dob_d": pd.array(np.where(present, side.day(rows), 0), dtype="Int64"),
+        "pc": postcode_text(side.pc(rows), features.long_postcodes),
+        "pc_sector": pd.array(side.sector(rows), dtype="Int64"), "pc_district": pd.array(side.district(rows), dtype="Int64"),
+        "sex": np.where(sex == 0, "F", np.where(sex == 1, "M", None)),
+        "school": pd.array(school, dtype="Int64"),
+    })
+    for column in ("dob_y", "dob_m", "dob_d"):
+        frame.loc[~present, column] = pd.NA
+    for column in ("pc_sector", "pc_district", "school"):
+        frame.loc[frame[column] < 0, column] = pd.NA
+    # Term frequencies are the NPD's: only the NPD side carries the key, so Splink
+    # (which takes the larger of the two sides' frequencies) uses the NPD value's.
+    frame["fn_tf"] = frame["fn"] if is_npd else None
+    frame["sn_tf"] = frame["sn"] if is_npd else None
+    frame["pc_tf"] = frame["pc"] if is_npd else None
+    return frame
+
+
+def splink_records(survey: RawSpine, npd: RawSpine, npd_rows: np.ndarray | None = None,
+                   features: Features | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The prepared (standardised) survey and NPD tables Splink compares.
+
+    ``npd_rows`` limits the NPD table to some records (the candidates of a
+    survey), all when None.
+    """
+    features = features or encode(survey, npd)
+    s_rows = np.arange(len(survey), dtype=np.int64)
+    n_rows = np.arange(len(npd), dtype=np.int64) if npd_rows is None else np.asarray(npd_rows, dtype=np.int64)
+    return _side_frame(features, features.survey, s_rows, False), _side_frame(features, features.npd, n_rows, True)
+
+
+def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, features: Features | None = None) -> dict[str, pd.DataFrame]:
+    """Term-frequency lookup tables (``fn_tf``, ``sn_tf``, ``pc_tf``): each value's share of NPD records."""
+    if features is None:
+        if survey is None:
+            raise ValueError("give the survey spine or the features")
+        features = encode(survey, npd)
+    side = features.npd
+    size = max(len(side), 1)
+    out = {}
+    for column, codes, text in (("fn_tf", side.fn(), lambda c: _names(features, c)),
+                                ("sn_tf", side.sn(), lambda c: _names(features, c)),
+                                ("pc_tf", side.pc(), lambda c: postcode_text(c, features.long_postcodes))):
+        present = codes[codes >= 0]
+        values, counts = np.unique(present, return_counts=True)
+        out[column] = pd.DataFrame({column: list(text(values)), f"tf_{column}": counts / size})
+    return out
+
+
+def splink_blocking_rules() -> list[str]:
+    """SQL blocking rules for the project's single-valued passes (for a Splink run at scale)."""
+    return [
+        "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d AND l.sn = r.sn",
+        "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d AND l.fn = r.fn",
+        "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d AND l.school = r.school",
+        "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d AND l.pc_district = r.pc_district",
+        "l.fn = r.fn AND l.sn = r.sn AND l.dob_y = r.dob_y",
+        "l.pc = r.pc",
+        "l.school = r.school AND l.sn = r.sn",
+    ]
+
+
+def prior_from_lambda(lam: float) -> float:
+    """Splink's prior weight for ``probability_two_random_records_match`` (for checks)."""
+    return math.log2(lam / (1 - lam))

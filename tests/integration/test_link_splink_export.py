@@ -1,0 +1,122 @@
+"""Proof of the Splink export: Splink (DuckDB) loading the exported settings
+scores the project's candidate pairs with the project's match weights.
+
+Skipped when Splink is not installed (it is an optional extra, ``bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
+from _linkdata import make_population, survey_from
+
+from sendlink.link import link
+from sendlink.link._features import RawSpine, encode
+from sendlink.link.compare import FIELDS
+from sendlink.link.splink_export import (
+    splink_export,
+    splink_records,
+    splink_settings,
+    splink_term_frequencies,
+)
+
+splink = pytest.importorskip("splink")
+
+
+def corrupted_survey(npd: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A survey of 120 children whose identifiers differ in every way the comparison levels know."""
+    survey = survey_from(npd, range(120))
+    edits = {
+        0: {"forename": "Bob"}, 1: {"forename": survey.loc[1, "forename"][:-1]}, 3: {"surname": "Smyth-Jones"},
+        5: {"date_of_birth": None}, 6: {"postcode": "ZZ9 9ZZ"}, 7: {"sex": None, "school_urn": None},
+        8: {"forename": None}, 9: {"postcode": "4223"}, 10: {"surname": "Okafor-Nowak"},
+    }
+    for row, change in edits.items():
+        for column, value in change.items():
+            survey.loc[row, column] = value
+    # Names transposed exactly, and with a slip.
+    for row in (11, 12):
+        survey.loc[row, ["forename", "surname"]] = survey.loc[row, ["surname", "forename"]].to_numpy()
+    survey.loc[12, "forename"] = survey.loc[12, "forename"][:-1] + "x"
+    # Known by a middle name.
+    survey.loc[13, ["forename", "middle_names"]] = ["Jane", ""]
+    npd.loc[13, "middle_names"] = "Jane"
+    # Dates: day and month swapped, one component off.
+    for row in range(20, 40):
+        y, m, d = survey.loc[row, "date_of_birth"].split("-")
+        survey.loc[row, "date_of_birth"] = f"{y}-{d}-{m}" if int(d) <= 12 else f"{int(y) - 1}-{m}-{d}"
+    # Postcodes: same sector, same district, one character swapped.
+    for row in range(40, 60):
+        pc = survey.loc[row, "postcode"]
+        out, inward = pc.split()
+        survey.loc[row, "postcode"] = [f"{out} {inward[0]}ZZ", f"{out} 9{inward[1:]}", f"{out} {inward[1]}{inward[0]}{inward[2]}"][row % 3]
+    return survey
+
+
+@pytest.fixture(scope="module")
+def linked():
+    rng = np.random.default_rng(20220516)
+    npd = make_population(800, rng)
+    survey = corrupted_survey(npd, rng)
+    result = link(survey, npd)
+    s_raw, n_raw = RawSpine.from_frame(survey, "survey_id"), RawSpine.from_frame(npd, "upn")
+    return result, s_raw, n_raw
+
+
+def test_splink_scores_the_same_pairs_with_the_same_weights(linked):
+    from splink import DuckDBAPI, Linker
+
+    result, s_raw, n_raw = linked
+    features = encode(s_raw, n_raw)
+    survey_table, npd_table = splink_records(s_raw, n_raw, features=features)
+    settings = splink_settings(result.model)
+    json.dumps(settings)  # a plain JSON document, as Splink reads from a file
+    db_api = DuckDBAPI()
+    npd_df = db_api.register(npd_table, dataset_display_name="npd")
+    survey_df = db_api.register(survey_table, dataset_display_name="survey")
+    linker = Linker([npd_df, survey_df], settings, log_level=logging.WARNING)
+    for column, table in splink_term_frequencies(n_raw, features=features).items():
+        linker.table_management.register_term_frequency_lookup(db_api.register(table, dataset_display_name=f"tf_{column}"), column)
+    pairs = result.pairs
+    blocked = pd.DataFrame({"match_key": "0", "join_key_l": "npd-__-" + pairs["upn"].astype(str),
+                            "join_key_r": "survey-__-" + pairs["survey_id"].astype(str)})
+    linker.table_management.register_blocked_pairs_for_predict(db_api.register(blocked, dataset_display_name="pairs"))
+    predicted = linker.inference.predict().as_pandas_dataframe()
+    assert len(predicted) == len(pairs)
+    ours = pairs.assign(survey_id=pairs["survey_id"].astype(str), upn=pairs["upn"].astype(str))
+    both = predicted.merge(ours, left_on=["unique_id_r", "unique_id_l"], right_on=["survey_id", "upn"], how="inner")
+    assert len(both) == len(pairs)
+    np.testing.assert_allclose(both["match_weight_x"], both["match_weight_y"], atol=1e-6)
+    # Level by level too; Splink numbers levels from the top, the null level is -1.
+    seen = {}
+    for spec in FIELDS:
+        if f"gamma_{spec.name}" not in both:
+            continue
+        theirs = both[f"gamma_{spec.name}"].to_numpy()
+        theirs = np.where(theirs < 0, -1, len(spec.levels) - 1 - theirs)
+        np.testing.assert_array_equal(both[spec.name].cat.codes.to_numpy(), theirs, err_msg=spec.name)
+        seen[spec.name] = set(both[spec.name].dropna().astype(str))
+    # The data exercised the levels that need care in SQL.
+    assert {"exact", "variant", "close", "middle_name", "transposed", "different"} <= seen["forename"]
+    assert {"exact", "part", "different"} <= seen["surname"]
+    assert {"exact", "swapped", "one_off", "different"} <= seen["date_of_birth"]
+    assert {"unit", "sector", "district", "typo", "different"} <= seen["postcode"]
+
+
+def test_export_holds_thresholds_and_the_prior(linked):
+    result, *_ = linked
+    exported = splink_export(result.model, result.params.thresholds)
+    assert exported["thresholds"] == {"match": 0.95, "review": 0.25}
+    lam = exported["settings"]["probability_two_random_records_match"]
+    assert np.log2(lam / (1 - lam)) == pytest.approx(result.model.prior_weight)
+    forename = next(c for c in exported["settings"]["comparisons"] if c["output_column_name"] == "forename")
+    assert [lvl["label_for_charts"] for lvl in forename["comparison_levels"]] == ["missing", *FIELDS[0].levels]
+    assert forename["comparison_levels"][1]["m_probability"] == pytest.approx(float(result.model.m["forename"][0]))
