@@ -200,7 +200,7 @@ def forest_plot(table: pd.DataFrame, *, estimators: tuple[str, ...] = ("naive", 
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
     return fig
 
 
@@ -286,6 +286,9 @@ def weight_quantile_plot(summaries: pd.DataFrame, ax=None):
     ax.set_yticks([])
     ax.set_ylim(-0.6, len(main) - 0.2)
     ax.set_xscale("log")
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200) if main["p01"].min() / 1.5 <= t <= main["cap"].max() * 1.5]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("analysis weight (log scale): 1st-99th percentile, quartiles, median; red: trimmed at")
     ax.set_title("Analysis weights: survey weight x inverse probability of consent and link")
     return ax
