@@ -9,7 +9,12 @@ from _outcomesdata import replicate_world
 
 from sendlink.disclosure import DisclosureParams, check_published
 from sendlink.outcomes.analysis import analyse
-from sendlink.outcomes.report import describe_by_provision, publish_estimates, publish_weights
+from sendlink.outcomes.report import (
+    describe_by_provision,
+    forest_plot,
+    publish_estimates,
+    publish_weights,
+)
 from sendlink.outcomes.stage import _find_metrics, summary
 from sendlink.outcomes.truth import comparison, without_false_matches
 
@@ -98,3 +103,20 @@ def test_published_tables_pass_disclosure_control(replicate_analysis):
     publish_weights(analysis.weight_summaries(), RULES)
     for table in describe_by_provision(extract, analysis, RULES).values():
         check_published(table)
+
+
+def test_forest_plot_has_a_panel_per_outcome_and_marks_every_value():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rows = []
+    for outcome, term in (("wellbeing", "unmet_need"), ("wellbeing", "satisfaction"), ("attainment8", "unmet_need")):
+        for estimator, est in (("naive", -0.5), ("weighted", -0.7)):
+            rows.append({"effect": f"{outcome}:{term}", "outcome": outcome, "term": term, "scale": "points", "census": -0.8,
+                         "generating": -0.9, "estimator": estimator, "estimate": est, "ci_low": est - 0.2, "ci_high": est + 0.2})
+    fig = forest_plot(pd.DataFrame(rows))
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(panels) == 2
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == ["satisfaction", "unmet need"]
+    labels = fig.legends[0].get_texts()
+    assert {t.get_text() for t in labels} >= {"census value", "generating value"}
