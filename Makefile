@@ -13,11 +13,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Stable dates and no stray parallelism in numerical libraries, so outputs
-# are identical on every machine.
+# are identical on every machine. (No MPLBACKEND: notebook kernels must keep
+# their inline backend, or figures vanish from the outputs.)
 export TZ := Europe/London
 export PYTHONHASHSEED := 0
 export OMP_NUM_THREADS := 1
-export MPLBACKEND := Agg
 
 .PHONY: help setup report test data pipeline notebooks render lint lab bench clean
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,8 +64,16 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+#: One thread per numerical library: the models are small, and on a shared
+#: 2-core machine thread oversubscription makes them several times slower.
+#: Set before numpy is first imported; an explicit setting is respected.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
+    for name in _THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
     from sendlink.errors import SendlinkError
 
     root = _root_parser()
