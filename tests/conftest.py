@@ -7,8 +7,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from sendlink import config
+
+# One BLAS/OpenMP thread per test process: the models are small, and on a
+# shared 2-core machine (with two xdist workers) oversubscribed threads make
+# them several times slower. `make test` also exports OMP_NUM_THREADS=1.
+threadpool_limits(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 
