@@ -1,0 +1,608 @@
+"""Teaching helpers for the linkage chapters (notebooks 3 and 4): small tables that show the method at work.
+
+DfE's view (``data/linkage/`` is identifiable): these functions turn the
+linker's outputs and a few made-up records into the tables the notebooks
+show. They add no method of their own; each calls the module that does the
+work (:mod:`~sendlink.link.standardise`, :mod:`~sendlink.link.compare`,
+:mod:`~sendlink.link.blocking`, :mod:`~sendlink.link.assign`,
+:mod:`~sendlink.link.baselines`), so a chapter shows what the linker does,
+not a copy of it.
+
+Evaluation helpers take the true links as an argument (``survey_id, upn``,
+empty ``upn`` for a child not in the NPD): the caller, an evaluation
+notebook, reads them. This module never reads the truth folder, like every
+other part of the linker.
+
+Functions
+---------
+Standardisation
+    :func:`name_examples`, :func:`variant_examples`, :func:`date_examples`,
+    :func:`postcode_examples`.
+Blocking and comparison
+    :func:`sent_truth`, :func:`blocking_summary`, :func:`comparison_examples`.
+The model
+    :func:`mu_table`, :func:`term_frequency_weights`, :func:`pair_breakdown`.
+Scores against truth
+    :func:`is_true_pair`, :func:`weight_histogram`, :func:`strong_non_matches`,
+    :func:`pairwise_vs_competing`.
+Assignment and review
+    :func:`candidates`, :func:`rival_examples`, :func:`review_side_by_side`.
+The degenerate-ECM trap
+    :func:`ecm_demo`, :func:`ecm_fields`, :func:`ecm_classes`, :func:`blocked_agreement`.
+Linkage quality by child (notebook 4)
+    :func:`evaluate_children`, :func:`difference_kinds`, :func:`differences_per_child`,
+    :func:`difference_class`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sendlink.link import compare, standardise
+from sendlink.link._features import encode_frames
+from sendlink.link.blocking import pass_recall
+from sendlink.link.engine import LinkResult
+
+__all__ = [
+    "DIFFERENCE_CLASSES", "EcmDemo", "RESULTS", "blocked_agreement", "blocking_summary", "candidates", "comparison_examples", "date_examples",
+    "difference_class", "difference_kinds", "differences_per_child", "ecm_classes", "ecm_demo", "ecm_fields", "evaluate_children",
+    "is_true_pair", "mu_table", "name_examples", "pair_breakdown", "pairwise_vs_competing", "postcode_examples",
+    "review_side_by_side", "rival_examples", "sent_truth", "strong_non_matches", "term_frequency_weights", "variant_examples", "weight_histogram",
+]
+
+log = logging.getLogger(__name__)
+
+_LEVEL_FIELDS = [spec.name for spec in compare.FIELDS]
+
+
+def _text(value: object) -> str:
+    """A value for display: missing as an empty string."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+# --------------------------------------------------------------------------- standardisation
+
+
+def name_examples(records: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    """Names as written and as standardised (:func:`sendlink.link.standardise.standardise_spine`).
+
+    Parameters
+    ----------
+    records
+        Each a mapping with any of ``forename``, ``middle_names``, ``surname``.
+
+    Returns
+    -------
+    DataFrame
+        ``written`` (the three fields joined by `` | ``), then the
+        standardised ``forename``, ``forename_full``, ``middle``,
+        ``surname`` and ``surname_parts`` (missing shown empty).
+    """
+    frame = pd.DataFrame([{c: r.get(c) for c in ("forename", "middle_names", "surname")} for r in records])
+    frame.insert(0, "key", [str(i) for i in range(len(frame))])
+    std = standardise.standardise_spine(frame, "key")
+    written = [" | ".join(_text(v) for v in row) for row in frame[["forename", "middle_names", "surname"]].itertuples(index=False)]
+    out = pd.DataFrame({"written (forename | middle names | surname)": written})
+    for column in ("forename", "forename_full", "middle", "surname", "surname_parts"):
+        out[column] = [_text(v) for v in std[column]]
+    return out
+
+
+def variant_examples(pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Whether two given names are nickname or spelling-variant equivalent, and through which group.
+
+    Names are standardised first (:func:`~sendlink.link.standardise.clean_name`);
+    two names are equivalent when their groups
+    (:func:`~sendlink.link.standardise.name_groups`) intersect.
+    """
+    rows = []
+    for a, b in pairs:
+        ca, cb = standardise.clean_name(a).replace(" ", ""), standardise.clean_name(b).replace(" ", "")
+        shared = sorted(standardise.name_groups(ca) & standardise.name_groups(cb))
+        rows.append({"name": a, "other name": b, "equivalent": bool(shared) or ca == cb,
+                     "shared group": ", ".join(shared)})
+    return pd.DataFrame(rows)
+
+
+def date_examples(values: Sequence[object]) -> pd.DataFrame:
+    """Dates as written and as parsed (:func:`~sendlink.link.standardise.parse_dates`): ISO, or ``missing``."""
+    parsed = standardise.parse_dates(pd.Series(list(values), dtype=object))
+    iso = [f"{y:04d}-{m:02d}-{d:02d}" if y >= 0 else "missing"
+           for y, m, d in zip(parsed["year"], parsed["month"], parsed["day"], strict=True)]
+    return pd.DataFrame({"written": [repr(v) if not isinstance(v, str) else v for v in values], "parsed": iso})
+
+
+def postcode_examples(values: Sequence[object]) -> pd.DataFrame:
+    """Postcodes as written and split into unit, sector, district and area (:func:`~sendlink.link.standardise.postcode_levels`)."""
+    rows = []
+    for value in values:
+        unit, sector, district, area = standardise.postcode_levels(value)
+        rows.append({"written": _text(value), "unit": _text(unit), "sector": _text(sector),
+                     "district": _text(district), "area": _text(area)})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- blocking and comparison
+
+
+def sent_truth(true_links: pd.DataFrame, survey_ids: Sequence[str] | pd.Series) -> pd.DataFrame:
+    """The true links of the children sent for linkage (the only links a linker could find).
+
+    The truth lists every responding family; only those whose parents gave
+    permission were sent to DfE, so recall (of blocking or of the linker)
+    is measured against their links alone.
+    """
+    wanted = set(pd.Series(survey_ids).astype(str))
+    truth = true_links.copy()
+    truth["survey_id"] = truth["survey_id"].astype(str)
+    return truth[truth["survey_id"].isin(wanted)].reset_index(drop=True)
+
+
+def blocking_summary(pairs: pd.DataFrame, true_links: pd.DataFrame, stats: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    """Candidate pairs and blocking recall per pass, in pass order.
+
+    Parameters
+    ----------
+    pairs
+        The scored candidate pairs (``pairs.parquet``), with ``passes``.
+    true_links
+        The true links of the children sent for linkage (:func:`sent_truth`).
+    stats
+        The per-pass statistics of ``model.json`` (``blocking``): ``name``,
+        ``keys``, ``pairs``, ``new_pairs``, ``survey_records_capped`` ...
+
+    Returns
+    -------
+    DataFrame
+        ``pass, keys, pairs, new_pairs, recall`` (the pass alone),
+        ``cumulative_recall`` (with every earlier pass), ``only_this_pass``
+        (true pairs no other pass found) and ``capped`` (survey records
+        whose block was too large for this pass).
+    """
+    stats = pd.DataFrame(list(stats))
+    names = stats["name"].tolist()
+    recall = pass_recall(pairs, true_links, names)
+    out = recall.merge(stats.rename(columns={"name": "pass"})[["pass", "keys", "new_pairs", "survey_records_capped"]], on="pass")
+    out = out.rename(columns={"survey_records_capped": "capped"})
+    return out[["pass", "keys", "pairs", "new_pairs", "recall", "cumulative_recall", "only_this_pass", "capped"]]
+
+
+def comparison_examples(examples: Sequence[tuple[str, Mapping[str, object], Mapping[str, object]]]) -> pd.DataFrame:
+    """The comparison level of every field for made-up pairs of records (:func:`sendlink.link.compare.compare`).
+
+    Parameters
+    ----------
+    examples
+        ``(description, survey record, NPD record)``; records are mappings
+        with any of the spine's identifier columns.
+
+    Returns
+    -------
+    DataFrame
+        ``example`` and one column per field of :data:`sendlink.link.compare.FIELDS`
+        holding the level's name (``missing`` when either side lacks it).
+    """
+    columns = list(standardise.IDENTIFIER_COLUMNS)
+    survey = pd.DataFrame([{c: s.get(c) for c in columns} for _, s, _ in examples], columns=columns)
+    npd = pd.DataFrame([{c: n.get(c) for c in columns} for _, _, n in examples], columns=columns)
+    survey.insert(0, "survey_id", [f"S{i}" for i in range(len(examples))])
+    npd.insert(0, "upn", [f"N{i}" for i in range(len(examples))])
+    features = encode_frames(survey, npd)
+    rows = np.arange(len(examples))
+    levels = compare.compare(features, rows, rows)
+    out = pd.DataFrame({"example": [d for d, _, _ in examples]})
+    for spec in compare.FIELDS:
+        codes = levels[spec.name].to_numpy()
+        out[spec.name] = [spec.levels[c] if c >= 0 else "missing" for c in codes]
+    return out
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def mu_table(model_report: Mapping[str, object]) -> pd.DataFrame:
+    """The m/u table of ``model.json``: one row per field and level, strongest level first.
+
+    Columns ``field, level, m, u, weight`` (``log2(m/u)``, bits) and ``tf``
+    (exact agreement is term-frequency adjusted: the weight shown is the
+    average over values, see :func:`term_frequency_weights`).
+    """
+    table = pd.DataFrame(list(model_report["m_u_table"]))
+    order = {name: i for i, name in enumerate(_LEVEL_FIELDS)}
+    table = table.assign(_f=table["field"].map(order), _l=table.groupby("field", sort=False).cumcount())
+    table = table.sort_values(["_f", "_l"], kind="mergesort")
+    out = table[["field", "level", "m", "u", "weight", "term_frequency"]].rename(columns={"term_frequency": "tf"})
+    return out.reset_index(drop=True)
+
+
+def term_frequency_weights(npd_values: pd.Series, names: Sequence[str], m_exact: float, u_exact: float) -> pd.DataFrame:
+    """Weight of exact agreement on each of ``names``, with and without term-frequency adjustment.
+
+    The adjusted u of a value is its frequency among NPD records (the
+    chance that a random NPD record carries it), as in
+    :func:`sendlink.link.model.score`: weight ``log2(m / frequency)``. A
+    value no NPD record holds falls back to the average u.
+
+    Parameters
+    ----------
+    npd_values
+        The NPD spine's column (forenames or surnames) as recorded.
+    names
+        The values to show, as written.
+    m_exact, u_exact
+        The field's fitted m and average u of the ``exact`` level.
+    """
+    cleaned = npd_values.map(lambda v: standardise.clean_name(v).replace(" ", ""))
+    counts = cleaned[cleaned != ""].value_counts()
+    n = len(npd_values)
+    rows = []
+    for name in names:
+        key = standardise.clean_name(name).replace(" ", "")
+        count = int(counts.get(key, 0))
+        frequency = count / n if n else 0.0
+        rows.append({"name": name, "npd_records": count, "frequency": frequency,
+                     "weight_without_tf": float(np.log2(m_exact / u_exact)),
+                     "weight_with_tf": float(np.log2(m_exact / frequency)) if count else float(np.log2(m_exact / u_exact))})
+    return pd.DataFrame(rows)
+
+
+def pair_breakdown(pairs: pd.DataFrame, survey_id: str, upn: str, prior_weight: float) -> pd.DataFrame:
+    """How one pair's match weight is built: the prior, then each field's level and weight.
+
+    Rows: ``prior`` (log2 of the prior odds that this NPD record is this
+    child), one per field (level, weight in bits, 0 when missing), and
+    ``match weight`` (their sum, as scored). Columns ``part, level, weight``;
+    the probabilities follow in :func:`candidates`.
+    """
+    row = _pair(pairs, survey_id, upn)
+    parts = [{"part": "prior", "level": "", "weight": float(prior_weight)}]
+    for name in _LEVEL_FIELDS:
+        if f"w_{name}" not in row:
+            continue
+        level = row[name]
+        parts.append({"part": name, "level": "missing" if pd.isna(level) else str(level), "weight": float(row[f"w_{name}"])})
+    parts.append({"part": "match weight", "level": "", "weight": float(row["match_weight"])})
+    return pd.DataFrame(parts)
+
+
+def _pair(pairs: pd.DataFrame, survey_id: str, upn: str) -> pd.Series:
+    hit = pairs[(pairs["survey_id"].astype(str) == str(survey_id)) & (pairs["upn"].astype(str) == str(upn))]
+    if hit.empty:
+        raise KeyError(f"no candidate pair ({survey_id}, {upn})")
+    return hit.iloc[0]
+
+
+# --------------------------------------------------------------------------- scores against truth (evaluation)
+
+
+def is_true_pair(pairs: pd.DataFrame, true_links: pd.DataFrame) -> np.ndarray:
+    """For each candidate pair, whether it is a true link (evaluation only)."""
+    truth = true_links[["survey_id", "upn"]].dropna()
+    truth = truth[truth["upn"].astype(str) != ""]
+    keys = set(zip(truth["survey_id"].astype(str), truth["upn"].astype(str), strict=True))
+    return np.array([(s, u) in keys for s, u in zip(pairs["survey_id"].astype(str), pairs["upn"].astype(str), strict=True)],
+                    dtype=bool)
+
+
+def weight_histogram(weights: np.ndarray | pd.Series, is_match: np.ndarray, edges: Sequence[float]) -> pd.DataFrame:
+    """Counts of true matches and non-matches per weight bin ``[left, right)``; weights outside go to the end bins."""
+    w = np.clip(np.asarray(weights, dtype=float), edges[0], np.nextafter(edges[-1], -np.inf))
+    is_match = np.asarray(is_match, dtype=bool)
+    matches, _ = np.histogram(w[is_match], bins=edges)
+    non, _ = np.histogram(w[~is_match], bins=edges)
+    return pd.DataFrame({"left": edges[:-1], "right": edges[1:], "matches": matches, "non_matches": non})
+
+
+def strong_non_matches(pairs: pd.DataFrame, is_match: np.ndarray, weight: float) -> pd.DataFrame:
+    """Non-matching pairs whose match weight exceeds ``weight``, by what they agree on.
+
+    Kinds, first that applies: ``same surname and full postcode (a twin or
+    sibling)``; ``same forename and surname at another address (a
+    namesake)`` (forename exact, variant or close; surname exact, part or
+    close); ``other``. Columns ``kind, pairs``.
+    """
+    above = (pairs["match_weight"].to_numpy(float) > weight) & ~np.asarray(is_match, dtype=bool)
+    chosen = pairs[above]
+    surname = chosen["surname"].astype(str)
+    household = surname.isin(["exact", "part"]).to_numpy() & (chosen["postcode"].astype(str) == "unit").to_numpy()
+    namesake = (~household & chosen["forename"].astype(str).isin(["exact", "variant", "close"]).to_numpy()
+                & surname.isin(["exact", "part", "close"]).to_numpy())
+    kinds = ["same surname and full postcode (a twin or sibling)", "same forename and surname at another address (a namesake)", "other"]
+    counts = [int(household.sum()), int(namesake.sum()), int((~household & ~namesake).sum())]
+    return pd.DataFrame({"kind": kinds, "pairs": counts})
+
+
+def pairwise_vs_competing(pairs: pd.DataFrame, is_match: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Pairs at or above ``threshold`` if each pair is judged alone, and with a child's candidates competing.
+
+    Judged alone: ``pairwise_probability`` (the weight read as if the pair
+    were the child's only candidate). Competing: ``match_probability``
+    (:func:`sendlink.link.assign.competing_probability`, after one-to-one
+    rounds). Columns ``probability, pairs, true_matches, non_matches,
+    children_with_two_or_more``.
+    """
+    is_match = np.asarray(is_match, dtype=bool)
+    rows = []
+    for label, column in (("pair judged alone", "pairwise_probability"), ("candidates competing", "match_probability")):
+        above = pairs[column].to_numpy(float) >= threshold
+        per_child = pd.Series(pairs["survey_id"].astype(str).to_numpy()[above]).value_counts()
+        rows.append({"probability": label, "pairs": int(above.sum()), "true_matches": int((above & is_match).sum()),
+                     "non_matches": int((above & ~is_match).sum()), "children_with_two_or_more": int((per_child >= 2).sum())})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- assignment and review
+
+
+def candidates(pairs: pd.DataFrame, survey_id: str, n: int = 3) -> pd.DataFrame:
+    """A survey child's ``n`` best candidates: levels, match weight, pairwise and competing probability."""
+    mine = pairs[pairs["survey_id"].astype(str) == str(survey_id)]
+    mine = mine.sort_values(["match_weight", "upn"], ascending=[False, True], kind="mergesort").head(n)
+    fields = [name for name in _LEVEL_FIELDS if name in mine]
+    out = mine[["upn", *fields, "match_weight", "pairwise_probability", "match_probability"]].copy()
+    out["upn"] = out["upn"].astype(str)
+    for name in fields:
+        out[name] = out[name].astype(object).where(out[name].notna(), "missing").astype(str)
+    return out.reset_index(drop=True)
+
+
+def rival_examples(pairs: pd.DataFrame, survey_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each survey child's best candidate and its strongest rival (the second best), side by side.
+
+    Columns ``survey_id, best_upn, best_weight, rival_upn, rival_weight,
+    rival_pairwise_probability`` (the rival judged alone) and
+    ``rival_match_probability`` (with the candidates competing), sorted by
+    ``survey_id``; children with a single candidate are left out. With
+    ``survey_ids``, only those children.
+    """
+    frame = pairs[["survey_id", "upn", "match_weight", "pairwise_probability", "match_probability"]].copy()
+    frame["survey_id"] = frame["survey_id"].astype(str)
+    frame["upn"] = frame["upn"].astype(str)
+    if survey_ids is not None:
+        frame = frame[frame["survey_id"].isin(set(map(str, survey_ids)))]
+    frame = frame.sort_values(["survey_id", "match_weight", "upn"], ascending=[True, False, True], kind="mergesort")
+    frame["rank"] = frame.groupby("survey_id").cumcount()
+    best = frame[frame["rank"] == 0].set_index("survey_id")
+    rival = frame[frame["rank"] == 1].set_index("survey_id")
+    out = pd.DataFrame({
+        "best_upn": best["upn"], "best_weight": best["match_weight"],
+    }).join(rival.rename(columns={"upn": "rival_upn", "match_weight": "rival_weight",
+                                  "pairwise_probability": "rival_pairwise_probability",
+                                  "match_probability": "rival_match_probability"})[
+        ["rival_upn", "rival_weight", "rival_pairwise_probability", "rival_match_probability"]], how="inner")
+    return out.reset_index()
+
+
+def review_side_by_side(review: pd.DataFrame, survey_id: str, upn: str | None = None) -> pd.DataFrame:
+    """One row of the clerical-review file as a reviewer reads it: field, survey record, NPD record, level.
+
+    ``review`` is ``clerical_review.csv`` read as text. Identifier fields
+    whose comparison level is not in the file (middle names) show ``""``.
+    """
+    rows = review[review["survey_id"].astype(str) == str(survey_id)]
+    if upn is not None:
+        rows = rows[rows["upn"].astype(str) == str(upn)]
+    if rows.empty:
+        raise KeyError(f"{survey_id} is not in the review file")
+    row = rows.iloc[0]
+    level_of = {"date_of_birth": "date_of_birth", "school_urn": "school"}
+    out = []
+    for field in standardise.IDENTIFIER_COLUMNS:
+        if f"survey_{field}" not in row:
+            continue
+        level = row.get(f"level_{level_of.get(field, field)}")
+        out.append({"field": field, "survey record": _text(row[f"survey_{field}"]), "NPD record": _text(row[f"npd_{field}"]),
+                    "level": _text(level)})
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- the degenerate-ECM trap
+
+
+@dataclass
+class EcmDemo:
+    """recordlinkage's ECM and the project's model on the same naively blocked pairs.
+
+    Attributes
+    ----------
+    survey_ids
+        The sampled survey records.
+    ecm
+        :func:`sendlink.link.baselines.link_ecm` on the sample (``pairs``
+        hold each pair's agreement vector and ECM's class ``match``).
+    model
+        :func:`sendlink.link.link` on the sample with ECM's blocking (date of
+        birth; surname) instead of the project's passes.
+    """
+
+    survey_ids: list[str]
+    ecm: LinkResult
+    model: LinkResult
+
+
+def ecm_demo(survey: pd.DataFrame, npd: pd.DataFrame, *, size: int, seed: int, params=None) -> EcmDemo:
+    """Run the degenerate-ECM demonstration on ``size`` survey records drawn with ``seed``.
+
+    Both methods see the same candidate pairs: every NPD record born on the
+    child's date of birth, and every one with the child's surname
+    (standardised), the blocking of recordlinkage's usual tutorial set-up.
+    The NPD side is the whole spine, as in real linkage.
+    """
+    from sendlink.link.baselines import link_ecm
+    from sendlink.link.engine import link
+    from sendlink.link.params import Blocking, BlockingPass, LinkageParams
+
+    params = params or LinkageParams()
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(survey), size=min(size, len(survey)), replace=False))
+    sample = survey.iloc[rows].reset_index(drop=True)
+    ecm = link_ecm(sample, npd, params)
+    big = max(len(npd), 1)
+    naive = Blocking(max_block_size=big, passes=[BlockingPass(name="dob", keys=["dob"]), BlockingPass(name="surname", keys=["surname"])])
+    model = link(sample, npd, params.model_copy(update={"blocking": naive}))
+    return EcmDemo(survey_ids=sample["survey_id"].astype(str).tolist(), ecm=ecm, model=model)
+
+
+def ecm_fields(diagnostics: Mapping[str, object]) -> pd.DataFrame:
+    """ECM's fitted parameters per field (:func:`sendlink.link.baselines.ecm_diagnostics`).
+
+    Columns ``field, m_agree, u_agree, agreement_weight,
+    disagreement_weight``: a sound model has agreement weight above 0 and
+    disagreement weight below 0 for every field.
+    """
+    fields = diagnostics.get("fields", {})
+    rows = [{"field": name, **{k: float(v) for k, v in values.items()}} for name, values in fields.items()]
+    columns = ["field", "m_agree", "u_agree", "agreement_weight", "disagreement_weight"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def ecm_classes(ecm_pairs: pd.DataFrame) -> pd.DataFrame:
+    """ECM's candidate pairs counted by agreement on date of birth and surname, and by ECM's class.
+
+    Rows ``same date of birth`` x ``same surname`` (yes / no); columns
+    ``ecm_match``, ``ecm_non_match`` and ``pairs``.
+    """
+    frame = pd.DataFrame({
+        "same date of birth": np.where(ecm_pairs["dob"].to_numpy() == 1, "yes", "no"),
+        "same surname": np.where(ecm_pairs["surname"].to_numpy() == 1, "yes", "no"),
+        "match": ecm_pairs["match"].to_numpy(bool),
+    })
+    table = frame.groupby(["same date of birth", "same surname"])["match"].agg(ecm_match="sum", pairs="size")
+    table["ecm_match"] = table["ecm_match"].astype(int)
+    table["ecm_non_match"] = table["pairs"] - table["ecm_match"]
+    return table[["ecm_match", "ecm_non_match", "pairs"]]
+
+
+#: ECM's exact-comparison columns and the project's fields they correspond to.
+_ECM_TO_FIELD = {"forename": "forename", "surname": "surname", "dob": "date_of_birth", "postcode": "postcode",
+                 "sex": "sex", "school": "school"}
+
+
+def blocked_agreement(ecm_pairs: pd.DataFrame, u_random: Mapping[str, float]) -> pd.DataFrame:
+    """Share of ECM's blocked pairs that agree on each field, next to u from random pairs.
+
+    ``u_random`` maps the project's field names to u of the strongest level
+    (``model.json``). Among blocked pairs agreement on a blocking field is
+    the rule, not chance: estimating u there (as ECM does) is the trap.
+    """
+    rows = []
+    for column, field in _ECM_TO_FIELD.items():
+        if column not in ecm_pairs:
+            continue
+        rows.append({"field": field, "share_of_blocked_pairs_agreeing": float(ecm_pairs[column].mean()),
+                     "u_from_random_pairs": float(u_random.get(field, np.nan))})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- linkage quality by child (notebook 4)
+
+#: Each survey child's result, from :func:`sendlink.quality.classify`'s outcome.
+RESULTS = {
+    "correct": "linked correctly",
+    "false_match": "false match",
+    "missed_not_blocked": "missed",
+    "missed_in_review": "missed",
+    "missed_unmatched": "missed",
+    "missed_linked_elsewhere": "missed",
+    "correct_non_match": "not in the NPD, not linked",
+}
+
+
+def evaluate_children(links: pd.DataFrame, true_links: pd.DataFrame, attributes: pd.DataFrame | None = None,
+                      pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per survey child sent for linkage: the outcome, a plain-words ``result``, and the child's attributes.
+
+    :func:`sendlink.quality.classify` does the classifying; ``result`` is
+    one of the values of :data:`RESULTS` (a child not in the NPD who was
+    wrongly linked is a ``false match``). ``attributes`` (``survey_id`` and
+    any columns, e.g. the sampling frame's) are joined on; ``twin`` comes
+    from the truth when it has it.
+    """
+    from sendlink.quality import classify
+
+    out = classify(links, true_links, pairs)
+    out["result"] = out["outcome"].map(RESULTS)
+    truth = true_links.assign(survey_id=true_links["survey_id"].astype(str)).drop_duplicates("survey_id")
+    if "twin" in truth:
+        out = out.merge(truth[["survey_id", "twin"]], on="survey_id", how="left")
+        out["twin"] = out["twin"].astype("boolean").fillna(False).astype(bool)
+    if attributes is not None:
+        attrs = attributes.assign(survey_id=attributes["survey_id"].astype(str)).drop_duplicates("survey_id")
+        out = out.merge(attrs, on="survey_id", how="left")
+    return out
+
+
+#: Differences that are not differences to a linker: standardisation removes
+#: formatting, and a middle name left out is no evidence either way.
+NOT_SUBSTANTIVE = {("forename", "formatting"), ("surname", "formatting"), ("postcode", "formatting"),
+                   ("middle_names", "omitted"), ("middle_names", "formatting")}
+
+
+def _substantive(differences: pd.DataFrame) -> pd.DataFrame:
+    diff = differences[["survey_id", "field", "difference"]].copy()
+    diff["survey_id"] = diff["survey_id"].astype(str)
+    pairs = list(zip(diff["field"].astype(str), diff["difference"].astype(str), strict=True))
+    keep = np.array([p not in NOT_SUBSTANTIVE for p in pairs], dtype=bool)
+    return diff[keep]
+
+
+def difference_kinds(children: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFrame:
+    """One row per child and kind of difference between the parent's report and the NPD (a child may have several).
+
+    Kinds are ``field: difference`` (underscores as spaces), ``twin in the
+    NPD`` for children with a twin, and ``none`` for children with no
+    substantive difference (formatting and omitted middle names are not
+    counted: :data:`NOT_SUBSTANTIVE`). ``children`` is
+    :func:`evaluate_children`'s table; its columns are carried over.
+    """
+    diff = _substantive(differences)
+    diff = diff[diff["survey_id"].isin(set(children["survey_id"]))]
+    kinds = pd.DataFrame({"survey_id": diff["survey_id"],
+                          "kind": diff["field"].astype(str) + ": " + diff["difference"].astype(str).str.replace("_", " ")})
+    if "twin" in children:
+        twins = children.loc[children["twin"], ["survey_id"]].assign(kind="twin in the NPD")
+        kinds = pd.concat([kinds, twins], ignore_index=True)
+    none = sorted(set(children["survey_id"]) - set(kinds["survey_id"]))
+    kinds = pd.concat([kinds, pd.DataFrame({"survey_id": none, "kind": "none"})], ignore_index=True).drop_duplicates()
+    return kinds.merge(children, on="survey_id", how="inner").sort_values(["kind", "survey_id"], kind="mergesort").reset_index(drop=True)
+
+
+def differences_per_child(children: pd.DataFrame, differences: pd.DataFrame, top: int = 3) -> pd.Series:
+    """How many substantive differences each child's report has, as a category: ``0`` ... ``top or more``.
+
+    Aligned with ``children`` (:func:`evaluate_children`); each field counts
+    once (a postcode both moved and missing is one difference).
+    """
+    diff = _substantive(differences)
+    counts = diff.drop_duplicates(["survey_id", "field"]).groupby("survey_id").size()
+    n = children["survey_id"].astype(str).map(counts).fillna(0).astype(int).clip(upper=top)
+    labels = [str(k) for k in range(top)] + [f"{top} or more"]
+    return pd.Series(pd.Categorical.from_codes(n.to_numpy(), categories=labels), index=children.index, name="differences")
+
+
+#: What differs between a parent's report and the NPD record, from least to most troublesome for linkage.
+DIFFERENCE_CLASSES = ("none", "address or school only", "name or date of birth")
+
+
+def difference_class(children: pd.DataFrame, differences: pd.DataFrame) -> pd.Series:
+    """Each child's report in one of :data:`DIFFERENCE_CLASSES` (substantive differences only).
+
+    ``name or date of birth``: any difference in forename, surname (or
+    names transposed) or date of birth, whatever else differs; ``address or
+    school only``: differences only in postcode or school (moved, missing,
+    mistyped); sex alone counts as ``none`` (a linker barely uses it).
+    """
+    diff = _substantive(differences)
+    names = set(diff.loc[diff["field"].isin(["forename", "surname", "names", "date_of_birth"]), "survey_id"])
+    place = set(diff.loc[diff["field"].isin(["postcode", "school_urn"]), "survey_id"])
+    ids = children["survey_id"].astype(str)
+    codes = np.where(ids.isin(names), 2, np.where(ids.isin(place), 1, 0))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(DIFFERENCE_CLASSES)), index=children.index,
+                     name="report differs in")
