@@ -63,9 +63,9 @@ lint: $(STAMP) ## Ruff over code and notebooks
 lab: $(STAMP) ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
 
-bench: $(STAMP) ## Run the benchmarks in benchmarks/ (long; not part of make test)
+bench: $(STAMP) ## Run the benchmarks in benchmarks/ (long: tens of minutes; not part of make test)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(if $(ONLY),--only $(ONLY),)
 
 clean: ## Remove generated data, reports and the virtual environment
 	rm -rf $(VENV) data/synthetic/npd data/synthetic/survey data/synthetic/truth data/linkage data/research data/register reports/* .pytest_cache .ruff_cache

@@ -1,0 +1,54 @@
+"""Run every benchmark in turn (``make bench``); each writes to ``benchmarks/results/``.
+
+Long: the national-scale linkage (9.1 M pupils) and the simulation (at
+least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
+``--only NAME ...`` runs a subset. None of this is part of ``make test``.
+
+| name | script | measures |
+| --- | --- | --- |
+| synth | synth_benchmark.py | default world and 9.1 M national spine: time and memory |
+| febrl | link_febrl.py --baselines | FEBRL4 precision/recall, model vs baselines |
+| cohort | link_cohort.py | linkage of the default cohort: pairs, time, quality |
+| scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
+| simulation | simulation.py | bias and coverage of the estimators over seeds |
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = {
+    "synth": ["synth_benchmark.py"],
+    "febrl": ["link_febrl.py", "--baselines"],
+    "cohort": ["link_cohort.py", "--out", str(HERE / "results" / "link_cohort.json")],
+    "scale": ["scale_benchmark.py"],
+    "simulation": ["simulation.py"],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
+    args = parser.parse_args()
+    failed = []
+    for name, command in BENCHMARKS.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"== {name}: {' '.join(command)}", flush=True)
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]], cwd=HERE.parent)
+        print(f"== {name}: {'ok' if result.returncode == 0 else 'FAILED'} in {time.perf_counter() - start:.0f} s", flush=True)
+        if result.returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
