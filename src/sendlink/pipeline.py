@@ -70,7 +70,7 @@ def run_pipeline(paths: config.Paths | None = None, params: dict | None = None, 
     """
     paths = paths or config.Paths.discover()
     params = params or config.load_params(paths.params)
-    unknown = set(only or ()) | set(skip) - {s.name for s in STAGES}
+    unknown = (set(only or ()) | set(skip)) - {s.name for s in STAGES}
     if unknown:
         raise SendlinkError(f"unknown stage(s) {sorted(unknown)}; stages are {[s.name for s in STAGES]}")
     timings: dict[str, float] = {}
