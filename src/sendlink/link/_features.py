@@ -207,28 +207,36 @@ def _dictionary(array: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
 
 
 def _duplicated_fixed_width(text: pa.Array) -> bool | None:
-    """Whether equal-length ASCII keys hold a duplicate (None when the keys vary in length).
+    """Whether short ASCII keys hold a duplicate (None when they cannot be checked this way).
 
-    UPNs are 13 characters: their bytes are hashed to 64 bits and sorted, and
-    only colliding hashes are compared exactly, which is much faster than a
-    hash table of 9 million strings.
+    The keys are padded to a multiple of 8 bytes, read as 64-bit words,
+    hashed and sorted; only colliding hashes are compared word by word. For
+    9 million UPNs this takes under a second, where a hash table of Python
+    or Arrow strings takes several.
     """
     if len(text) < 2 or text.null_count:
         return None
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + len(text) + 1]
-    lengths = np.diff(offsets)
-    width = int(lengths[0])
-    if width == 0 or width > 64 or (lengths != width).any():
+    width = int(np.diff(offsets).max())
+    if width == 0 or width > 64:
         return None
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, width)
-    digest = np.full(len(data), np.uint64(14695981039346656037))
-    for j in range(width):
-        digest = (digest ^ data[:, j].astype(np.uint64)) * np.uint64(1099511628211)
-    order = np.argsort(digest)
-    same = np.flatnonzero(digest[order][1:] == digest[order][:-1])
-    if not len(same):
+    width = -(-width // 8) * 8
+    # Keys are trimmed, so never end in a space: padding with spaces keeps them distinct.
+    padded = pc.utf8_rpad(text, width=width, padding=" ")
+    offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + len(padded) + 1]
+    if (np.diff(offsets) != width).any():  # not ASCII: padding by characters is not by bytes
+        return None
+    words = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].view(np.uint64).reshape(len(padded), -1)
+    digest = words[:, 0].copy()
+    for j in range(1, words.shape[1]):
+        digest = digest * np.uint64(0x9E3779B97F4A7C15) ^ words[:, j]
+    ordered = np.sort(digest)  # a plain sort of 64-bit integers is fast (radix); argsort is not
+    collided = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(collided):
         return False
-    return bool((data[order[same]] == data[order[same + 1]]).all(axis=1).any())
+    rows = np.flatnonzero(np.isin(digest, collided))  # rare: check the colliding keys exactly
+    rows = rows[np.lexsort((*(words[rows, j] for j in range(words.shape[1] - 1, -1, -1)), digest[rows]))]
+    return bool((words[rows[1:]] == words[rows[:-1]]).all(axis=1).any())
 
 
 def _check_keys(column: pa.ChunkedArray, key: str, source: str | Path) -> pa.Array:

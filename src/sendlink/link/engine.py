@@ -7,11 +7,16 @@ answers) and the NPD spine (DESIGN.md section 4). **Out:** a
 pairs, the fitted model and the blocking statistics. Everything in it is
 identifiable and stays with DfE.
 
-Steps: standardise -> encode -> block -> compare -> estimate u on random
-pairs -> fit m and the prior by EM -> score (with term-frequency adjustment)
--> account for competing candidates -> one-to-one assignment -> thresholds
--> reviewer decisions. Each step is a module of this package with its
-reasoning in its docstring.
+Steps: read and encode (dictionary codes, one standardisation per
+distinct value) -> block -> compare -> estimate u on random pairs -> fit m
+and pi by one-to-one EM (each child's candidates compete; term-frequency
+adjusted) -> score -> competing candidates -> one-to-one assignment ->
+thresholds -> reviewer decisions. Each step is a module of this package
+with its reasoning in its docstring.
+
+:func:`link` takes DataFrames; :func:`link_spines` takes spines read with
+:func:`sendlink.link._features.read_spine`, the path for a national NPD
+(9.1 million pupils are never a table of Python strings).
 """
 
 from __future__ import annotations
@@ -149,12 +154,10 @@ def _tf_frequencies(features: _features.Features, npd_rows: np.ndarray) -> dict[
         out[name] = np.where(pair_codes >= 0, counts[np.clip(pair_codes, 0, None)] / size, 0.0)
     pair_units = n.pc(npd_rows)
     wanted = unique(pair_units[pair_units >= 0])
-    units = n.pc()
     counts = np.zeros(len(wanted))
     if len(wanted):
-        pos = np.minimum(np.searchsorted(wanted, units), len(wanted) - 1)
-        hit = (units >= 0) & (wanted[pos] == units)
-        counts = np.bincount(pos[hit], minlength=len(wanted)).astype(float)
+        pos = blocking._positions(n.pc(), wanted)  # hashed lookup: 9 million units against the pairs' few
+        counts = np.bincount(pos[pos >= 0], minlength=len(wanted)).astype(float)
     where = np.minimum(np.searchsorted(wanted, pair_units), max(len(wanted) - 1, 0))
     out["postcode"] = np.where(pair_units >= 0, counts[where] / size if len(wanted) else 0.0, 0.0)
     return out
@@ -296,6 +299,7 @@ def link_spines(
     u = model.estimate_u(compare.compare(features, rs, rn))
     lap("estimate_u")
     tf = _tf_frequencies(features, ni) if params.model.term_frequency and n_n else None
+    lap("term_frequencies")
     fitted = model.fit(
         levels, u, n_s, n_n,
         survey_rows=si,

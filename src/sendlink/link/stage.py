@@ -19,8 +19,9 @@ in ``data/linkage/``:
 ``model.json``
     The fitted model (m and u per level, pi and lambda, the EM trace and
     the degeneracy diagnostics), the thresholds, candidate pairs per
-    blocking pass, counts per link status, timings. Counts and parameters
-    only, no identifiers.
+    blocking pass, counts per link status, timings, and the same model as
+    Splink settings (``splink``). Counts and parameters only, no
+    identifiers.
 ``clerical_review.csv``
     The review queue: both records' identifiers side by side, empty
     ``decision, reviewer, date`` columns (:mod:`sendlink.link.clerical`).
@@ -93,6 +94,11 @@ def model_report(result: LinkResult) -> dict[str, Any]:
         "timings_seconds": {k: round(float(v), 3) for k, v in result.diagnostics.get("timings", {}).items()},
         "parameters": result.params.model_dump(mode="json") if result.params is not None else None,
     }
+    if result.model is not None and result.model.fields:
+        from sendlink.link.splink_export import splink_export
+
+        # The same model as Splink settings (the route to Spark: see sendlink.link.splink_export).
+        report["splink"] = splink_export(result.model, result.params.thresholds if result.params is not None else None)
     return _jsonable(report)
 
 
