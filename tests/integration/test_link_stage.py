@@ -91,3 +91,13 @@ def test_missing_survey_spine_is_a_clear_error(project):
     (paths.linkage / LINKAGE_FILES["survey_spine"]).unlink()
     with pytest.raises(InputError, match="survey_spine.parquet.*file not found"):
         run_linkage_stage(paths, params)
+
+
+def test_survey_spine_is_checked_against_its_contract(project):
+    paths, params, npd, survey = project
+    bad = survey.copy()
+    bad.loc[4, "date_of_birth"] = "12/03/2009"  # the contract says ISO dates
+    bad.to_parquet(paths.linkage / LINKAGE_FILES["survey_spine"], index=False)
+    with pytest.raises(InputError, match="survey_spine.parquet.*date_of_birth"):
+        run_linkage_stage(paths, params)
+    assert not (paths.linkage / "links.parquet").exists()

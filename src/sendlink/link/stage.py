@@ -47,7 +47,7 @@ from sendlink.link import clerical
 from sendlink.link._features import RawSpine, read_spine
 from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
 from sendlink.link.params import LinkageParams
-from sendlink.schema.spine import LINKS
+from sendlink.schema.spine import LINKS, SURVEY_SPINE
 
 __all__ = ["LINKAGE_FILES", "model_report", "review_queue", "run_linkage_stage", "write_outputs"]
 
@@ -154,6 +154,10 @@ def run_linkage_stage(paths: Paths | None = None, params: Mapping[str, Any] | No
     survey_path = paths.linkage / LINKAGE_FILES["survey_spine"]
     npd_path = paths.npd / "spine.parquet"
     survey = read_spine(survey_path, SURVEY_KEY)
+    # The survey spine is checked against its contract at the boundary. The NPD spine (up to
+    # 9.1 million rows) has its key checked by read_spine; its identifiers are standardised
+    # defensively (a value that cannot be understood is missing, never an error).
+    schema.validate(survey.frame(), SURVEY_SPINE, survey_path)
     npd = read_spine(npd_path, NPD_KEY)
     read_seconds = time.perf_counter() - started
     decisions_path = paths.linkage / LINKAGE_FILES["decisions"]
