@@ -105,8 +105,13 @@ def run_sendlink(survey: str, npd: str, out: str) -> None:
     from sendlink.link import link_files
 
     links_path = Path(out).with_suffix(".links.parquet")
+    started = time.perf_counter()
     result = link_files(survey, npd, links_path)
+    seconds = time.perf_counter() - started
+    # For blocking recall per pass (evaluated by the parent): keys and passes only.
+    result.pairs[["survey_id", "upn", "passes"]].astype(str).to_parquet(Path(out).with_suffix(".pairs.parquet"), index=False)
     report = {
+        "link_files_s": round(seconds, 2),
         "candidate_pairs": int(len(result.pairs)),
         "timings": {k: round(float(v), 3) for k, v in result.diagnostics["timings"].items()},
         "blocking": json.loads(result.blocking.to_json(orient="records")),
@@ -239,6 +244,13 @@ def bench_one(folder: Path, n: int, m: int, *, splink: bool, recordlinkage: bool
     row["sendlink"].update(evaluate(links, truth))
     row["sendlink"].update(details)
     row["sendlink"]["x_floor"] = round(row["sendlink"]["wall_s"] / row["floor"]["wall_s"], 2)
+    from sendlink.link import blocking_recall, pass_recall
+
+    pairs = pd.read_parquet(out.with_suffix(".pairs.parquet"))
+    row["sendlink"]["blocking_recall"] = blocking_recall(pairs, truth)
+    per_pass = pass_recall(pairs, truth, [b["name"] for b in row["sendlink"]["blocking"]]).set_index("pass")
+    for b in row["sendlink"]["blocking"]:
+        b.update({k: per_pass.loc[b["name"], k] for k in ("recall", "cumulative_recall", "only_this_pass")})
     if splink:
         out = scratch / f"splink_{n}_{m}.json"
         row["splink"] = timed([PYTHON, me, "--worker", "splink", str(survey), str(npd), str(out)])
@@ -317,7 +329,7 @@ def figure(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 9_100_000])
-    parser.add_argument("--surveys", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--surveys", type=int, nargs="+", default=[3_500, 10_000])
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--no-splink", action="store_true")
