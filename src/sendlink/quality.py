@@ -393,13 +393,16 @@ def evaluate_linkage(
         names = [row["name"] for row in (model_report or {}).get("blocking", [])]
         if not names:
             names = sorted({p for label in pd.Series(pairs["passes"]).astype(str).unique() for p in label.split("+")})
-        table = pass_recall(pairs, truth, names)
+        # Blocking is judged on the children it was given: those sent for
+        # linkage (the links file has one row each), not every family.
+        sent = truth[_key(truth["survey_id"]).isin(set(_key(links["survey_id"])))]
+        table = pass_recall(pairs, sent, names)
         counted = pd.DataFrame((model_report or {}).get("blocking", []))
         if len(counted):
             keep = [c for c in ("name", "keys", "survey_records_split", "survey_records_capped", "largest_block", "max_block_size") if c in counted]
             table = table.merge(counted[keep].rename(columns={"name": "pass"}), on="pass", how="left")
         report.blocking = table
-        extra["blocking_recall"] = blocking_recall(pairs, truth)
+        extra["blocking_recall"] = blocking_recall(pairs, sent)
         extra["candidate_pairs"] = int(len(pairs))
         if tradeoff:
             report.thresholds = threshold_tradeoff(pairs, links["survey_id"].astype(str).tolist(), truth, review_threshold)

@@ -59,6 +59,8 @@ def make_local_authorities(n: int, rng: np.random.Generator) -> LocalAuthorities
     size of small ones); one in five LAs is a London-like borough whose
     minority-ethnic share is about twice the national average.
     """
+    if n > 199:
+        raise ValueError(f"at most 199 local authorities (three-digit codes 801-999), got {n}")
     if n > len(_LA_NAMES):
         names = [f"{_LA_NAMES[i % len(_LA_NAMES)]} {i // len(_LA_NAMES) + 1}" for i in range(n)]
     else:
@@ -75,7 +77,9 @@ def make_local_authorities(n: int, rng: np.random.Generator) -> LocalAuthorities
     areas = [f"Q{chr(ord('A') + i % 26)}" for i in range(n)]
     table = pd.DataFrame(
         {
-            "la_code": [f"{901 + i}" for i in range(n)],
+            # Three digits, as DfE's LA codes; the 8xx range keeps them apart
+            # from the real ones a reader may know (an invented world).
+            "la_code": [f"{801 + i}" for i in range(n)],
             "la_name": names,
             "region": [REGIONS[r] for r in region],
             "size_weight": size / size.sum(),
