@@ -545,7 +545,12 @@ def _run_pass(features: Features, name: str, keys: tuple[str, ...], split_by: tu
             pending = too_big
         else:
             stats.survey_records_capped += len(too_big)
-            log.warning(
+            # A pass without split keys is meant to block only where its value
+            # is rare: skipping the common values is its design, not an
+            # explosion, so it is reported at INFO; a pass that still
+            # explodes after splitting is worth a warning.
+            report = log.warning if split_by else log.info
+            report(
                 "blocking pass %s: %d survey record(s) still in blocks over %d NPD records after splitting by %s; "
                 "capped (this pass skips them; other passes may still find their matches)",
                 name, len(too_big), max_block, ", ".join(split_by) or "nothing",
