@@ -234,6 +234,55 @@ def _source_title(path: Path) -> str:
     return str(front.get("title") or path.stem)
 
 
+_FIG_ALT = re.compile(r"^#\|\s*fig-alt:\s*(.+?)\s*$", re.MULTILINE)
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
+
+
+def _figure_alts(nb: nbformat.NotebookNode) -> list[str | None]:
+    """The alt text of every image output, in order, from ``#| fig-alt:`` (Quarto's cell option)."""
+    alts: list[str | None] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        match = _FIG_ALT.search(cell.source)
+        alt = match.group(1).strip().strip('"') if match else None
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data or "image/jpeg" in data:
+                alts.append(alt)
+    return alts
+
+
+def _with_alt_text(body: str, alts: list[str | None]) -> str:
+    """Give the page's figures the alt text their cells declare for Quarto.
+
+    nbconvert's lab template has no alt attribute for outputs (it labels
+    them "No description has been provided"), so the declared text is set
+    on the rendered images in document order, the order of the outputs.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    images = soup.select("div.jp-RenderedImage img")
+    if len(images) != len(alts):
+        log.warning("figure alt text not applied: %d images but %d image outputs", len(images), len(alts))
+        return body
+    for image, alt in zip(images, alts, strict=True):
+        if alt:
+            image["alt"] = alt
+        elif image.get("alt", "").startswith("No description"):
+            log.warning("a figure has no alt text: add `#| fig-alt: ...` to its cell")
+    return str(soup)
+
+
 def _title(nb: nbformat.NotebookNode) -> str | None:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -330,7 +379,15 @@ def _notebook_page(path: Path, title: str, bar: str) -> str:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     nb = nbformat.read(path, as_version=4)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    # nbconvert warns about alt text before we add it from the cells'
+    # declarations; drop that one warning (a real gap is logged below).
+    quiet = _DropMessage("Alternative text is missing")
+    exporter.log.addFilter(quiet)
+    try:
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    finally:
+        exporter.log.removeFilter(quiet)
+    body = _with_alt_text(body, _figure_alts(nb))
     body = body.replace("</head>", f"<style>{_NAV_CSS}</style>\n</head>", 1)
     body = re.sub(r"(<body[^>]*>)", lambda m: f"{m.group(1)}\n{bar}", body, count=1)
     return body.replace("</body>", f"{_footer()}\n</body>", 1)

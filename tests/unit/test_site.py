@@ -207,3 +207,21 @@ def test_load_config_errors(tmp_path):
     (tmp_path / "_quarto.yml").write_text("- a list\n", encoding="utf-8")
     with pytest.raises(SendlinkError, match="mapping"):
         site.load_config(tmp_path)
+
+
+def test_fallback_pages_take_figure_alt_text_from_the_quarto_option():
+    import nbformat
+
+    from sendlink.notebooks import _figure_alts, _with_alt_text
+
+    nb = nbformat.v4.new_notebook()
+    png = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("#| fig-alt: A bar chart of things\nplot()", outputs=[nbformat.v4.new_output("display_data", data=png)]),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output("display_data", data=png)]),
+    ]
+    assert _figure_alts(nb) == ["A bar chart of things", None]
+    body = '<div class="jp-RenderedImage"><img src="a" alt="No description"></div><div class="jp-RenderedImage"><img src="b"></div>'
+    out = _with_alt_text(body, _figure_alts(nb))
+    assert 'alt="A bar chart of things"' in out
