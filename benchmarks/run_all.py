@@ -7,7 +7,8 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | name | script | measures |
 | --- | --- | --- |
 | synth | synth_benchmark.py | default world and 9.1 M national spine: time and memory |
-| febrl | link_febrl.py --baselines | FEBRL4 precision/recall, model vs baselines |
+| febrl | link_febrl.py --baselines | FEBRL4 (model vs baselines) and FEBRL1-3 precision/recall |
+| variation | link_variation.py | an independent generator's kinds of error: recall per kind |
 | cohort | link_cohort.py | linkage of the default cohort: pairs, time, quality |
 | scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "synth": ["synth_benchmark.py"],
     "febrl": ["link_febrl.py", "--baselines"],
+    "variation": ["link_variation.py"],
     "cohort": ["link_cohort.py", "--out", str(HERE / "results" / "link_cohort.json")],
     "scale": ["scale_benchmark.py"],
     "simulation": ["simulation.py"],
