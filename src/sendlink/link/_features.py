@@ -78,7 +78,13 @@ class RawSpine:
         anything; it is standardised with vectorised byte operations).
     source
         Where the spine came from (named in error messages).
+    ignored
+        Columns of the file that are neither the key nor a spine column.
     """
+
+    def present(self) -> tuple[str, ...]:
+        """The spine's identifier columns present in this file, in contract order."""
+        return tuple(c for c in IDENTIFIER_COLUMNS if c in self.codes or c in self.plain)
 
     key: str
     keys: pa.Array
@@ -86,6 +92,7 @@ class RawSpine:
     values: dict[str, np.ndarray]
     plain: dict[str, pa.Array] = field(default_factory=dict)
     source: str = "spine"
+    ignored: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -129,7 +136,8 @@ class RawSpine:
             code, uniques = pd.factorize(series, use_na_sentinel=True)
             codes[column] = code.astype(np.int32)
             values[column] = np.asarray(uniques, dtype=object)
-        return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source))
+        return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source),
+                   ignored=tuple(str(c) for c in frame.columns if c != key and c not in IDENTIFIER_COLUMNS))
 
     @classmethod
     def from_arrow(cls, table: pa.Table, key: str, source: str | Path = "spine") -> RawSpine:
@@ -148,7 +156,8 @@ class RawSpine:
                 plain[column] = _single(text)
             else:
                 codes[column], values[column] = _dictionary(table.column(column))
-        return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source))
+        return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source),
+                   ignored=tuple(str(c) for c in table.column_names if c != key and c not in IDENTIFIER_COLUMNS))
 
 
 def _text(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -286,7 +295,44 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
         table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
     except Exception as exc:  # pyarrow raises its own error types
         raise InputError(path, f"cannot be read as PARQUET: {exc}") from exc
-    return RawSpine.from_arrow(table, key, path)
+    spine = RawSpine.from_arrow(table, key, path)
+    spine.ignored = tuple(c for c in schema.names if c != key and c not in IDENTIFIER_COLUMNS)
+    return spine
+
+
+def check_columns(survey: RawSpine, npd: RawSpine) -> list[str]:
+    """Say which columns are ignored, and warn loudly when nothing can be compared.
+
+    Any spine column may be absent (the linker is then less sure), and the
+    contract says a key-only file gives a correct result: every record
+    unmatched. But that result then says nothing about the people, so a file
+    with rows and no spine column, or two files with no spine column in
+    common, gets a warning naming the file, the columns it has and the ones
+    expected (often the cause is a column called ``dob`` or ``first_name``).
+
+    Returns
+    -------
+    list of str
+        The warnings given (also logged).
+    """
+    expected = ", ".join(IDENTIFIER_COLUMNS)
+    warnings = []
+    for side in (survey, npd):
+        missing = [c for c in IDENTIFIER_COLUMNS if c not in side.present()]
+        if side.ignored and missing:
+            warnings.append(f"{side.source}: column(s) {', '.join(side.ignored)} are not spine columns and are ignored; "
+                            f"spine column(s) {', '.join(missing)} are absent (rename them if they hold the same thing)")
+        elif side.ignored:
+            log.info("%s: column(s) %s are not spine columns and are ignored", side.source, ", ".join(side.ignored))
+        if len(side) and not side.present():
+            warnings.append(f"{side.source}: no spine column to compare (expected any of: {expected}; found: "
+                            f"{', '.join(side.ignored) or 'only the key'}); every record will be unmatched")
+    if len(survey) and len(npd) and survey.present() and npd.present() and not set(survey.present()) & set(npd.present()):
+        warnings.append(f"{survey.source} and {npd.source} have no spine column in common ({', '.join(survey.present())} "
+                        f"against {', '.join(npd.present())}); every record will be unmatched")
+    for message in warnings:
+        log.warning("%s", message)
+    return warnings
 
 
 # --------------------------------------------------------------------------- standardised sides
@@ -656,6 +702,38 @@ def _letter(name: str) -> int:
     return c if 0 <= c < 26 else -1
 
 
+def warn_unreadable(raw: RawSpine, column: str, unreadable: np.ndarray, expected: str) -> int:
+    """Log how many records hold a value of ``column`` that standardises to missing.
+
+    A blank cell is missing on purpose; a value that is there but cannot be
+    read (a date in an unexpected format, a sex coded 1/2) is evidence lost,
+    and nobody should lose it without being told.
+
+    Parameters
+    ----------
+    unreadable
+        Per distinct raw value of the column (``raw.values[column]``): True
+        where it standardised to missing.
+
+    Returns
+    -------
+    int
+        The number of records affected.
+    """
+    codes = raw.codes.get(column)
+    if codes is None or not len(unreadable) or not unreadable.any():
+        return 0
+    values = raw.values[column]
+    bad = unreadable & np.array([str(v).strip() != "" for v in values], dtype=bool)
+    if not bad.any():
+        return 0
+    records = int(np.append(bad, False)[codes].sum())
+    examples = ", ".join(repr(str(v)) for v in values[bad][:3])
+    log.warning("%s: %d of %d record(s) have a %s that cannot be read as %s (for example %s); "
+                "they count as missing", raw.source, records, len(raw), column, expected, examples)
+    return records
+
+
 def encode(survey: RawSpine, npd: RawSpine) -> Features:
     """Standardise two raw spines and encode them with shared vocabularies.
 
@@ -683,6 +761,8 @@ def encode(survey: RawSpine, npd: RawSpine) -> Features:
         fn, fnfull, ftail, mid, sn, snparts = codes6
         days, year, month, day = _standard_dates(raw.values.get("date_of_birth", np.array([], dtype=object)))
         sex = np.array([sex_map.get(standardise._clean_sex(v), -1) for v in raw.values.get("sex", [])], dtype=np.int8)
+        warn_unreadable(raw, "date_of_birth", year < 0, "a date (YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY or 5 Jan 2009)")
+        warn_unreadable(raw, "sex", sex < 0, "F or M (or female/male, girl/boy)")
         built.append(Side(
             keys=raw.keys, n=len(raw), codes=raw.codes,
             t_fn=_sentinel(fn), t_fnfull=_sentinel(fnfull), t_ftail=_sentinel(ftail.reshape(-1, MAX_TOKENS)),

@@ -263,6 +263,7 @@ def link_spines(
         clock = now
 
     n_s, n_n = len(survey), len(npd)
+    _features.check_columns(survey, npd)
     log.info("linking %d survey records to %d NPD records", n_s, n_n)
     features = _features.encode(survey, npd)
     lap("standardise_encode")

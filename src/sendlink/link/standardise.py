@@ -174,6 +174,36 @@ _DATE_FORMATS = (
 )
 
 
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+# Dates with the month written out, as forms and letters write them:
+# "5 Jan 2009", "05-JAN-2009", "5th January 2009", "January 5, 2009".
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.]+([a-z]{3,9})\.?[\s\-/.,]+(\d{4})$")
+_MONTH_DAY_YEAR = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
+
+
+def _month_number(word: str) -> int:
+    """1-12 for a month name or its abbreviation ("sept" too), else -1."""
+    number = _MONTHS.get(word[:3], -1)
+    full = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+            "november", "december")
+    if number < 0 or not (full[number - 1].startswith(word) or word == "sept"):
+        return -1
+    return number
+
+
+def _named_month(text: str) -> tuple[int, int, int] | None:
+    low = text.lower()
+    match = _DAY_MONTH_YEAR.match(low)
+    if match:
+        day, month, year = match.group(1), match.group(2), match.group(3)
+    else:
+        match = _MONTH_DAY_YEAR.match(low)
+        if match is None:
+            return None
+        month, day, year = match.group(1), match.group(2), match.group(3)
+    return (int(year), _month_number(month), int(day))
+
+
 def _parse_date(value: object) -> tuple[int, int, int]:
     if value is None or value is pd.NA or value is pd.NaT:
         return (-1, -1, -1)
@@ -188,17 +218,23 @@ def _parse_date(value: object) -> tuple[int, int, int]:
     text = str(value).strip()
     if isinstance(value, (int, np.integer)) or re.fullmatch(r"\d{8}\.0", text):
         text = text.split(".")[0]
+    found = None
     for pattern, order in _DATE_FORMATS:
         match = pattern.match(text)
         if match:
             groups = match.groups()
-            year, month, day = (int(groups[i]) for i in order)
-            try:
-                pd.Timestamp(year=year, month=month, day=day)
-            except (ValueError, OverflowError):
-                return (-1, -1, -1)
-            return (year, month, day)
-    return (-1, -1, -1)
+            found = tuple(int(groups[i]) for i in order)
+            break
+    else:
+        found = _named_month(text)
+    if found is None:
+        return (-1, -1, -1)
+    year, month, day = found
+    try:
+        pd.Timestamp(year=year, month=month, day=day)
+    except (ValueError, OverflowError):
+        return (-1, -1, -1)
+    return (year, month, day)
 
 
 def parse_dates(values: pd.Series) -> pd.DataFrame:

@@ -106,3 +106,32 @@ def test_numeric_keys_and_dates_from_parquet_types(linker, npd):
     survey["date_of_birth"] = pd.to_datetime(survey["date_of_birth"])
     result = linker(survey, npd)
     check_links(result.links, survey)
+
+
+def test_unrecognised_columns_are_named_in_a_warning(npd, caplog):
+    """A file whose columns are named otherwise (dob, first_name) still gives a result, but says why it is empty."""
+    survey = survey_from(npd, range(5)).rename(columns={"date_of_birth": "dob", "forename": "first_name", "surname": "last_name"})
+    survey = survey[["survey_id", "first_name", "last_name", "dob"]]
+    with caplog.at_level("WARNING", logger="sendlink.link"):
+        result = link(survey, npd)
+    assert (result.links["link_status"] == "unmatched").all()
+    text = caplog.text
+    assert "first_name, last_name, dob are not spine columns" in text
+    assert "no spine column to compare" in text
+
+
+def test_unreadable_dates_and_sex_are_counted_in_a_warning(npd, caplog):
+    survey = survey_from(npd, range(4))
+    survey["date_of_birth"] = ["2009-13-01", "someday", "", survey["date_of_birth"].iloc[3]]
+    survey["sex"] = ["1", "2", "F", ""]
+    with caplog.at_level("WARNING", logger="sendlink.link"):
+        link(survey, npd)
+    assert "2 of 4 record(s) have a date_of_birth that cannot be read" in caplog.text  # the blank one is missing, not unreadable
+    assert "2 of 4 record(s) have a sex that cannot be read" in caplog.text
+
+
+def test_dates_with_month_names_link_like_iso_dates(npd):
+    survey = survey_from(npd, range(20))
+    iso = link(survey, npd).links
+    written = survey.assign(date_of_birth=pd.to_datetime(survey["date_of_birth"]).dt.strftime("%d %B %Y"))
+    assert link(written, npd).links["upn"].tolist() == iso["upn"].tolist()
