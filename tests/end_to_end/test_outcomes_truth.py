@@ -7,7 +7,12 @@ estimate must lie within its 99% confidence interval of it, so a
 regression in any stage (generation, consent, linkage, extract, weights,
 models) shows up here. The simulation in ``benchmarks/simulation.py``
 measures how often this holds across seeds (the check is not tuned to this
-seed).
+seed): in ``benchmarks/results/simulation_runs.csv``, 48 of 60 seeds (80%)
+have all 17 weighted estimates inside their 99% intervals, close to the
+0.99**17 = 84% that exact intervals would give. So on a population generated
+with another seed this test is expected to fail about one time in five by
+chance alone; there, read the failure as "look at this effect", and judge
+calibration by the simulation, not by one seed.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ def test_every_weighted_estimate_is_within_its_99_percent_interval_of_the_census
     weighted = evaluation[evaluation["estimator"] == "weighted"]
     assert len(weighted) == evaluation["effect"].nunique() > 0
     outside = weighted[~weighted["within_check"]]
-    assert outside.empty, "weighted estimates outside their 99% interval of the census value:\n" + outside[
+    assert outside.empty, ("weighted estimates outside their 99% interval of the census value (on a seed other than "
+                           "the default, expected about one run in five by chance: see this module's docstring):\n") + outside[
         ["effect", "census", "estimate", "se", "z"]
     ].round(3).to_string(index=False)
 
