@@ -457,6 +457,9 @@ class Features:
         is in none.
     n_schools, n_sounds, n_name_blocks
         Vocabulary sizes (for combining blocking keys into integers).
+    name_length
+        Length of each name in characters (a forename of length 1 is an
+        initial).
     """
 
     survey: Side
@@ -470,6 +473,7 @@ class Features:
     n_schools: int = 0
     n_sounds: int = 0
     n_name_blocks: int = 0
+    name_length: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     cache: dict = field(default_factory=dict)  # derived tables, computed once when first needed
 
 
@@ -795,6 +799,7 @@ def encode(survey: RawSpine, npd: RawSpine) -> Features:
     return Features(
         survey=built[0], npd=built[1], names=vocab, long_postcodes=long_postcodes, groups=groups,
         name_sound=sound_codes.astype(np.int32), name_initial=initials,
+        name_length=np.array([len(str(n)) for n in vocab], dtype=np.int32),
         name_blocks=(blocks.indptr.astype(np.int64), blocks.indices.astype(np.int64)),
         n_schools=n_schools,
         n_sounds=len(sound_uniques), n_name_blocks=int(blocks.shape[1]),

@@ -19,7 +19,9 @@ forename
     ``transposed`` (forename and surname swapped: each is equal or close to
     the other side's other name) / ``cross`` (one of them is: a surname
     given as a forename, or the other way round, on one side only) /
-    ``similar`` (Jaro-Winkler >= 0.80) / ``different``.
+    ``initial`` (one side gives only an initial, and it is the other side's
+    first letter: J ~ James) / ``similar`` (Jaro-Winkler >= 0.80) /
+    ``different``.
 surname
     ``exact`` / ``part`` (a part of a double-barrelled name or a name
     without its particle: Smith-Jones~Jones, de Souza~Souza) / ``close`` /
@@ -90,9 +92,9 @@ class FieldSpec:
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "forename",
-        ("exact", "variant", "close", "middle_name", "transposed", "cross", "similar", "different"),
-        (0.85, 0.03, 0.04, 0.01, 0.005, 0.005, 0.015, 0.045),
-        (True, True, True, True, True, True, False, False),
+        ("exact", "variant", "close", "middle_name", "transposed", "cross", "initial", "similar", "different"),
+        (0.85, 0.03, 0.04, 0.01, 0.005, 0.005, 0.005, 0.015, 0.04),
+        (True, True, True, True, True, True, False, False, False),
         term_frequency=True,
     ),
     FieldSpec(
@@ -225,9 +227,14 @@ def _forename(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> 
         surname_to_given = _near(f, sn_a, bf[idx])
         transposed = given_to_surname & surname_to_given
         cross = given_to_surname | surname_to_given
+        # An initial for a forename ("J Smith") is common in records keyed
+        # from forms; to string measures J and James are far apart.
+        first_a, first_b = f.name_initial[a[idx]], f.name_initial[b[idx]]
+        one_letter = (f.name_length[a[idx]] == 1) | (f.name_length[b[idx]] == 1)
+        initial = one_letter & (first_a >= 0) & (first_a == first_b)
         sub = np.full(len(idx), -2, dtype=np.int8)
         _assign(sub, [np.zeros(len(idx), bool), variant, (osa <= 1) | (jw >= JW_CLOSE), middle, transposed, cross,
-                      jw >= JW_SIMILAR, np.ones(len(idx), bool)])
+                      initial, jw >= JW_SIMILAR, np.ones(len(idx), bool)])
         levels[idx] = sub
     return levels
 

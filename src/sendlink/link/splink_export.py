@@ -82,8 +82,10 @@ def _forename_conditions() -> list[str]:
     middle = "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"
     transposed = f"({_near('fnfull_l', 'sn_r')} AND {_near('sn_l', 'fnfull_r')})"
     cross = f"({_near('fnfull_l', 'sn_r')} OR {_near('sn_l', 'fnfull_r')})"
+    initial = ("((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) "
+               "AND regexp_matches(left(fn_l, 1), '^[a-z]$'))")
     similar = f"(jaro_winkler_similarity(fn_l, fn_r) >= {_JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_SIMILAR})"
-    return [exact, variant, close, middle, transposed, cross, similar]
+    return [exact, variant, close, middle, transposed, cross, initial, similar]
 
 
 def _levels(field: str) -> tuple[str, list[str]]:

@@ -36,6 +36,9 @@ def level(field: str, survey: dict, npd: dict) -> str | None:
         ({"forename": "Smith", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),
         ({"forename": "Smyth", "surname": "Oliver"}, {"forename": "Oliver", "surname": "Smith"}, "transposed"),  # with a slip
         ({"forename": "Karim", "surname": "Saleh"}, {"forename": "Hussain", "surname": "Karim"}, "cross"),  # one side only
+        ({"forename": "J"}, {"forename": "James"}, "initial"),  # an initial for a name
+        ({"forename": "Amelia"}, {"forename": "A."}, "initial"),
+        ({"forename": "J"}, {"forename": "Oliver"}, "different"),  # an initial, but not this name's
         ({"forename": "Christopher"}, {"forename": "Christine"}, "similar"),
         ({"forename": "Oliver"}, {"forename": "Harry"}, "different"),
         ({"forename": ""}, {"forename": "Harry"}, None),
@@ -118,7 +121,9 @@ def test_compare_is_vectorised_over_many_pairs():
     n = pd.DataFrame([{"upn": "n0", **BASE}, {"upn": "n1", **BASE, "forename": "Harry"}])
     features = encode_frames(s, n)
     levels = compare(features, np.array([0, 1, 2, 0]), np.array([0, 1, 1, 1]))
-    assert levels["forename"].tolist() == [0, 7, 7, 7]  # exact, then "different" (the last level)
+    different = level_names("forename").index("different")
+    assert different == len(level_names("forename")) - 1  # the last level
+    assert levels["forename"].tolist() == [0, different, different, different]
     assert (levels["surname"] == 0).all()
 
 

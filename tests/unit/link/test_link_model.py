@@ -12,7 +12,7 @@ from sendlink.link.model import FittedModel, diagnose, estimate_u, fit, score
 
 # A known mixture. Levels of each field, strongest first (see compare.FIELDS).
 TRUE_M = {
-    "forename": [0.80, 0.05, 0.05, 0.02, 0.01, 0.01, 0.01, 0.05],
+    "forename": [0.80, 0.05, 0.05, 0.02, 0.01, 0.01, 0.005, 0.01, 0.045],
     "surname": [0.85, 0.03, 0.05, 0.03, 0.04],
     "date_of_birth": [0.90, 0.02, 0.05, 0.03],
     "postcode": [0.70, 0.05, 0.05, 0.05, 0.15],
@@ -20,7 +20,7 @@ TRUE_M = {
     "school": [0.85, 0.15],
 }
 TRUE_U = {
-    "forename": [0.01, 0.005, 0.01, 0.002, 0.0001, 0.001, 0.05, 0.9219],
+    "forename": [0.01, 0.005, 0.01, 0.002, 0.0001, 0.001, 0.003, 0.05, 0.9189],
     "surname": [0.005, 0.001, 0.01, 0.03, 0.954],
     "date_of_birth": [0.003, 0.0005, 0.03, 0.9665],
     "postcode": [0.001, 0.01, 0.05, 0.01, 0.929],
