@@ -99,7 +99,10 @@ def check_spine(frame: pd.DataFrame, key: str, source: str | Path) -> pd.DataFra
     if key not in frame.columns:
         if frame.columns.empty and frame.empty:
             return pd.DataFrame({key: pd.Series(dtype=str)})
-        raise InputError(source, f"missing key column '{key}' (columns: {', '.join(map(str, frame.columns))})", column=key)
+        hint = ""
+        if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
+            hint = "; the file looks delimited by something other than commas: save it as comma-separated CSV"
+        raise InputError(source, f"missing key column '{key}' (columns: {', '.join(map(str, frame.columns))}){hint}", column=key)
     frame = frame.reset_index(drop=True)
     keys = frame[key]
     text = keys.astype(str).str.strip()

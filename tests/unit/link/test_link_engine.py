@@ -9,7 +9,7 @@ import pytest
 from _linkdata import make_population, survey_from
 
 from sendlink.errors import InputError
-from sendlink.link import LinkageParams, link
+from sendlink.link import LinkageParams, link, link_files
 from sendlink.link.clerical import build_review, read_decisions
 
 
@@ -118,6 +118,16 @@ def test_bad_keys_name_file_column_and_rows(population):
     empty_key.loc[1, "survey_id"] = " "
     with pytest.raises(InputError, match="empty key.*data rows, from 1: 2"):
         link(empty_key, population)
+
+
+def test_a_semicolon_file_gets_a_hint_about_its_delimiter(tmp_path):
+    path = tmp_path / "npd.csv"
+    path.write_text("upn;forename;surname;date_of_birth\nA;Ann;Smith;2009-01-02\n")
+    survey = tmp_path / "survey.csv"
+    survey.write_text("survey_id,forename,surname,date_of_birth\n1,Ann,Smith,2009-01-02\n")
+    with pytest.raises(InputError, match="npd.csv, column 'upn': missing key column.*delimited by something other than commas"):
+        link_files(survey, path, tmp_path / "links.csv")
+    assert not (tmp_path / "links.csv").exists()
 
 
 def test_deterministic(population):
