@@ -169,8 +169,9 @@ _DATE_FORMATS = (
     # (regex, group order) -> year, month, day
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"), (0, 1, 2)),
     (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (0, 1, 2)),
-    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), (0, 1, 2)),
-    (re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$"), (2, 1, 0)),
+    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T].*)?$"), (0, 1, 2)),
+    # Spreadsheet exports often add a time of day: "12/03/2009 00:00".
+    (re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ T].*)?$"), (2, 1, 0)),
 )
 
 

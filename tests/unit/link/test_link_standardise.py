@@ -93,6 +93,8 @@ def test_postcode_levels(raw, expected):
         ("12.03.2009", (2009, 3, 12)),
         ("12-03-2009", (2009, 3, 12)),
         ("2009-03-12T00:00:00", (2009, 3, 12)),
+        ("12/03/2009 00:00", (2009, 3, 12)),  # a spreadsheet export with a time of day
+        ("2009/03/12 00:00:00", (2009, 3, 12)),
         ("12 Mar 2009", (2009, 3, 12)),  # month written out, as on forms and letters
         ("12-MAR-2009", (2009, 3, 12)),
         ("12th March 2009", (2009, 3, 12)),
