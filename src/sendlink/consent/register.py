@@ -47,6 +47,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -242,10 +243,32 @@ class Register:
     def _configure(self, con: sqlite3.Connection, *, writable: bool) -> None:
         con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         if writable:
-            con.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(con)
             con.execute("PRAGMA synchronous = FULL")
             con.execute("PRAGMA secure_delete = ON")
             con.execute("PRAGMA foreign_keys = ON")
+
+    def _use_wal(self, con: sqlite3.Connection) -> None:
+        """Put the file in write-ahead-log mode (persistent: done once per file).
+
+        Switching to WAL needs an exclusive lock, and SQLite may answer
+        "database is locked" at once instead of waiting in the busy handler
+        (seen with four processes creating the register together). So the
+        mode is read first and the switch retried, with backoff, until the
+        busy timeout.
+        """
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            try:
+                if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    con.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(2 * delay, 0.25)
 
     def _check_meta(self, con: sqlite3.Connection) -> None:
         rows = dict(con.execute("SELECT name, value FROM meta").fetchall())
