@@ -425,8 +425,13 @@ def fit(
     log.info("EM %s after %d iterations: pi %.4f, expected matches %.1f of %d survey records",
              "converged" if converged else "did NOT converge", len(trace), pi, model.expected_matches, n_survey)
     if model.diagnostics["degenerate"]:
-        log.warning("EM solution looks degenerate: %s; falling back to the starting m values",
-                    "; ".join(model.diagnostics["reasons"]))
+        only_overshoot = all("one-to-one bound" in r for r in model.diagnostics["reasons"])
+        log.warning("EM solution looks degenerate: %s; falling back to the starting m values%s",
+                    "; ".join(model.diagnostics["reasons"]),
+                    # The overshoot alone has a second cause: records that share a household
+                    # (siblings agree on surname, postcode and school) look like matches pair by pair.
+                    " (an overshoot alone can also mean many records share a household, as siblings do: "
+                    "the starting values are then the safe choice, not a sign of bad data)" if only_overshoot else "")
         model.m = {k: m_start[k].copy() for k in names}
         model.fallback = True
     return model
