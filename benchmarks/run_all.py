@@ -12,6 +12,7 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | cohort | link_cohort.py | linkage of the default cohort: pairs, time, quality |
 | scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
+| worlds | other_worlds.py | the whole report in worlds made with other seeds |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "cohort": ["link_cohort.py", "--out", str(HERE / "results" / "link_cohort.json")],
     "scale": ["scale_benchmark.py"],
     "simulation": ["simulation.py"],
+    "worlds": ["other_worlds.py"],
 }
 
 
