@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
-from _linkdata import make_population, survey_from
+from _linkdata import make_population, survey_from, write_linkage_inputs
 
 from sendlink.config import Paths
 from sendlink.errors import InputError
@@ -28,11 +28,7 @@ def project(tmp_path, project_params):
     survey.loc[0, "forename"] = None  # a little less sure
     survey.loc[1, "surname"] = "Zzyzx"  # a new surname
     paths = Paths(tmp_path)
-    paths.npd.mkdir(parents=True)
-    npd.to_parquet(paths.npd / "spine.parquet", index=False)
-    incoming = paths.linkage / LINKAGE_FILES["survey_spine"]
-    incoming.parent.mkdir(parents=True)
-    survey.to_parquet(incoming, index=False)
+    write_linkage_inputs(paths, npd, survey)
     return paths, project_params, npd, survey
 
 

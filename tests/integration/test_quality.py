@@ -11,12 +11,11 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
-from _linkdata import make_population, survey_from
+from _linkdata import make_population, survey_from, write_linkage_inputs
 
 from sendlink.cli import main
 from sendlink.config import Paths
 from sendlink.link import run_linkage_stage
-from sendlink.link.stage import LINKAGE_FILES
 from sendlink.quality import (
     QUALITY_FILE,
     by_difference,
@@ -103,11 +102,7 @@ def project(tmp_path, project_params):
     survey = survey_from(npd, range(40))
     survey.loc[3, "surname"] = "Zzyzx"
     paths = Paths(tmp_path)
-    paths.npd.mkdir(parents=True)
-    npd.to_parquet(paths.npd / "spine.parquet", index=False)
-    incoming = paths.linkage / LINKAGE_FILES["survey_spine"]
-    incoming.parent.mkdir(parents=True)
-    survey.to_parquet(incoming, index=False)
+    write_linkage_inputs(paths, npd, survey)
     paths.truth.mkdir(parents=True)
     pd.DataFrame({"survey_id": survey["survey_id"], "upn": npd["upn"].iloc[:40].to_numpy(), "in_npd": True, "twin": False}).to_parquet(paths.truth / "links.parquet", index=False)
     pd.DataFrame({"survey_id": ["S000003"], "field": ["surname"], "difference": ["changed"]}).to_parquet(paths.truth / "identifier_differences.parquet", index=False)

@@ -36,3 +36,14 @@ def survey_from(npd: pd.DataFrame, rows: list[int] | np.ndarray) -> pd.DataFrame
     survey.insert(0, "survey_id", [f"S{i:06d}" for i in range(len(survey))])
     return survey
 
+
+
+def write_linkage_inputs(paths, npd: pd.DataFrame, survey: pd.DataFrame) -> None:
+    """Write what the pipeline's linkage stage reads: the NPD spine and the incoming survey spine."""
+    from sendlink.link.stage import LINKAGE_FILES
+
+    paths.npd.mkdir(parents=True, exist_ok=True)
+    npd.to_parquet(paths.npd / "spine.parquet", index=False)
+    incoming = paths.linkage / LINKAGE_FILES["survey_spine"]
+    incoming.parent.mkdir(parents=True, exist_ok=True)
+    survey.to_parquet(incoming, index=False)
