@@ -82,10 +82,6 @@ class RawSpine:
         Columns of the file that are neither the key nor a spine column.
     """
 
-    def present(self) -> tuple[str, ...]:
-        """The spine's identifier columns present in this file, in contract order."""
-        return tuple(c for c in IDENTIFIER_COLUMNS if c in self.codes or c in self.plain)
-
     key: str
     keys: pa.Array
     codes: dict[str, np.ndarray]
@@ -96,6 +92,10 @@ class RawSpine:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def present(self) -> tuple[str, ...]:
+        """The spine's identifier columns present in this file, in contract order."""
+        return tuple(c for c in IDENTIFIER_COLUMNS if c in self.codes or c in self.plain)
 
     def key_list(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Keys of the given rows (all when ``None``) as an object array of ``str``."""

@@ -425,13 +425,14 @@ def fit(
     log.info("EM %s after %d iterations: pi %.4f, expected matches %.1f of %d survey records",
              "converged" if converged else "did NOT converge", len(trace), pi, model.expected_matches, n_survey)
     if model.diagnostics["degenerate"]:
-        only_overshoot = all("one-to-one bound" in r for r in model.diagnostics["reasons"])
-        log.warning("EM solution looks degenerate: %s; falling back to the starting m values%s",
-                    "; ".join(model.diagnostics["reasons"]),
-                    # The overshoot alone has a second cause: records that share a household
-                    # (siblings agree on surname, postcode and school) look like matches pair by pair.
-                    " (an overshoot alone can also mean many records share a household, as siblings do: "
-                    "the starting values are then the safe choice, not a sign of bad data)" if only_overshoot else "")
+        reasons = model.diagnostics["reasons"]
+        hint = ""
+        if len(reasons) == 1 and independent > OVERSHOOT_FACTOR * n_survey:
+            # The overshoot alone has a second cause: records that share a household
+            # (siblings agree on surname, postcode and school) look like matches pair by pair.
+            hint = (" (an overshoot alone can also mean many records share a household, as siblings do: "
+                    "the starting values are then the safe choice, not a sign of bad data)")
+        log.warning("EM solution looks degenerate: %s; falling back to the starting m values%s", "; ".join(reasons), hint)
         model.m = {k: m_start[k].copy() for k in names}
         model.fallback = True
     return model

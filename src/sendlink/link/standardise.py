@@ -175,7 +175,8 @@ _DATE_FORMATS = (
 )
 
 
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
 # Dates with the month written out, as forms and letters write them:
 # "5 Jan 2009", "05-JAN-2009", "5th January 2009", "January 5, 2009".
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.]+([a-z]{3,9})\.?[\s\-/.,]+(\d{4})$")
@@ -183,13 +184,8 @@ _MONTH_DAY_YEAR = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+
 
 
 def _month_number(word: str) -> int:
-    """1-12 for a month name or its abbreviation ("sept" too), else -1."""
-    number = _MONTHS.get(word[:3], -1)
-    full = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-            "november", "december")
-    if number < 0 or not (full[number - 1].startswith(word) or word == "sept"):
-        return -1
-    return number
+    """1-12 for a month name or its abbreviation (the regexes allow three letters or more), else -1."""
+    return next((number for number, name in enumerate(_MONTH_NAMES, 1) if name.startswith(word)), -1)
 
 
 def _named_month(text: str) -> tuple[int, int, int] | None:
@@ -219,7 +215,6 @@ def _parse_date(value: object) -> tuple[int, int, int]:
     text = str(value).strip()
     if isinstance(value, (int, np.integer)) or re.fullmatch(r"\d{8}\.0", text):
         text = text.split(".")[0]
-    found = None
     for pattern, order in _DATE_FORMATS:
         match = pattern.match(text)
         if match:
