@@ -4,7 +4,7 @@ One seed proves little. For each of ``--seeds`` seeds, at reduced size, this
 script runs the whole chain in a temporary project: generation -> consent ->
 linkage -> extract -> analysis, and compares every planted effect's
 estimates with that seed's census value (the analysis model fitted on the
-whole frame with true values, :mod:`sendlink.outcomes.truth`). Per effect it
+whole frame with true values, :mod:`sendlink.evaluate.outcomes`). Per effect it
 reports, for each estimator, the mean bias, the coverage of the 95%
 interval, the empirical standard deviation of the estimates and the mean
 standard error (their ratio shows whether the intervals are the right
@@ -80,7 +80,7 @@ def build(root: Path, params: dict) -> dict[str, float]:
     """Generate the world and run consent, linkage and extract in ``root``."""
     from sendlink import config
     from sendlink.synth.generate import generate, write
-    from sendlink.synth.params import SynthParams
+    from sendlink.params.synth import SynthParams
 
     timings = {}
     start = time.perf_counter()
@@ -104,7 +104,7 @@ def build(root: Path, params: dict) -> dict[str, float]:
         from sendlink.consent import run_consent_stage
         from sendlink.deidentify import run_extract_stage
         from sendlink.link.cli import link_files
-        from sendlink.link.params import load as linkage_params
+        from sendlink.params.linkage import load as linkage_params
 
         t = time.perf_counter()
         run_consent_stage(paths, params)
@@ -129,7 +129,7 @@ def respondents_estimates(paths, params, census_rows: pd.DataFrame) -> pd.DataFr
         estimates_rows,
         fit_model,
     )
-    from sendlink.outcomes.params import settings
+    from sendlink.params.outcomes import settings
     from sendlink.outcomes.variables import analysis_variables
 
     s = settings(params)
@@ -157,7 +157,7 @@ def respondents_estimates(paths, params, census_rows: pd.DataFrame) -> pd.DataFr
 def one_seed(seed: int, base: dict, pupils: int, las: int, keep_dir: Path | None = None) -> pd.DataFrame:
     """Everything for one seed: per planted effect and estimator, the estimate and its census value."""
     from sendlink import config
-    from sendlink.outcomes import truth
+    from sendlink.evaluate import outcomes as truth
     from sendlink.outcomes.analysis import analyse, read_extract
 
     params = reduced_params(base, seed, pupils, las)

@@ -27,7 +27,7 @@ def project_params() -> dict:
 
 def small_synth_params(params: dict, pupils: int = 2500):
     """The project's synth parameters shrunk for fast tests (same rates)."""
-    from sendlink.synth.params import SynthParams
+    from sendlink.params.synth import SynthParams
 
     raw = copy.deepcopy(params["synth"])
     raw["npd"]["pupils_per_year_group"] = pupils

@@ -46,13 +46,13 @@ STAGES: tuple[Stage, ...] = (
           "import consent events, apply the rules as of the consent date, send permitted identifiers to DfE"),
     Stage("link", "DfE", "sendlink.link:run_linkage_stage",
           "link the permitted survey children to the NPD; clerical-review queue"),
-    Stage("quality", "evaluation", "sendlink.quality:run_quality_stage",
+    Stage("quality", "evaluation", "sendlink.evaluate.linkage:run_quality_stage",
           "evaluate linkage against truth (GUILD-style report)"),
     Stage("extract", "DfE + survey organisation", "sendlink.deidentify:run_extract_stage",
           "build the de-identified research extract, with k-anonymity"),
     Stage("analyse", "researchers", "sendlink.outcomes:run_analysis_stage",
           "fit the outcome models, weighted for consent; summary.json"),
-    Stage("scan", "evaluation", "sendlink.deidentify.scanner:scan_outputs",
+    Stage("scan", "evaluation", "sendlink.scan.scanner:scan_outputs",
           "search the research data and reports for identifiers"),
 )
 

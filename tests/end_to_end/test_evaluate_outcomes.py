@@ -1,7 +1,7 @@
 """On the default data, the weighted estimates recover the census values of the planted effects.
 
 The census value of an effect is the analysis model fitted on the whole
-frame with true values (:mod:`sendlink.outcomes.truth`); it is the target
+frame with true values (:mod:`sendlink.evaluate.outcomes`); it is the target
 because the analysis model is not the generating model. Every weighted
 estimate must lie within its 99% confidence interval of it, so a
 regression in any stage (generation, consent, linkage, extract, weights,
@@ -20,7 +20,8 @@ from __future__ import annotations
 import pytest
 
 from sendlink import config
-from sendlink.outcomes import analyse, read_extract, truth
+from sendlink.evaluate import outcomes as truth
+from sendlink.outcomes import analyse, read_extract
 
 pytestmark = pytest.mark.needs_data
 

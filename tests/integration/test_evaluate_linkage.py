@@ -16,7 +16,7 @@ from _linkdata import make_population, survey_from, write_linkage_inputs
 from sendlink.cli import main
 from sendlink.config import Paths
 from sendlink.link import run_linkage_stage
-from sendlink.quality import (
+from sendlink.evaluate.linkage import (
     QUALITY_FILE,
     by_difference,
     by_subgroup,

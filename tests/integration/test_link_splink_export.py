@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
 from _linkdata import make_population, survey_from
 
 from sendlink.link import link
-from sendlink.link._features import RawSpine, encode
+from sendlink.link.features import RawSpine, encode
 from sendlink.link.compare import FIELDS
 from sendlink.link.splink_export import (
     splink_export,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlink.deidentify.scanner import Identifiers, Scanner, banner, scan
+from sendlink.scan.scanner import Identifiers, Scanner, banner, scan
 
 CHILDREN = pd.DataFrame({
     "forename": ["Gavin", "Jack", "Dawid"], "middle_names": ["James", None, None], "surname": ["Edwards", "Smith", "Szymański"],
@@ -136,7 +136,7 @@ def test_binary_assets_skipped_unknown_binary_fails(tmp_path, scanner):
 
 def test_command_exits_non_zero_on_a_leak(tmp_path, monkeypatch, capsys):
     from sendlink import cli
-    from sendlink.deidentify import scanner as module
+    from sendlink.scan import scanner as module
 
     monkeypatch.setattr(module, "collect_identifiers", lambda paths=None: Identifiers.from_frames(children=[CHILDREN], codes=CODES))
     (tmp_path / "params.yaml").write_text("seed: 1\n")

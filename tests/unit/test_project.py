@@ -139,7 +139,7 @@ def test_bad_params_file_gives_a_clear_error_and_exit_2(tmp_path):
 def test_manifest_of_default_data_matches_parameters(default_data):
     from sendlink import config
     from sendlink.synth.generate import params_fingerprint
-    from sendlink.synth.params import SynthParams
+    from sendlink.params.synth import SynthParams
 
     params = config.load_params(ROOT / "params.yaml")
     manifest = json.loads((default_data / "manifest.json").read_text())

@@ -33,7 +33,7 @@ log), ``rules`` (pure rules; the interpretations are in its docstring),
 ``access`` (access reports), ``summary``, ``cli`` and ``rights_cli``.
 """
 
-from sendlink.consent.apply import context, explain_case, run_consent_stage, status_table
+from sendlink.consent.stage import context, explain_case, run_consent_stage, status_table
 from sendlink.consent.register import Register
 from sendlink.consent.requests import Request, record_request
 from sendlink.consent.rules import (

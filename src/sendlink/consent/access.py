@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from sendlink.consent import rules as R
-from sendlink.consent.apply import Context, RawSurvey, apply_corrections
+from sendlink.consent.stage import Context, RawSurvey, apply_corrections
 from sendlink.consent.files import CHILD_IDENTIFIERS, PARENT_CONTACT
 from sendlink.io import read_table
 

@@ -51,8 +51,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sendlink import io
-    from sendlink.consent import apply, rules
-    from sendlink.consent.apply import context
+    from sendlink.consent import rules, stage
+    from sendlink.consent.stage import context
 
     if args.action == "rules":
         for rule, text in rules.RULES.items():
@@ -61,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
     ctx = context()
     as_of = parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) else ctx.params.as_of
     if args.action == "import":
-        raw = apply.read_raw_survey(ctx.files)
-        result = ctx.register.import_events(apply.fieldwork_events(raw), source=ctx.files.consent_events)
+        raw = stage.read_raw_survey(ctx.files)
+        result = ctx.register.import_events(stage.fieldwork_events(raw), source=ctx.files.consent_events)
         print(f"{ctx.files.relative(ctx.register.path)}: {result}")
     elif args.action == "status":
-        table = apply.status_table(ctx, as_of, enforced=args.enforced)
+        table = stage.status_table(ctx, as_of, enforced=args.enforced)
         if args.out:
             io.write_table(table, args.out)
             print(f"wrote {args.out}: {len(table)} case(s) as of {as_of}")
@@ -74,12 +74,12 @@ def run(args: argparse.Namespace) -> int:
             for col in ("send_for_linkage", "may_link_parent_answers", "may_link_child_answers", "may_analyse", "restricted", "objected"):
                 print(f"  {col:<24} {int(table[col].sum())}")
     elif args.action == "explain":
-        print(apply.explain_case(ctx, args.survey_id, as_of, enforced=not args.replay).render(), end="")
+        print(stage.explain_case(ctx, args.survey_id, as_of, enforced=not args.replay).render(), end="")
     elif args.action == "export":
         out = args.out or ctx.files.register_export
         table = ctx.register.export()
         io.write_table(table, out)
         print(f"wrote {out}: {len(table)} event(s)")
     elif args.action == "apply":
-        print(apply.run_consent_stage(ctx.paths, as_of=as_of))
+        print(stage.run_consent_stage(ctx.paths, as_of=as_of))
     return 0

@@ -48,10 +48,10 @@ from typing import Any
 import pandas as pd
 
 from sendlink.config import Paths, load_params
-from sendlink.consent import access, apply, keys
+from sendlink.consent import access, stage, keys
 from sendlink.consent import rules as R
 from sendlink.consent.files import CONTACTS, ConsentFiles
-from sendlink.consent.params import consent_params
+from sendlink.params.consent import consent_params
 from sendlink.consent.requests import Request, plan, record_request
 from sendlink.errors import RequestError
 from sendlink.io import StagedWrites, read_table
@@ -156,8 +156,8 @@ class Sandbox:
         if src_files.register.is_file():
             _copy_register(src_files.register, files.register)
         self.key_source = self._copy_key(src_files, files)
-        self.context = apply.context(self.paths)
-        self._raw: apply.RawSurvey | None = None
+        self.context = stage.context(self.paths)
+        self._raw: stage.RawSurvey | None = None
 
     def _copy_key(self, src: ConsentFiles, dst: ConsentFiles) -> str:
         key_env = consent_params(load_params(self.paths.params)).key_env
@@ -191,15 +191,15 @@ class Sandbox:
         return self.context.files
 
     @property
-    def raw(self) -> apply.RawSurvey:
+    def raw(self) -> stage.RawSurvey:
         """The copy's raw survey files, read and validated once (nothing in the sandbox changes them)."""
         if self._raw is None:
-            self._raw = apply.read_raw_survey(self.files)
+            self._raw = stage.read_raw_survey(self.files)
         return self._raw
 
-    def run(self, as_of: dt.date | None = None) -> apply.StageResult:
+    def run(self, as_of: dt.date | None = None) -> stage.StageResult:
         """Run the consent stage in the copy (``sendlink consent apply``)."""
-        return apply.run_consent_stage(self.paths, as_of=as_of)
+        return stage.run_consent_stage(self.paths, as_of=as_of)
 
     def request(
         self,
@@ -261,9 +261,9 @@ class Sandbox:
         cases = raw.cases()
         return R.explain(sid, as_of or self.context.params.as_of, mine, cases[cases["survey_id"] == sid], self.context.rule_params, enforced=enforced)
 
-    def events(self) -> tuple[apply.RawSurvey, pd.DataFrame]:
+    def events(self) -> tuple[stage.RawSurvey, pd.DataFrame]:
         """The raw survey files and every event (register plus not yet imported), read only."""
-        return apply.current_events(self.context, self.raw)
+        return stage.current_events(self.context, self.raw)
 
     def status(self) -> pd.DataFrame:
         """The status table the last :meth:`run` wrote."""

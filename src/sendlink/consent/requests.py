@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sendlink.consent import rules as R
-from sendlink.consent.apply import (
+from sendlink.consent.stage import (
     Context,
     RawSurvey,
     apply_corrections,

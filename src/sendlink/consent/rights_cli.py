@@ -65,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from sendlink.consent import access, apply
+    from sendlink.consent import access, stage
     from sendlink.consent.cli import parse_date
     from sendlink.consent.requests import Request, record_request
     from sendlink.io import StagedWrites
 
-    ctx = apply.context()
+    ctx = stage.context()
     today = dt.date.today()
     on = parse_date(args.date, "--date") if args.date else None
     request = Request(
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.suffix.lower() not in (".md", ".json", ".markdown", ".txt"):
             raise RequestError(f"--out: {out} must end in .md or .json")
-        raw, events = apply.current_events(ctx)
+        raw, events = stage.current_events(ctx)
         from sendlink.consent.requests import plan
 
         plan(ctx, request, raw, events, today)  # refuse before building anything

@@ -45,7 +45,7 @@ from sendlink.consent import keys
 from sendlink.consent import rules as R
 from sendlink.consent.files import CONTACTS, SAMPLE, ConsentFiles
 from sendlink.consent.identifiers import check_corrections
-from sendlink.consent.params import ConsentParams, consent_params
+from sendlink.params.consent import ConsentParams, consent_params
 from sendlink.consent.register import ImportResult, NewEvent, Register
 from sendlink.errors import InputError
 from sendlink.io import StagedWrites, read_table

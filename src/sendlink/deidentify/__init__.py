@@ -25,7 +25,7 @@ the scanner (:class:`Scanner`, :func:`scan`, :func:`collect_identifiers`,
 :func:`banner`).
 """
 
-from sendlink.deidentify.extract import (
+from sendlink.deidentify.stage import (
     ExtractResult,
     build_extracts,
     link_rules,
@@ -34,7 +34,7 @@ from sendlink.deidentify.extract import (
 )
 from sendlink.deidentify.kanon import QUASI_IDENTIFIERS, Settings, anonymise, class_summary
 from sendlink.deidentify.keys import ProjectKey, load_key, research_ids, school_pseudonyms
-from sendlink.deidentify.params import DeidentifyParams, deidentify_params
+from sendlink.params.deidentify import DeidentifyParams, deidentify_params
 from sendlink.deidentify.parties import (
     DfeRelease,
     LinkRule,
@@ -43,7 +43,7 @@ from sendlink.deidentify.parties import (
     researcher_file,
     survey_side,
 )
-from sendlink.deidentify.scanner import (
+from sendlink.scan.scanner import (
     IdentifierLeak,
     Identifiers,
     Scanner,

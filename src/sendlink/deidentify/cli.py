@@ -24,7 +24,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the extract stage; print what was written."""
-    from sendlink.deidentify.extract import run_extract_stage
+    from sendlink.deidentify.stage import run_extract_stage
 
     paths = Paths(args.root.resolve()) if args.root else Paths.discover()
     params = load_params(args.params or paths.params)

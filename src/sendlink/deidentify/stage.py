@@ -28,7 +28,7 @@ from sendlink.consent.files import ConsentFiles
 from sendlink.deidentify import kanon
 from sendlink.deidentify.attributes import npd_attributes
 from sendlink.deidentify.keys import ProjectKey, load_key, school_pseudonyms
-from sendlink.deidentify.params import DeidentifyParams, deidentify_params
+from sendlink.params.deidentify import DeidentifyParams, deidentify_params
 from sendlink.deidentify.parties import LinkRule, dfe_side, researcher_file, survey_side
 from sendlink.errors import ParameterError
 from sendlink.io import StagedWrites, read_table

@@ -45,12 +45,12 @@ Example
 >>> table                                    # renders with its footnote  # doctest: +SKIP
 """
 
-from sendlink.disclosure._check import attacker_intervals, check_published
-from sendlink.disclosure._counts import crosstab, protect_counts
-from sendlink.disclosure._lattice import DisclosureError
-from sendlink.disclosure._magnitudes import dominated, protect_magnitudes, protect_percentages
-from sendlink.disclosure._params import DisclosureParams, settings
-from sendlink.disclosure._table import (
+from sendlink.disclosure.check import attacker_intervals, check_published
+from sendlink.disclosure.counts import crosstab, protect_counts
+from sendlink.disclosure.lattice import DisclosureError
+from sendlink.disclosure.magnitudes import dominated, protect_magnitudes, protect_percentages
+from sendlink.params.disclosure import DisclosureParams, settings
+from sendlink.disclosure.table import (
     NOT_APPLICABLE,
     SUPPRESSED,
     UNAVAILABLE,

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from sendlink.disclosure._counts import DEFAULT_TOTAL, is_total_label
-from sendlink.disclosure._lattice import DisclosureError, Grid, extreme
-from sendlink.disclosure._params import DisclosureParams, settings
-from sendlink.disclosure._table import (
+from sendlink.disclosure.counts import DEFAULT_TOTAL, is_total_label
+from sendlink.disclosure.lattice import DisclosureError, Grid, extreme
+from sendlink.params.disclosure import DisclosureParams, settings
+from sendlink.disclosure.table import (
     KINDS,
     NOT_APPLICABLE,
     SUPPRESSED,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sendlink.disclosure._counts import (
+from sendlink.disclosure.counts import (
     DEFAULT_TOTAL,
     as_list,
     fixed_cells,
@@ -18,9 +18,9 @@ from sendlink.disclosure._counts import (
     render_counts,
     tabulate,
 )
-from sendlink.disclosure._lattice import Grid, Lattice, suppress
-from sendlink.disclosure._params import DisclosureParams, settings
-from sendlink.disclosure._table import (
+from sendlink.disclosure.lattice import Grid, Lattice, suppress
+from sendlink.params.disclosure import DisclosureParams, settings
+from sendlink.disclosure.table import (
     SECONDARY_NOTE,
     SYMBOL_OF,
     ProtectedTable,

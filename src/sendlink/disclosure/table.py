@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import pandas as pd
 
-from sendlink.disclosure._params import DisclosureParams
+from sendlink.params.disclosure import DisclosureParams
 
 #: DfE's symbols (Explore Education Statistics conventions).
 SUPPRESSED = "c"

@@ -435,7 +435,7 @@ def run_quality_stage(paths: Paths | None = None, params: Mapping[str, Any] | No
         Where to write the JSON (default ``data/linkage/linkage_quality.json``).
     """
     from sendlink.link import link_ecm, link_rules
-    from sendlink.link.params import LinkageParams
+    from sendlink.params.linkage import LinkageParams
     from sendlink.link.stage import LINKAGE_FILES
 
     paths = paths or Paths.discover()

@@ -25,14 +25,14 @@ Functions to call
 * :func:`link_rules`, :func:`link_ecm`: the baselines.
 """
 
-from sendlink.link._features import read_spine
+from sendlink.link.features import read_spine
 from sendlink.link.baselines import link_ecm, link_rules
 from sendlink.link.blocking import blocking_recall, pass_recall
 from sendlink.link.cli import link_files
 from sendlink.link.engine import LinkResult, link, link_spines
 from sendlink.link.model import FittedModel
-from sendlink.link.params import LinkageParams
-from sendlink.link.params import load as load_params
+from sendlink.params.linkage import LinkageParams
+from sendlink.params.linkage import load as load_params
 from sendlink.link.stage import run_linkage_stage
 
 __all__ = [

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sendlink.link._arrays import unique_inverse
+from sendlink.link.arrays import unique_inverse
 
 __all__ = ["assign_greedy", "competing_probability"]
 

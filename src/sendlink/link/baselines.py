@@ -31,7 +31,7 @@ import pandas as pd
 
 from sendlink.link import assign, standardise
 from sendlink.link.engine import NPD_KEY, SURVEY_KEY, LinkResult, _empty_links, check_spine
-from sendlink.link.params import LinkageParams
+from sendlink.params.linkage import LinkageParams
 
 __all__ = ["RULES", "ecm_diagnostics", "link_ecm", "link_rules"]
 

@@ -91,8 +91,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from sendlink.link._arrays import unique, unique_inverse
-from sendlink.link._features import EPOCH, Features, Side
+from sendlink.link.arrays import unique, unique_inverse
+from sendlink.link.features import EPOCH, Features, Side
 
 __all__ = ["BlockingResult", "KEYS", "PassStats", "block", "blocking_recall", "pass_recall"]
 

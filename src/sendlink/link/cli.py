@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sendlink.io import StagedWrites
 from sendlink.link import clerical
-from sendlink.link._features import read_spine
+from sendlink.link.features import read_spine
 from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
-from sendlink.link.params import LinkageParams, load
+from sendlink.params.linkage import LinkageParams, load
 from sendlink.link.stage import review_queue
 
 __all__ = ["configure_parser", "link_files", "run"]
@@ -72,7 +72,7 @@ def link_files(
 ) -> LinkResult:
     """Link two spine files and write the links (and review queue) atomically.
 
-    Parquet spines are read dictionary-encoded (:func:`sendlink.link._features.read_spine`),
+    Parquet spines are read dictionary-encoded (:func:`sendlink.link.features.read_spine`),
     so a national NPD spine never becomes a table of Python strings.
     """
     started = time.perf_counter()

@@ -54,8 +54,8 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, process
 
-from sendlink.link._arrays import unique_inverse
-from sendlink.link._features import Features, Side, postcode_text
+from sendlink.link.arrays import unique_inverse
+from sendlink.link.features import Features, Side, postcode_text
 
 __all__ = ["FIELDS", "FieldSpec", "compare", "level_names"]
 
@@ -286,7 +286,7 @@ def compare(features: Features, survey_rows: np.ndarray, npd_rows: np.ndarray) -
     Parameters
     ----------
     features
-        Both sides, encoded (:func:`sendlink.link._features.encode`).
+        Both sides, encoded (:func:`sendlink.link.features.encode`).
     survey_rows, npd_rows
         Aligned row positions of the pairs to compare.
 

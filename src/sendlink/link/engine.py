@@ -15,7 +15,7 @@ thresholds -> reviewer decisions. Each step is a module of this package
 with its reasoning in its docstring.
 
 :func:`link` takes DataFrames; :func:`link_spines` takes spines read with
-:func:`sendlink.link._features.read_spine`, the path for a national NPD
+:func:`sendlink.link.features.read_spine`, the path for a national NPD
 (9.1 million pupils are never a table of Python strings).
 """
 
@@ -32,10 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sendlink.errors import InputError
-from sendlink.link import _features, assign, blocking, compare, model
-from sendlink.link._arrays import unique, unique_inverse
-from sendlink.link._features import RawSpine
-from sendlink.link.params import LinkageParams
+from sendlink.link import assign, blocking, compare, model
+from sendlink.link.arrays import unique, unique_inverse
+from sendlink.link.features import Features, RawSpine, check_columns, encode
+from sendlink.params.linkage import LinkageParams
 
 __all__ = ["LINK_COLUMNS", "LinkResult", "check_spine", "decide", "link", "link_spines"]
 
@@ -136,7 +136,7 @@ def _random_pairs(n_s: int, n_n: int, size: int, rng: np.random.Generator) -> tu
     return rng.integers(0, n_s, size=size), rng.integers(0, n_n, size=size)
 
 
-def _tf_frequencies(features: _features.Features, npd_rows: np.ndarray) -> dict[str, np.ndarray]:
+def _tf_frequencies(features: Features, npd_rows: np.ndarray) -> dict[str, np.ndarray]:
     """Per pair: the frequency among NPD records of the NPD side's value (used at the exact level).
 
     Names are counted per distinct raw value and summed per standardised
@@ -249,7 +249,7 @@ def link_spines(
     decisions: pd.DataFrame | None = None,
     rng: np.random.Generator | None = None,
 ) -> LinkResult:
-    """:func:`link` on spines already read (:func:`sendlink.link._features.read_spine`).
+    """:func:`link` on spines already read (:func:`sendlink.link.features.read_spine`).
 
     This is the path for large files: a Parquet NPD spine is read
     dictionary-encoded and never becomes a table of Python strings.
@@ -266,9 +266,9 @@ def link_spines(
         clock = now
 
     n_s, n_n = len(survey), len(npd)
-    _features.check_columns(survey, npd)
+    check_columns(survey, npd)
     log.info("linking %d survey records to %d NPD records", n_s, n_n)
-    features = _features.encode(survey, npd)
+    features = encode(survey, npd)
     lap("standardise_encode")
     passes = [(p.name, tuple(p.keys), tuple(p.split_by), p.max_block_size) for p in params.blocking.passes]
     blocks = blocking.block(features, passes, params.blocking.max_block_size)
@@ -362,10 +362,10 @@ def decide(pairs: pd.DataFrame, survey_keys: pd.Series | list, thresholds) -> pd
     survey_keys
         Every survey record's key, in order.
     thresholds
-        A :class:`~sendlink.link.params.Thresholds` (or a mapping with
+        A :class:`~sendlink.params.linkage.Thresholds` (or a mapping with
         ``match`` and ``review``).
     """
-    from sendlink.link.params import Thresholds
+    from sendlink.params.linkage import Thresholds
 
     t = thresholds if isinstance(thresholds, Thresholds) else Thresholds.model_validate(dict(thresholds))
     pairs = pairs.copy()

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sendlink.link import compare, standardise
-from sendlink.link._features import encode_frames
+from sendlink.link.features import encode_frames
 from sendlink.link.blocking import pass_recall
 from sendlink.link.engine import LinkResult
 
@@ -437,7 +437,7 @@ def ecm_demo(survey: pd.DataFrame, npd: pd.DataFrame, *, size: int, seed: int, p
     """
     from sendlink.link.baselines import link_ecm
     from sendlink.link.engine import link
-    from sendlink.link.params import Blocking, BlockingPass, LinkageParams
+    from sendlink.params.linkage import Blocking, BlockingPass, LinkageParams
 
     params = params or LinkageParams()
     rng = np.random.default_rng(seed)
@@ -503,7 +503,7 @@ def blocked_agreement(ecm_pairs: pd.DataFrame, u_random: Mapping[str, float]) ->
 
 # --------------------------------------------------------------------------- linkage quality by child (notebook 4)
 
-#: Each survey child's result, from :func:`sendlink.quality.classify`'s outcome.
+#: Each survey child's result, from :func:`sendlink.evaluate.linkage.classify`'s outcome.
 RESULTS = {
     "correct": "linked correctly",
     "false_match": "false match",
@@ -519,13 +519,13 @@ def evaluate_children(links: pd.DataFrame, true_links: pd.DataFrame, attributes:
                       pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per survey child sent for linkage: the outcome, a plain-words ``result``, and the child's attributes.
 
-    :func:`sendlink.quality.classify` does the classifying; ``result`` is
+    :func:`sendlink.evaluate.linkage.classify` does the classifying; ``result`` is
     one of the values of :data:`RESULTS` (a child not in the NPD who was
     wrongly linked is a ``false match``). ``attributes`` (``survey_id`` and
     any columns, e.g. the sampling frame's) are joined on; ``twin`` comes
     from the truth when it has it.
     """
-    from sendlink.quality import classify
+    from sendlink.evaluate.linkage import classify
 
     out = classify(links, true_links, pairs)
     out["result"] = out["outcome"].map(RESULTS)

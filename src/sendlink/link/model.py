@@ -106,7 +106,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sendlink.link._arrays import unique_inverse
+from sendlink.link.arrays import unique_inverse
 from sendlink.link.compare import FIELDS, FieldSpec
 
 __all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "pair_log_u", "score"]

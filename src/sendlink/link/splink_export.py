@@ -56,9 +56,9 @@ import pandas as pd
 import pyarrow as pa
 
 from sendlink.link import compare
-from sendlink.link._features import Features, RawSpine, encode, postcode_text
+from sendlink.link.features import Features, RawSpine, encode, postcode_text
 from sendlink.link.model import FittedModel
-from sendlink.link.params import Thresholds
+from sendlink.params.linkage import Thresholds
 
 __all__ = ["UNIQUE_ID", "splink_blocking_rules", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
 

@@ -44,9 +44,9 @@ from sendlink import schema
 from sendlink.config import Paths, load_params, section
 from sendlink.io import StagedWrites
 from sendlink.link import clerical
-from sendlink.link._features import RawSpine, read_spine
+from sendlink.link.features import RawSpine, read_spine
 from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
-from sendlink.link.params import LinkageParams
+from sendlink.params.linkage import LinkageParams
 from sendlink.schema.spine import LINKS, SURVEY_SPINE
 
 __all__ = ["LINKAGE_FILES", "model_report", "review_queue", "run_linkage_stage", "write_outputs"]

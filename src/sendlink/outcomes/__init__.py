@@ -2,7 +2,7 @@
 
 Reads the de-identified research extract (``data/research/``) only; the
 evaluation against the synthetic truth lives apart in
-:mod:`sendlink.outcomes.truth`.
+:mod:`sendlink.evaluate.outcomes`.
 
 Public API
 ----------
@@ -24,7 +24,7 @@ For notebooks, tests and the simulation:
   :func:`weight_summary`;
 * published outputs :func:`publish_estimates`, :func:`publish_weights`,
   :func:`describe_by_provision`, :func:`forest_plot`;
-* evaluation (reads truth): :mod:`sendlink.outcomes.truth`.
+* evaluation (reads truth): :mod:`sendlink.evaluate.outcomes`.
 """
 
 from sendlink.outcomes.analysis import (
@@ -45,7 +45,7 @@ from sendlink.outcomes.models import (
     fit_logistic,
     overdispersion,
 )
-from sendlink.outcomes.params import OutcomesParams
+from sendlink.params.outcomes import OutcomesParams
 from sendlink.outcomes.report import (
     describe_by_provision,
     forest_plot,

@@ -53,7 +53,7 @@ import pandas as pd
 from sendlink import schema
 from sendlink.errors import InputError
 from sendlink.outcomes.models import FITTERS, ModelFit, design
-from sendlink.outcomes.params import OutcomesParams, settings
+from sendlink.params.outcomes import OutcomesParams, settings
 from sendlink.outcomes.variables import (
     COVARIATES,
     EXPOSURES,

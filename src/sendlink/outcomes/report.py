@@ -157,7 +157,7 @@ def forest_plot(table: pd.DataFrame, *, estimators: tuple[str, ...] = ("naive", 
     Parameters
     ----------
     table
-        :func:`sendlink.outcomes.truth.comparison` output (model scale).
+        :func:`sendlink.evaluate.outcomes.comparison` output (model scale).
     estimators
         Which estimators to draw, each with its 95% interval.
 
@@ -237,7 +237,7 @@ def analysis_status(extract: pd.DataFrame) -> pd.Series:
 def comparison_from_summary(summary: dict) -> pd.DataFrame:
     """The truth comparison as a table, from ``reports/summary.json`` (no truth read here).
 
-    Same columns as :func:`sendlink.outcomes.truth.comparison` (model scale):
+    Same columns as :func:`sendlink.evaluate.outcomes.comparison` (model scale):
     ``effect, outcome, exposure, term, scale, generating, census, estimator,
     estimate, se, ci_low, ci_high, n``, plus ``covers`` (the 95% interval
     contains the census value).

@@ -13,7 +13,7 @@ Reads ``data/research/`` (the extracts) and writes:
 * ``reports/summary.json`` (keys in :func:`summary`).
 
 When the synthetic truth is present, evaluation code
-(:mod:`sendlink.outcomes.truth`) adds the census and generating values, and
+(:mod:`sendlink.evaluate.outcomes`) adds the census and generating values, and
 the estimates with the false matches removed, to the summary; the analysis
 itself never reads truth.
 """
@@ -34,7 +34,7 @@ from sendlink import disclosure
 from sendlink.config import Paths, load_params
 from sendlink.io import StagedWrites
 from sendlink.outcomes.analysis import EFFECT_TERMS, OUTCOMES, Analysis, analyse, read_extract
-from sendlink.outcomes.params import settings
+from sendlink.params.outcomes import settings
 from sendlink.outcomes.report import _count, _fmt, publish_estimates, publish_weights
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ def run_analysis_stage(paths: Paths | None = None, params: Mapping[str, Any] | N
     quality = json.loads(quality_path.read_text(encoding="utf-8")) if quality_path.is_file() else None
     planted = census = evaluation = None
     if evaluate:
-        from sendlink.outcomes import truth
+        from sendlink.evaluate import outcomes as truth
 
         if truth.available(paths):
             result = truth.evaluate_run(paths, params, extract, analysis, sens)

@@ -5,6 +5,6 @@ metadata feeds the data dictionary (``sendlink dictionary``). Use
 :func:`validate` at every stage boundary.
 """
 
-from sendlink.schema._base import column, table, validate
+from sendlink.schema.base import column, table, validate
 
 __all__ = ["column", "table", "validate"]

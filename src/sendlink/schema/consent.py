@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from sendlink.schema._base import ISO_DATE, column, table
+from sendlink.schema.base import ISO_DATE, column, table
 
 PERSONS = {
     "parent": "the parent or carer who answers the parent questionnaire",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from sendlink.schema._base import column, table
+from sendlink.schema.base import column, table
 from sendlink.schema.spine import NPD_SPINE
 
 ACADEMIC_YEAR = r"^\d{4}/\d{2}$"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from sendlink.schema._base import column, table
+from sendlink.schema.base import column, table
 from sendlink.schema.npd import ETHNICITY, SEN_PROVISION, SEN_TYPES
 from sendlink.schema.survey import PARENT_W1, PARENT_W2, SAMPLE, YOUNG_PERSON_W1, YOUNG_PERSON_W2
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from sendlink.schema._base import ISO_DATE, column, table
+from sendlink.schema.base import ISO_DATE, column, table
 
 #: The identifier columns shared by both spines, after the key.
 IDENTIFIER_COLUMNS = (

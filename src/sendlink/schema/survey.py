@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from sendlink.schema._base import ISO_DATE, column, table
+from sendlink.schema.base import ISO_DATE, column, table
 from sendlink.schema.consent import CONSENT_EVENTS, RIGHTS_REQUESTS
 from sendlink.schema.npd import ETHNICITY, SEN_TYPES
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_SPINE

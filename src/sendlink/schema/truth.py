@@ -7,7 +7,7 @@ reads them (a test scans the source to prove it).
 
 from __future__ import annotations
 
-from sendlink.schema._base import column, table
+from sendlink.schema.base import column, table
 
 LINKS = table(
     "true_links",

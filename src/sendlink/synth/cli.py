@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from sendlink import config
-from sendlink.synth.params import SynthParams
+from sendlink.params.synth import SynthParams
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.special import expit
 
 from sendlink.synth.calibrate import solve_logistic_intercept
-from sendlink.synth.params import ConsentGenParams
+from sendlink.params.synth import ConsentGenParams
 
 _WITHDRAWAL_SOURCES = np.array(["email", "phone", "letter"], dtype=object)
 

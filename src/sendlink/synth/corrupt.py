@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from sendlink.synth import names
-from sendlink.synth.params import IdentifierParams
+from sendlink.params.synth import IdentifierParams
 
 _KEYBOARD = {
     "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",

@@ -31,7 +31,7 @@ from sendlink.synth.geography import (
     random_addresses,
     random_postcodes,
 )
-from sendlink.synth.params import SynthParams
+from sendlink.params.synth import SynthParams
 from sendlink.synth.population import (
     MINORITY_ETHNICITIES,
     build_world,

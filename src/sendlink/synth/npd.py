@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from sendlink.synth.calibrate import logit_normal_mean, solve_intercept, top_share
 from sendlink.synth.geography import LocalAuthorities
-from sendlink.synth.params import NpdParams
+from sendlink.params.synth import NpdParams
 from sendlink.synth.population import World
 
 log = logging.getLogger(__name__)

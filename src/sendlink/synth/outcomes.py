@@ -32,7 +32,7 @@ import numpy as np
 from scipy.special import expit
 from scipy.stats import truncnorm
 
-from sendlink.synth.params import OutcomeParams
+from sendlink.params.synth import OutcomeParams
 
 PA_THRESHOLD = 0.10
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sendlink.synth import names
 from sendlink.synth.geography import LocalAuthorities, random_addresses, random_postcodes
-from sendlink.synth.params import ETHNICITIES, NpdParams
+from sendlink.params.synth import ETHNICITIES, NpdParams
 
 MINORITY_ETHNICITIES = ("Mixed", "Asian", "Black", "Other")
 

@@ -33,7 +33,7 @@ from sendlink.io import StagedWrites, _publishable
 from sendlink.synth import corrupt
 from sendlink.synth.geography import make_local_authorities, random_postcodes
 from sendlink.synth.npd import upn_check_letter
-from sendlink.synth.params import SynthParams
+from sendlink.params.synth import SynthParams
 from sendlink.synth.population import make_households, make_pupils
 
 log = logging.getLogger(__name__)

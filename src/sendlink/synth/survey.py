@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.special import expit
 
 from sendlink.synth.calibrate import solve_logistic_intercept
-from sendlink.synth.params import SurveyParams
+from sendlink.params.synth import SurveyParams
 
 SUPPORT_TYPES = (
     "support_teaching_assistant",

@@ -19,7 +19,7 @@ from _consentdata import EVENTS, write_project
 
 from sendlink.config import Paths
 from sendlink.consent import keys
-from sendlink.consent.apply import run_consent_stage
+from sendlink.consent.stage import run_consent_stage
 from sendlink.consent.demo import FOOTPRINT, Sandbox
 from sendlink.io import read_table
 

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sendlink.consent import rules as R
-from sendlink.consent.apply import RawSurvey, build_outputs, erased_keys, events_frame
+from sendlink.consent.stage import RawSurvey, build_outputs, erased_keys, events_frame
 from sendlink.consent.register import NewEvent, Register
 
 RP = R.RuleParams()

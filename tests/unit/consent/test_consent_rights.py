@@ -12,7 +12,7 @@ from _consentdata import output_files
 
 from sendlink.cli import main
 from sendlink.consent import run_consent_stage
-from sendlink.consent.apply import context
+from sendlink.consent.stage import context
 from sendlink.consent.files import ConsentFiles
 from sendlink.consent.requests import Request, record_request
 from sendlink.errors import RequestError

@@ -3,7 +3,7 @@
 import json
 
 from sendlink.config import Paths
-from sendlink.consent.apply import WORLD_FILE, bind_register_to_world
+from sendlink.consent.stage import WORLD_FILE, bind_register_to_world
 
 
 def _world(root, fingerprint):

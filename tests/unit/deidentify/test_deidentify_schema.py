@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sendlink import schema
-from sendlink.deidentify.extract import conform
+from sendlink.deidentify.stage import conform
 from sendlink.errors import InputError
 from sendlink.schema.research import DIRECT_IDENTIFIERS, EXTRACT
 

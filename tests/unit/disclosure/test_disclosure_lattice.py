@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sendlink.disclosure._lattice import DisclosureError, Grid, Lattice, extreme, interval, suppress
+from sendlink.disclosure.lattice import DisclosureError, Grid, Lattice, extreme, interval, suppress
 
 
 def test_two_by_two_with_margins_has_six_equations_over_nine_cells():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.link._features import encode_frames
+from sendlink.link.features import encode_frames
 from sendlink.link.blocking import block, blocking_recall, pass_recall
 
 

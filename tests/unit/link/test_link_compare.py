@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.link._features import encode_frames
+from sendlink.link.features import encode_frames
 from sendlink.link.compare import compare, level_names
 
 BASE = {"forename": "Oliver", "middle_names": "", "surname": "Smith", "date_of_birth": "2009-03-12",

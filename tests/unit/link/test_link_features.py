@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sendlink.errors import InputError
-from sendlink.link._features import (
+from sendlink.link.features import (
     RawSpine,
     clean_names,
     encode_frames,
@@ -85,7 +85,7 @@ def test_dates_stored_as_dates_and_numbers_as_numbers(tmp_path):
     features = encode_frames(pd.DataFrame({"survey_id": ["s"], "date_of_birth": ["2009-03-12"], "school_urn": ["100001"]}),
                              pd.DataFrame({"upn": ["n"], "date_of_birth": ["2009-03-12"], "school_urn": ["100001"]}))
     assert features.survey.year().tolist() == [2009]
-    from sendlink.link._features import encode
+    from sendlink.link.features import encode
     both = encode(spine, RawSpine.from_frame(pd.DataFrame({"upn": ["n"], "school_urn": ["100001"]}), "upn"))
     assert both.survey.year().tolist() == [2009, -1]
     assert both.survey.school()[0] == both.npd.school()[0] >= 0  # 100001.0 read as the URN 100001

@@ -16,7 +16,7 @@ from sendlink.outcomes.report import (
     publish_weights,
 )
 from sendlink.outcomes.stage import _find_metrics, summary
-from sendlink.outcomes.truth import comparison, without_false_matches
+from sendlink.evaluate.outcomes import comparison, without_false_matches
 
 RULES = {"disclosure": DisclosureParams().model_dump()}
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sendlink.synth.corrupt import report_identifiers, typo
-from sendlink.synth.params import IdentifierParams
+from sendlink.params.synth import IdentifierParams
 
 ZERO = {name: 0.0 for name in IdentifierParams.model_fields}
 ZERO["eal_multiplier"] = 1.0

@@ -7,7 +7,7 @@ import yaml
 
 from sendlink import config
 from sendlink.errors import ParameterError
-from sendlink.synth.params import SynthParams
+from sendlink.params.synth import SynthParams
 
 
 def _check(params: dict) -> None:

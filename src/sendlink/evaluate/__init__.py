@@ -1,0 +1,1 @@
+"""Evaluation against the synthetic truth (filled in by the next commits)."""

@@ -1,0 +1,1 @@
+"""The typed parameters of params.yaml (filled in by the next commits)."""

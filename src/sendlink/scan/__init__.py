@@ -1,0 +1,1 @@
+"""The identifier scanner (filled in by the next commits)."""
