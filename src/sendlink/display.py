@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from sendlink import config
+from sendlink.params import Params, load_params
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Context:
     """What a notebook needs: the project's folders and parameters."""
 
     paths: config.Paths
-    params: dict[str, Any]
+    params: Params
 
     @property
     def data_fingerprint(self) -> str:
@@ -64,7 +64,7 @@ def setup(level: int = logging.WARNING) -> Context:
         }
     )
     paths = config.Paths.discover()
-    params = config.load_params(paths.params)
+    params = load_params(paths.params)
     ctx = Context(paths, params)
-    print(f"Data: seed {params['seed']}, synthetic parameters {ctx.data_fingerprint} (sha256 prefix)")
+    print(f"Data: seed {params.seed}, synthetic parameters {ctx.data_fingerprint} (sha256 prefix)")
     return ctx

@@ -118,13 +118,7 @@ def render(paths: config.Paths, *, force_nbconvert: bool = False) -> str:
     if quarto and not force_nbconvert:
         log.info("rendering with Quarto (%s)", quarto)
         env = {**os.environ, "TZ": RENDER_TZ}
-        kept = _pipeline_outputs(paths.reports)
-        try:
-            result = subprocess.run(
-                [quarto, "render", str(paths.root)], capture_output=True, text=True, env=env
-            )
-        finally:
-            _restore(paths.reports, kept)
+        result = subprocess.run([quarto, "render", str(paths.root)], capture_output=True, text=True, env=env)
         if result.returncode != 0:
             raise SendlinkError(f"quarto render failed:\n{result.stderr[-3000:]}")
         print(f"Rendered reports/ with Quarto ({quarto}).")
@@ -137,32 +131,6 @@ def render(paths: config.Paths, *, force_nbconvert: bool = False) -> str:
         "(environment.yml) or quarto.org."
     )
     return "nbconvert"
-
-
-def _pipeline_outputs(reports: Path) -> dict[str, bytes]:
-    """The pipeline's own files in ``reports/`` (``summary.json``), by name.
-
-    Quarto empties its output folder before a full render, so these are
-    kept in memory and put back afterwards. Only top-level JSON and CSV
-    files are the pipeline's; Quarto's own (``search.json``) are not kept.
-    """
-    if not reports.is_dir():
-        return {}
-    return {
-        p.name: p.read_bytes()
-        for p in sorted(reports.iterdir())
-        if p.is_file() and p.suffix in {".json", ".csv"} and p.name != "search.json"
-    }
-
-
-def _restore(reports: Path, kept: dict[str, bytes]) -> None:
-    reports.mkdir(parents=True, exist_ok=True)
-    for name, data in kept.items():
-        target = reports / name
-        if not target.exists():
-            tmp = target.with_name(f".{name}.restoring")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)  # whole or not at all
 
 
 def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:

@@ -1,13 +1,22 @@
 """The whole analysis as one directed graph of stages (``sendlink pipeline``, ``sendlink report``).
 
-Each stage reads files and writes files, so any stage can be rerun alone::
+Each stage is a package's ``stage.py`` with one entry, ``run(paths, params)``;
+each reads files and writes files (:mod:`sendlink.schema.catalogue`), so any
+stage can be rerun alone. In data-flow order, with the party of
+docs/DESIGN.md section 2 that runs it::
 
-    synth -> consent -> link -> quality -> extract -> analyse -> scan
+    synth     the synthetic world                  (nobody in the story)
+    consent   survey organisation                  sendlink.consent.stage
+    link      DfE                                  sendlink.link.stage
+    extract   DfE + survey organisation            sendlink.deidentify.stage
+    analyse   researchers                          sendlink.outcomes.stage
+    evaluate  evaluation (reads the truth)         sendlink.evaluate.stage
+    scan      release check                        sendlink.scan.stage
 
 ``synth`` generates the world (``make data``); ``pipeline`` runs the rest;
 ``report`` regenerates the data, runs the pipeline, executes every notebook
-in place and renders the reports, then scans ``data/research/`` and
-``reports/`` for identifiers and fails if it finds any.
+in place and renders the reports, then scans ``data/research/``, the
+summary and ``reports/`` for identifiers and fails if it finds any.
 """
 
 from __future__ import annotations
@@ -22,42 +31,42 @@ from typing import Any
 
 from sendlink import config
 from sendlink.errors import SendlinkError
+from sendlink.params import Params, load_params
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A pipeline stage: its name, who runs it, and the function that runs it."""
+    """A pipeline stage: its name, the package whose ``stage.run`` it is, who runs it and what it does."""
 
     name: str
+    package: str
     party: str
-    target: str  # "module:function", resolved when the stage runs
     what: str
 
+    @property
+    def module(self) -> str:
+        return f"sendlink.{self.package}.stage"
+
     def function(self) -> Callable[..., Any]:
-        module, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        """``run(paths, params)`` of the stage's module (imported when the stage runs)."""
+        return importlib.import_module(self.module).run
 
 
-#: The stages after data generation, in order.
+#: The stages after data generation, in data-flow order.
 STAGES: tuple[Stage, ...] = (
-    Stage("consent", "survey organisation", "sendlink.consent:run_consent_stage",
+    Stage("consent", "consent", "survey organisation",
           "import consent events, apply the rules as of the consent date, send permitted identifiers to DfE"),
-    Stage("link", "DfE", "sendlink.link:run_linkage_stage",
-          "link the permitted survey children to the NPD; clerical-review queue"),
-    Stage("quality", "evaluation", "sendlink.evaluate.linkage:run_quality_stage",
-          "evaluate linkage against truth (GUILD-style report)"),
-    Stage("extract", "DfE + survey organisation", "sendlink.deidentify:run_extract_stage",
-          "build the de-identified research extract, with k-anonymity"),
-    Stage("analyse", "researchers", "sendlink.outcomes:run_analysis_stage",
-          "fit the outcome models, weighted for consent; summary.json"),
-    Stage("scan", "evaluation", "sendlink.scan.scanner:scan_outputs",
-          "search the research data and reports for identifiers"),
+    Stage("link", "link", "DfE", "link the permitted survey children to the NPD; clerical-review queue"),
+    Stage("extract", "deidentify", "DfE + survey organisation", "build the de-identified research extract, with k-anonymity"),
+    Stage("analyse", "outcomes", "researchers", "fit the outcome models, weighted for consent; data/summary.json"),
+    Stage("evaluate", "evaluate", "evaluation", "check linkage and the estimates against the synthetic truth"),
+    Stage("scan", "scan", "release check", "search the research data, summary and reports for identifiers"),
 )
 
 
-def run_pipeline(paths: config.Paths | None = None, params: dict | None = None, *, only: Sequence[str] | None = None, skip: Sequence[str] = ()) -> dict[str, float]:
+def run_pipeline(paths: config.Paths | None = None, params: Params | None = None, *, only: Sequence[str] | None = None, skip: Sequence[str] = ()) -> dict[str, float]:
     """Run the stages in order; return the seconds each took.
 
     Parameters
@@ -69,7 +78,7 @@ def run_pipeline(paths: config.Paths | None = None, params: dict | None = None, 
         Stage names to run, or to leave out.
     """
     paths = paths or config.Paths.discover()
-    params = params or config.load_params(paths.params)
+    params = params or load_params(paths.params)
     unknown = (set(only or ()) | set(skip)) - {s.name for s in STAGES}
     if unknown:
         raise SendlinkError(f"unknown stage(s) {sorted(unknown)}; stages are {[s.name for s in STAGES]}")
@@ -91,7 +100,7 @@ def report(paths: config.Paths | None = None, *, force_nbconvert: bool = False) 
     from sendlink.synth.cli import generate_default
 
     paths = paths or config.Paths.discover()
-    params = config.load_params(paths.params)
+    params = load_params(paths.params)
     generate_default(paths, params)
     run_pipeline(paths, params, skip=["scan"])
     site.write_headline(paths)

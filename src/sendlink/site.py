@@ -6,8 +6,8 @@ Two things live here, both used by :mod:`sendlink.notebooks` and the tests:
   :func:`inputs` lists the files Quarto renders (``project.render``) and
   :func:`navigation` the sidebar, in order, so the nbconvert fallback builds
   the same pages and the same navigation as Quarto, from the same file.
-* **Headline results.** :func:`write_headline` turns ``reports/summary.json``
-  (written by the analysis stage) into ``pages/_headline.md``, a Markdown
+* **Headline results.** :func:`write_headline` turns ``data/summary.json``
+  (written by the analysis stage, completed by evaluation) into ``pages/_headline.md``, a Markdown
   include that the landing page pulls in with
   ``{{< include pages/_headline.md >}}``. Numbers are rounded for reading
   (rates to whole per cent, linkage quality to one decimal place, effects
@@ -18,7 +18,7 @@ Two things live here, both used by :mod:`sendlink.notebooks` and the tests:
   a placeholder (the committed version before the first run).
 
 Run by: everyone who renders the reports (``make report``); reads only
-``reports/summary.json``, which holds disclosure-checked aggregates.
+``data/summary.json``, which holds disclosure-checked aggregates.
 
 Keys read from ``summary.json`` (layout version 1, :func:`sendlink.outcomes.stage.summary`)
 ----------------------------------------------------------------------------------------
@@ -57,13 +57,13 @@ import yaml
 
 from sendlink import config
 from sendlink.errors import SendlinkError
+from sendlink.schema import catalogue
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "_quarto.yml"
 #: The include written by :func:`write_headline`, relative to the project root.
 HEADLINE_FILE = Path("pages") / "_headline.md"
-SUMMARY_FILE = "summary.json"
 #: The one Jupyter kernel name used everywhere (notebooks, ``_quarto.yml``, the runner).
 KERNEL = "python3"
 
@@ -140,7 +140,7 @@ def output_path(source: str) -> str:
 
 PLACEHOLDER = (
     "The headline results appear here once the analysis has run: `make report` "
-    "writes them from `reports/summary.json`.\n"
+    "writes them from `data/summary.json`.\n"
 )
 
 #: Consent rates of ``summary["consent"]`` (shares of the wave-1 responding
@@ -176,13 +176,13 @@ _LABEL_MAX = 60
 
 
 def write_headline(paths: config.Paths) -> Path:
-    """Write ``pages/_headline.md`` from ``reports/summary.json``; return its path.
+    """Write ``pages/_headline.md`` from ``data/summary.json``; return its path.
 
     The pipeline's ``report`` calls this after the analysis stage. Without a
     summary the placeholder is written. The output depends on the summary
     alone (no dates, a fixed order), so a rerun gives the same file.
     """
-    summary_path = paths.reports / SUMMARY_FILE
+    summary_path = catalogue.SUMMARY.at(paths)
     summary = None
     if summary_path.is_file():
         try:
@@ -208,7 +208,7 @@ def headline_markdown(summary: Mapping[str, Any] | None) -> str:
     parts = [_consent_section(summary), _linkage_section(summary), _effects_section(summary)]
     parts.append(
         "*Synthetic data only: these numbers describe an invented population, not real "
-        "children. They are read from `reports/summary.json`, which the analysis stage writes; "
+        "children. They are read from `data/summary.json`, which the analysis and evaluation stages write; "
         "counts are rounded to the nearest 10.*"
     )
     return "\n\n".join(parts) + "\n"

@@ -4,7 +4,7 @@ Public API
 ----------
 For the pipeline:
 
-* :func:`run_consent_stage` (``paths, params, as_of``): import the fieldwork
+* :func:`sendlink.consent.stage.run` (``paths, params``): import the fieldwork
   events, apply consent as of ``consent.as_of``, write the status table, the
   survey organisation's holdings, the survey spine for DfE and the erasure
   log.
@@ -26,14 +26,14 @@ replay), :func:`explain`, :data:`RULES` / :func:`rules_table`,
 :func:`status_table`, :func:`record_request` for rights requests, and
 :mod:`sendlink.consent.summary` (consent rates and consent bias).
 
-Modules: ``files`` (every file name, in one place), ``params`` (the
-``consent:`` section), ``keys`` (keyed hashes), ``register`` (the SQLite
-log), ``rules`` (pure rules; the interpretations are in its docstring),
-``apply`` (the stage), ``requests`` and ``identifiers`` (rights requests),
-``access`` (access reports), ``summary``, ``cli`` and ``rights_cli``.
+Modules: ``files`` (the stage's files from the catalogue), ``keys`` (keyed
+hashes), ``register`` (the SQLite log), ``rules`` (pure rules; the
+interpretations are in its docstring), ``stage`` (the stage), ``requests``
+and ``identifiers`` (rights requests), ``access`` (access reports),
+``summary``, ``cli`` and ``rights_cli``. The ``consent:`` parameters are
+:class:`sendlink.params.consent.ConsentParams`.
 """
 
-from sendlink.consent.stage import context, explain_case, run_consent_stage, status_table
 from sendlink.consent.register import Register
 from sendlink.consent.requests import Request, record_request
 from sendlink.consent.rules import (
@@ -48,6 +48,7 @@ from sendlink.consent.rules import (
     rules_table,
     status,
 )
+from sendlink.consent.stage import context, explain_case, status_table
 
 __all__ = [
     "RULES",
@@ -64,7 +65,6 @@ __all__ = [
     "permitted_ids",
     "record_request",
     "rules_table",
-    "run_consent_stage",
     "status",
     "status_table",
 ]

@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 
 from sendlink.consent import rules as R
-from sendlink.consent.stage import Context, RawSurvey, apply_corrections
 from sendlink.consent.files import CHILD_IDENTIFIERS, PARENT_CONTACT
+from sendlink.consent.stage import Context, RawSurvey, apply_corrections
 from sendlink.io import read_table
 
 #: Parts of the report, in order, with who holds the data.

@@ -81,5 +81,5 @@ def run(args: argparse.Namespace) -> int:
         io.write_table(table, out)
         print(f"wrote {out}: {len(table)} event(s)")
     elif args.action == "apply":
-        print(stage.run_consent_stage(ctx.paths, as_of=as_of))
+        print(stage.run(ctx.paths, as_of=as_of))
     return 0

@@ -28,7 +28,7 @@ Dates are given, never read from the clock: the sandbox has a fixed
 ``today``, so a notebook using it gives the same output on every run.
 Everything the sandbox does goes through the consent package's public
 functions (:func:`~sendlink.consent.record_request`,
-:func:`~sendlink.consent.run_consent_stage`, :mod:`~sendlink.consent.access`),
+:func:`~sendlink.consent.stage.run`, :mod:`~sendlink.consent.access`),
 exactly as ``sendlink rights ...`` and ``sendlink consent apply`` would with
 ``SENDLINK_ROOT`` pointing at the copy.
 """
@@ -47,14 +47,15 @@ from typing import Any
 
 import pandas as pd
 
-from sendlink.config import Paths, load_params
-from sendlink.consent import access, stage, keys
+from sendlink.config import Paths
+from sendlink.consent import access, keys, stage
 from sendlink.consent import rules as R
-from sendlink.consent.files import CONTACTS, ConsentFiles
-from sendlink.params.consent import consent_params
+from sendlink.consent.files import ConsentFiles
 from sendlink.consent.requests import Request, plan, record_request
 from sendlink.errors import RequestError
 from sendlink.io import StagedWrites, read_table
+from sendlink.params import load_params
+from sendlink.schema import catalogue
 
 #: Identifiers the worked example's child must have (a middle name is optional).
 REQUIRED_IDENTIFIERS = ("forename", "surname", "date_of_birth", "sex", "postcode", "school_urn")
@@ -160,7 +161,7 @@ class Sandbox:
         self._raw: stage.RawSurvey | None = None
 
     def _copy_key(self, src: ConsentFiles, dst: ConsentFiles) -> str:
-        key_env = consent_params(load_params(self.paths.params)).key_env
+        key_env = load_params(self.paths.params).consent.key_env
         dst.register_key.parent.mkdir(parents=True, exist_ok=True)
         if os.environ.get(key_env):
             return "environment"
@@ -199,7 +200,7 @@ class Sandbox:
 
     def run(self, as_of: dt.date | None = None) -> stage.StageResult:
         """Run the consent stage in the copy (``sendlink consent apply``)."""
-        return stage.run_consent_stage(self.paths, as_of=as_of)
+        return stage.run(self.paths, as_of=as_of)
 
     def request(
         self,
@@ -295,10 +296,10 @@ class Sandbox:
         _, events = self.events()
         stirred = events[(events["kind"] != "consent") | (events["decision"] != "granted")]
         ids -= set(stirred["survey_id"].astype(str))
-        for name in ("parent_w1.parquet", "parent_w2.parquet", "young_person_w1.parquet", "young_person_w2.parquet"):
-            path = self.files.holding(name)
+        for answers in catalogue.ANSWERS:
+            path = catalogue.held(answers).at(self.paths)
             ids &= set(read_table(path, columns=["survey_id"])["survey_id"].astype(str)) if path.is_file() else set()
-        contacts = read_table(self.files.holding(CONTACTS))
+        contacts = read_table(catalogue.held(catalogue.CONTACTS).at(self.paths))
         complete = contacts[list(REQUIRED_IDENTIFIERS)].notna().all(axis=1)
         ids &= set(contacts.loc[complete, "survey_id"].astype(str))
         if not ids:

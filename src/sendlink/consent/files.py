@@ -1,9 +1,8 @@
-"""Every file the consent stage reads or writes, named in one place.
+"""The consent stage's files: the catalogue's entries, bound to one project's folders.
 
-The names of the synthetic survey organisation's files (written by
-``sendlink synth``) and of the stage's outputs are constants here, so a
-change of name is a one-line change. :class:`ConsentFiles` turns them into
-paths from a :class:`~sendlink.config.Paths`.
+The files themselves are named once, in :mod:`sendlink.schema.catalogue`;
+:class:`ConsentFiles` turns them into paths under a
+:class:`~sendlink.config.Paths` (the project's, or a sandbox's).
 """
 
 from __future__ import annotations
@@ -12,35 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sendlink.config import Paths
-
-# --- Inputs: the survey organisation's raw holdings (data/synthetic/survey/) ---
-CONSENT_EVENTS = "consent_events.csv"
-RIGHTS_REQUESTS = "rights_requests.csv"
-CONTACTS = "contacts.parquet"
-SAMPLE = "sample.parquet"
-#: Answer tables, keyed by ``survey_id``; copied into the holdings with
-#: erased cases removed.
-ANSWERS = (
-    "parent_w1.parquet",
-    "parent_w2.parquet",
-    "young_person_w1.parquet",
-    "young_person_w2.parquet",
-)
-
-# --- Inputs read only for an access request (DfE's holdings) -------------------
-NPD_SPINE = "spine.parquet"  # in data/synthetic/npd/, with the per-module tables
-LINKS = "links.parquet"  # in data/linkage/
-
-# --- The register (data/register/) ----------------------------------------------
-REGISTER_DB = "consent.sqlite"
-REGISTER_KEY = "register.key"
-ERASURE_LOG = "erasure_log.csv"
-
-# --- Outputs of the stage ---------------------------------------------------------
-STATUS = "consent_status.parquet"  # in data/survey_org/
-REGISTER_EXPORT = "consent_register.parquet"  # in data/survey_org/
-HOLDINGS = "holdings"  # folder in data/survey_org/
-SURVEY_SPINE = ("incoming", "survey_spine.parquet")  # in data/linkage/
+from sendlink.schema import catalogue
 
 #: Identifier columns of the contacts table that describe the child (the
 #: linkage spine's columns) and the parent's contact details; the only
@@ -55,68 +26,72 @@ class ConsentFiles:
 
     paths: Paths
 
-    # inputs
+    # inputs: the survey organisation's raw files
     @property
     def consent_events(self) -> Path:
-        return self.paths.survey / CONSENT_EVENTS
+        return catalogue.CONSENT_EVENTS.at(self.paths)
 
     @property
     def rights_requests(self) -> Path:
-        return self.paths.survey / RIGHTS_REQUESTS
+        return catalogue.RIGHTS_REQUESTS.at(self.paths)
 
     @property
     def contacts(self) -> Path:
-        return self.paths.survey / CONTACTS
+        return catalogue.CONTACTS.at(self.paths)
 
     @property
     def sample(self) -> Path:
-        return self.paths.survey / SAMPLE
+        return catalogue.SAMPLE.at(self.paths)
 
     @property
     def answers(self) -> tuple[Path, ...]:
-        return tuple(self.paths.survey / name for name in ANSWERS)
+        return tuple(f.at(self.paths) for f in catalogue.ANSWERS)
 
+    # read only for an access request (DfE's holdings)
     @property
     def npd(self) -> Path:
         return self.paths.npd
 
     @property
     def links(self) -> Path:
-        return self.paths.linkage / LINKS
+        return catalogue.LINKS.at(self.paths)
 
     # the register
     @property
     def register(self) -> Path:
-        return self.paths.register / REGISTER_DB
+        return catalogue.REGISTER_DB.at(self.paths)
 
     @property
     def register_key(self) -> Path:
-        return self.paths.register / REGISTER_KEY
+        return catalogue.REGISTER_KEY.at(self.paths)
 
     @property
     def erasure_log(self) -> Path:
-        return self.paths.register / ERASURE_LOG
+        return catalogue.ERASURE_LOG.at(self.paths)
 
     # outputs
     @property
     def status(self) -> Path:
-        return self.paths.survey_org / STATUS
+        return catalogue.CONSENT_STATUS.at(self.paths)
 
     @property
     def register_export(self) -> Path:
-        return self.paths.survey_org / REGISTER_EXPORT
+        return catalogue.REGISTER_EXPORT.at(self.paths)
 
     @property
     def holdings(self) -> Path:
-        return self.paths.survey_org / HOLDINGS
+        return self.paths.resolve(catalogue.HOLDINGS_FOLDER)
 
     def holding(self, name: str) -> Path:
-        """The working copy of raw survey file ``name`` in the holdings."""
-        return self.holdings / name
+        """The working copy of the raw survey file called ``name`` in the holdings."""
+        for raw, copy in catalogue.HOLDINGS.items():
+            if raw.name == name:
+                return copy.at(self.paths)
+        raise KeyError(f"{name} is not a survey file carried into the holdings ({', '.join(r.name for r in catalogue.HOLDINGS)})")
 
     @property
     def survey_spine(self) -> Path:
-        return self.paths.linkage.joinpath(*SURVEY_SPINE)
+        return catalogue.SURVEY_SPINE.at(self.paths)
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the project root, with ``/`` separators."""

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sendlink.consent import rules as R
+from sendlink.consent.identifiers import check_corrections
+from sendlink.consent.register import NewEvent
 from sendlink.consent.stage import (
     Context,
     RawSurvey,
@@ -39,8 +41,6 @@ from sendlink.consent.stage import (
     events_frame,
     fieldwork_events,
 )
-from sendlink.consent.identifiers import check_corrections
-from sendlink.consent.register import NewEvent
 from sendlink.errors import RequestError
 from sendlink.schema.consent import PERSONS, SOURCES
 

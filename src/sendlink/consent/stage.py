@@ -1,6 +1,6 @@
 """The consent stage: apply consent and rights to the survey organisation's holdings.
 
-:func:`run_consent_stage` is what the pipeline calls. In order:
+Run by the survey organisation. :func:`run` is what the pipeline calls. In order:
 
 1. read and validate the raw survey files (``data/synthetic/survey/``);
 2. compute each case's state as of ``consent.as_of`` from the register's
@@ -39,16 +39,17 @@ from typing import Any
 import pandas as pd
 
 from sendlink import schema
-from sendlink.config import Paths, load_params
-from sendlink.consent import files as consent_files
+from sendlink.config import Paths
 from sendlink.consent import keys
 from sendlink.consent import rules as R
-from sendlink.consent.files import CONTACTS, SAMPLE, ConsentFiles
+from sendlink.consent.files import ConsentFiles
 from sendlink.consent.identifiers import check_corrections
-from sendlink.params.consent import ConsentParams, consent_params
 from sendlink.consent.register import ImportResult, NewEvent, Register
 from sendlink.errors import InputError
 from sendlink.io import StagedWrites, read_table
+from sendlink.params import Params, load_params
+from sendlink.params.consent import ConsentParams
+from sendlink.schema import catalogue
 from sendlink.schema.consent import (
     CONSENT_EVENTS,
     CONSENT_STATUS,
@@ -93,13 +94,13 @@ class Context:
         return self.register.key
 
 
-#: Records which synthetic world (the data's parameter fingerprint) the
-#: register belongs to; a register is the fieldwork of one study.
-WORLD_FILE = "world.json"
+#: The survey files' names, as the holdings and the erasure log key them.
+CONTACTS = catalogue.CONTACTS.name
+SAMPLE = catalogue.SAMPLE.name
 
 
 def _world_fingerprint(paths: Paths) -> str | None:
-    manifest = paths.synthetic / "manifest.json"
+    manifest = catalogue.MANIFEST.at(paths)
     if not manifest.is_file():
         return None
     try:
@@ -123,7 +124,7 @@ def bind_register_to_world(paths: Paths) -> Path | None:
     """
     world = _world_fingerprint(paths)
     folder = paths.register
-    marker = folder / WORLD_FILE
+    marker = catalogue.WORLD.at(paths)
     if world is None:
         return None
     archived = None
@@ -136,8 +137,8 @@ def bind_register_to_world(paths: Paths) -> Path | None:
                 n += 1
                 archived = folder / "archive" / f"{str(old)[:12]}-{n}"
             archived.mkdir(parents=True)
-            db = consent_files.REGISTER_DB
-            for name in (db, f"{db}-wal", f"{db}-shm", consent_files.ERASURE_LOG, WORLD_FILE):
+            db = catalogue.REGISTER_DB.name
+            for name in (db, f"{db}-wal", f"{db}-shm", catalogue.ERASURE_LOG.name, catalogue.WORLD.name):
                 if (folder / name).exists():
                     shutil.move(str(folder / name), archived / name)
             log.warning(
@@ -145,20 +146,19 @@ def bind_register_to_world(paths: Paths) -> Path | None:
                 "previous world (and any requests recorded in it) was archived to %s and a new register started",
                 archived,
             )
-    elif (folder / consent_files.REGISTER_DB).exists():
+    elif catalogue.REGISTER_DB.at(paths).exists():
         # A register from before worlds were recorded: adopt it for this world.
-        log.info("recording that %s belongs to the current synthetic world", folder / consent_files.REGISTER_DB)
+        log.info("recording that %s belongs to the current synthetic world", catalogue.REGISTER_DB.at(paths))
     if not marker.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps({"params_sha256": world}, indent=2) + "\n", encoding="utf-8")
     return archived
 
 
-def context(paths: Paths | None = None, params: Mapping[str, Any] | None = None) -> Context:
+def context(paths: Paths | None = None, params: Params | None = None) -> Context:
     """Build the :class:`Context` from the project (or the given paths and parameters)."""
     paths = paths or Paths.discover()
-    raw = dict(params) if params is not None else load_params(paths.params)
-    cp = consent_params(raw)
+    cp = (params or load_params(paths.params)).consent
     files = ConsentFiles(paths)
     bind_register_to_world(paths)
     key = keys.load_key(cp.key_env, files.register_key)
@@ -217,7 +217,7 @@ def _unique(frame: pd.DataFrame, path: Path) -> None:
 
 
 def read_raw_survey(files: ConsentFiles, *, today: dt.date | None = None) -> RawSurvey:
-    """Read and validate the raw survey files named in :mod:`sendlink.consent.files`.
+    """Read and validate the raw survey files (:class:`~sendlink.consent.files.ConsentFiles`).
 
     Raises
     ------
@@ -254,7 +254,7 @@ def read_raw_survey(files: ConsentFiles, *, today: dt.date | None = None) -> Raw
         and p.name not in {files.consent_events.name, files.rights_requests.name, files.contacts.name, files.sample.name, *answers}
     )
     if extra:
-        log.warning("survey files not carried into the holdings (add them to sendlink.consent.files): %s", ", ".join(extra))
+        log.warning("survey files not carried into the holdings (add them to sendlink.schema.catalogue): %s", ", ".join(extra))
     return raw
 
 
@@ -529,7 +529,7 @@ def erasure_log(register_events: pd.DataFrame, removed: Mapping[str, Mapping[str
 
 @dataclass(frozen=True)
 class StageResult:
-    """What :func:`run_consent_stage` did."""
+    """What :func:`run` did."""
 
     as_of: dt.date
     imported: ImportResult
@@ -545,11 +545,7 @@ class StageResult:
         )
 
 
-def run_consent_stage(
-    paths: Paths | None = None,
-    params: Mapping[str, Any] | None = None,
-    as_of: dt.date | None = None,
-) -> StageResult:
+def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.date | None = None) -> StageResult:
     """Run the consent stage (see the module docstring).
 
     Parameters

@@ -29,7 +29,7 @@ import pandas as pd
 
 from sendlink import disclosure
 from sendlink.consent import rules as R
-from sendlink.disclosure import ProtectedTable, Status
+from sendlink.disclosure import DisclosureParams, ProtectedTable, Status
 
 #: Characteristics compared between consenters and non-consenters: column -> label.
 FRAME_VARIABLES = {
@@ -256,12 +256,12 @@ def _stack(blocks: Mapping[str, ProtectedTable], names: Sequence[str], *, flatte
     )
 
 
-def overall_rates(table: pd.DataFrame, params: object = None, outcomes: Mapping[str, str] | None = None) -> ProtectedTable:
+def overall_rates(table: pd.DataFrame, params: DisclosureParams, outcomes: Mapping[str, str] | None = None) -> ProtectedTable:
     """The share of respondents with each outcome, protected: one row per outcome.
 
     Columns ``n`` (respondents, rounded) and ``%`` (with the outcome).
-    ``params`` are the project's parameters (or the ``disclosure:``
-    settings); ``outcomes`` maps outcome -> row label (default
+    ``params`` are the disclosure rules (``disclosure:`` of ``params.yaml``);
+    ``outcomes`` maps outcome -> row label (default
     :data:`OUTCOMES`).
     """
     outcomes = dict(outcomes or OUTCOMES)
@@ -275,7 +275,7 @@ def overall_rates(table: pd.DataFrame, params: object = None, outcomes: Mapping[
 
 def rate_table(
     table: pd.DataFrame,
-    params: object = None,
+    params: DisclosureParams,
     variables: Mapping[str, str] | Sequence[str] | None = None,
     *,
     outcome: str = "consent_any",
@@ -314,7 +314,7 @@ def _known(frame: pd.DataFrame, missing: str) -> pd.DataFrame:
 
 def bias_table(
     table: pd.DataFrame,
-    params: object = None,
+    params: DisclosureParams,
     variables: Mapping[str, str] | Sequence[str] | None = None,
     *,
     outcome: str = "consent_any",

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from sendlink.io import read_table
+from sendlink.schema import catalogue
 
 PA_THRESHOLD = 0.10
 
@@ -42,8 +43,8 @@ def year_label(ending_year: int) -> str:
     return f"{ending_year - 1}/{str(ending_year)[-2:]}"
 
 
-def _read(npd_dir: Path, name: str, upns: pd.Index, columns: list[str] | None = None) -> pd.DataFrame:
-    frame = read_table(npd_dir / f"{name}.parquet", columns=columns)
+def _read(npd_dir: Path, file: catalogue.File, upns: pd.Index, columns: list[str] | None = None) -> pd.DataFrame:
+    frame = read_table(npd_dir / file.name, columns=columns)
     return frame[frame["upn"].isin(upns)]
 
 
@@ -78,14 +79,14 @@ def npd_attributes(
     out = pd.DataFrame(index=index)
     fy, y10, y11 = year_label(frame_year), year_label(frame_year + 2), year_label(frame_year + 3)
 
-    spine = _read(npd_dir, "spine", index, ["upn", "sex", "date_of_birth"]).set_index("upn")
+    spine = _read(npd_dir, catalogue.NPD_SPINE, index, ["upn", "sex", "date_of_birth"]).set_index("upn")
     out["npd_sex"] = spine["sex"]
     out["npd_birth_year_month"] = spine["date_of_birth"].str.slice(0, 7)
 
-    census = _read(npd_dir, "census", index)
+    census = _read(npd_dir, catalogue.CENSUS, index)
     frame_rows = census[census["academic_year"] == fy].set_index("upn")
-    schools = read_table(npd_dir / "schools.parquet").set_index("school_urn")
-    las = read_table(npd_dir / "local_authorities.parquet").set_index("la_code")
+    schools = read_table(npd_dir / catalogue.SCHOOLS.name).set_index("school_urn")
+    las = read_table(npd_dir / catalogue.LOCAL_AUTHORITIES.name).set_index("la_code")
     out["npd_on_roll_frame_year"] = out.index.isin(frame_rows.index)
     out["npd_sen_provision"] = frame_rows["sen_provision"]
     out["npd_primary_need"] = frame_rows["primary_sen_type"].replace("", np.nan)
@@ -106,18 +107,18 @@ def npd_attributes(
     out["npd_sen_provision_y11"] = last["sen_provision"]
 
     # Prior attainment: early years, phonics, KS1 (the cohort has no KS2).
-    eyfsp = _read(npd_dir, "eyfsp", index).set_index("upn")
+    eyfsp = _read(npd_dir, catalogue.EYFSP, index).set_index("upn")
     out["npd_eyfsp_total_points"] = eyfsp["eyfsp_total_points"]
     out["npd_eyfsp_good_level"] = eyfsp["good_level_of_development"]
-    phonics = _read(npd_dir, "phonics", index).set_index("upn")
+    phonics = _read(npd_dir, catalogue.PHONICS, index).set_index("upn")
     out["npd_phonics_mark"] = phonics["phonics_mark"]
     out["npd_phonics_met"] = phonics["phonics_met_standard"]
-    ks1 = _read(npd_dir, "ks1", index).set_index("upn")
+    ks1 = _read(npd_dir, catalogue.KS1, index).set_index("upn")
     for subject in ("reading", "writing", "maths"):
         out[f"npd_ks1_{subject}"] = ks1[f"ks1_{subject}"]
 
     # Outcomes in Years 10-11.
-    absence = _read(npd_dir, "absence", index)
+    absence = _read(npd_dir, catalogue.ABSENCE, index)
     absence = absence[absence["academic_year"].isin([y10, y11])]
     years_on_roll = absence.groupby("upn")["academic_year"].nunique()
     both = years_on_roll[years_on_roll == 2].index
@@ -129,14 +130,14 @@ def npd_attributes(
     rate = out["npd_sessions_missed_y10_11"] / out["npd_sessions_possible_y10_11"]
     out["npd_absence_rate_y10_11"] = rate.round(4)
     out["npd_persistent_absence_y10_11"] = pd.array(np.where(rate.notna(), rate >= PA_THRESHOLD, pd.NA), dtype="boolean")
-    exclusions = _read(npd_dir, "exclusions", index)
+    exclusions = _read(npd_dir, catalogue.EXCLUSIONS, index)
     exclusions = exclusions[exclusions["academic_year"].isin([y10, y11])]
     susp = exclusions.groupby("upn")["suspensions"].sum().reindex(out.index).fillna(0).astype(int)
     perm = exclusions.groupby("upn")["permanent_exclusion"].any().reindex(out.index, fill_value=False).astype(bool)
     on_roll = out["npd_on_roll_y10_11"].to_numpy()
     out["npd_suspensions_y10_11"] = pd.array(np.where(on_roll, susp, pd.NA), dtype="Int64")
     out["npd_permanent_exclusion_y10_11"] = pd.array(np.where(on_roll, perm, pd.NA), dtype="boolean")
-    ks4 = _read(npd_dir, "ks4", index)
+    ks4 = _read(npd_dir, catalogue.KS4, index)
     out["npd_attainment8"] = ks4[ks4["academic_year"] == y11].set_index("upn")["attainment8"]
 
     for col in ("npd_fsm", "npd_ever_fsm_6", "npd_eal", "npd_eyfsp_good_level", "npd_phonics_met"):
@@ -148,10 +149,10 @@ def npd_attributes(
 
 #: Survey answer files and the prefix their columns get in the extract.
 SURVEY_FILES = {
-    "parent_w1": "p1_",
-    "young_person_w1": "yp1_",
-    "parent_w2": "p2_",
-    "young_person_w2": "yp2_",
+    catalogue.PARENT_W1: "p1_",
+    catalogue.YOUNG_PERSON_W1: "yp1_",
+    catalogue.PARENT_W2: "p2_",
+    catalogue.YOUNG_PERSON_W2: "yp2_",
 }
 #: Sample columns carried into the extract (design and frame information).
 SAMPLE_COLUMNS = (
@@ -171,10 +172,10 @@ def survey_attributes(holdings_dir: str | Path, survey_ids: Iterable[str]) -> pd
     """
     holdings_dir = Path(holdings_dir)
     index = pd.Index(list(survey_ids), name="survey_id")
-    sample = read_table(holdings_dir / "sample.parquet").set_index("survey_id")
+    sample = read_table(holdings_dir / catalogue.SAMPLE.name).set_index("survey_id")
     out = sample.reindex(index)[list(SAMPLE_COLUMNS)].copy()
-    for name, prefix in SURVEY_FILES.items():
-        answers = read_table(holdings_dir / f"{name}.parquet").set_index("survey_id").drop(columns=["interview_date"])
+    for file, prefix in SURVEY_FILES.items():
+        answers = read_table(holdings_dir / file.name).set_index("survey_id").drop(columns=["interview_date"])
         out[f"{prefix}responded"] = index.isin(answers.index)
         answers = answers.add_prefix(prefix).reindex(index)
         out = out.join(answers)

@@ -11,7 +11,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from sendlink.config import Paths, load_params
+from sendlink.config import Paths
+from sendlink.params import load_params
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the extract stage; print what was written."""
-    from sendlink.deidentify.stage import run_extract_stage
+    from sendlink.deidentify import stage
 
     paths = Paths(args.root.resolve()) if args.root else Paths.discover()
     params = load_params(args.params or paths.params)
-    result = run_extract_stage(paths, params)
+    result = stage.run(paths, params)
     for path in result.written:
         print(path)
     print(result)

@@ -1,4 +1,4 @@
-"""The three parties of the data flow (DESIGN.md section 2), one function each.
+"""The three parties of the data flow (docs/DESIGN.md section 2), one function each.
 
 Who holds what:
 
@@ -37,15 +37,16 @@ from sendlink.consent import analysis_permitted, linkage_permitted, linked_data_
 from sendlink.deidentify.attributes import SURVEY_FILES, npd_attributes, survey_attributes
 from sendlink.deidentify.keys import ProjectKey, research_ids, school_pseudonyms
 from sendlink.errors import InputError
+from sendlink.schema import catalogue
 
 log = logging.getLogger(__name__)
 
-#: Link statuses written by the linker (DESIGN.md section 4).
+#: Link statuses written by the linker (docs/DESIGN.md section 4).
 LINKER_STATUSES = ("matched", "clerical_review", "unmatched")
 #: Scope -> prefixes of the answer columns it covers.
 SCOPE_PREFIXES = {
-    "parent_answers": tuple(p for name, p in SURVEY_FILES.items() if name.startswith("parent")),
-    "child_answers": tuple(p for name, p in SURVEY_FILES.items() if name.startswith("young_person")),
+    "parent_answers": tuple(p for file, p in SURVEY_FILES.items() if file.name.startswith("parent")),
+    "child_answers": tuple(p for file, p in SURVEY_FILES.items() if file.name.startswith("young_person")),
 }
 
 
@@ -251,7 +252,7 @@ def survey_side(
     status = status.assign(survey_id=status["survey_id"].astype(str)).set_index("survey_id", drop=False)
     from sendlink.io import read_table
 
-    sample = read_table(holdings_dir / "sample.parquet", columns=["survey_id", "w1_responded"])
+    sample = read_table(holdings_dir / catalogue.SAMPLE.name, columns=["survey_id", "w1_responded"])
     responded = set(sample.loc[sample["w1_responded"].astype(bool), "survey_id"].astype(str))
     analysable = status.index[analysis_permitted(status).to_numpy()]
     rows = sorted(set(analysable) & responded)

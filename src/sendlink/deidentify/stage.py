@@ -1,4 +1,6 @@
-"""The extract stage: from linked identifiable data to ``data/research/``.
+"""The extract stage: from linked identifiable data to ``data/research/`` (:func:`run`).
+
+Run by DfE and the survey organisation together.
 
 **In:** the consent status and the survey organisation's holdings
 (``data/survey_org/``), DfE's match results (``data/linkage/links.parquet``)
@@ -22,23 +24,20 @@ from typing import Any
 import pandas as pd
 
 from sendlink import schema
-from sendlink.config import Paths, load_params
+from sendlink.config import Paths
 from sendlink.consent import permitted_ids
 from sendlink.consent.files import ConsentFiles
 from sendlink.deidentify import kanon
 from sendlink.deidentify.attributes import npd_attributes
 from sendlink.deidentify.keys import ProjectKey, load_key, school_pseudonyms
-from sendlink.params.deidentify import DeidentifyParams, deidentify_params
 from sendlink.deidentify.parties import LinkRule, dfe_side, researcher_file, survey_side
-from sendlink.errors import ParameterError
 from sendlink.io import StagedWrites, read_table
-from sendlink.schema.research import EXTRACT, EXTRACT_FILES
+from sendlink.params import Params, load_params
+from sendlink.params.deidentify import DeidentifyParams
+from sendlink.schema import catalogue
+from sendlink.schema.research import EXTRACT
 
 log = logging.getLogger(__name__)
-
-REPORT_FILE = "k_anonymity.json"
-README_FILE = "README.md"
-
 
 @dataclass(frozen=True)
 class ExtractResult:
@@ -76,24 +75,17 @@ def link_rules(p: DeidentifyParams) -> dict[str, LinkRule]:
     }
 
 
-def frame_year(params: Mapping[str, Any]) -> int:
-    """The year the survey frame was drawn (``synth.survey.frame_year``)."""
-    try:
-        value = params["synth"]["survey"]["frame_year"]
-    except (KeyError, TypeError):
-        raise ParameterError(f"{params.get('_source', 'params.yaml')}: missing synth.survey.frame_year") from None
-    if not isinstance(value, int):
-        raise ParameterError(f"{params.get('_source', 'params.yaml')}: synth.survey.frame_year must be a year, got {value!r}")
-    return value
+def project_key(paths: Paths, params: Params) -> ProjectKey:
+    """The project key, from the environment, the key file or the demo key.
 
-
-def project_key(paths: Paths, params: Mapping[str, Any], p: DeidentifyParams | None = None) -> ProjectKey:
-    """The project key, from the environment, the key file or the demo key."""
-    p = p or deidentify_params(dict(params))
-    register_env = (params.get("consent") or {}).get("key_env", "SENDLINK_REGISTER_KEY")
+    The consent register's key (``consent.key_env``, ``register.key``) is
+    passed so that the project key is refused if it is the same: one key
+    per purpose.
+    """
+    p = params.deidentify
     return load_key(
         p.key_env, p.key_path, project_root=paths.root,
-        register_key_env=register_env, register_key_file=ConsentFiles(paths).register_key,
+        register_key_env=params.consent.key_env, register_key_file=ConsentFiles(paths).register_key,
     )
 
 
@@ -168,7 +160,7 @@ def build_extracts(
     out: dict[str, pd.DataFrame] = {}
     for name, frame in protected.items():
         frame, clusters[name] = _school_clusters(frame, p.school_cluster_min_size)
-        out[name] = schema.validate(conform(frame), EXTRACT, Path("data/research") / EXTRACT_FILES[name])
+        out[name] = schema.validate(conform(frame), EXTRACT, Path(catalogue.EXTRACTS[name].path))
     report["school_clusters"] = {"min_size": p.school_cluster_min_size, **clusters}
     report["link_rules"] = {name: rule.describe() for name, rule in rules.items()}
     report["rows"] = {name: int(len(f)) for name, f in out.items()}
@@ -177,7 +169,7 @@ def build_extracts(
     return out, report
 
 
-def run_extract_stage(paths: Paths | None = None, params: Mapping[str, Any] | None = None) -> ExtractResult:
+def run(paths: Paths | None = None, params: Params | None = None) -> ExtractResult:
     """Run the extract stage (see the module docstring).
 
     Parameters
@@ -198,21 +190,20 @@ def run_extract_stage(paths: Paths | None = None, params: Mapping[str, Any] | No
         If ``deidentify:`` is invalid or the key is misplaced.
     """
     paths = paths or Paths.discover()
-    params = dict(params) if params is not None else load_params(paths.params)
-    p = deidentify_params(params)
-    year = frame_year(params)
-    key = project_key(paths, params, p)
+    params = params or load_params(paths.params)
+    key = project_key(paths, params)
     files = ConsentFiles(paths)
-    links_path = paths.linkage / "links.parquet"
+    links_path = catalogue.LINKS.at(paths)
     status = read_table(files.status)
     links = read_table(links_path)
-    extracts, report = build_extracts(status, files.holdings, links, paths.npd, key, p, year, links_path=links_path)
+    extracts, report = build_extracts(status, files.holdings, links, paths.npd, key, params.deidentify,
+                                      params.synth.survey.frame_year, links_path=links_path)
     written: list[Path] = []
     with StagedWrites() as out:
         for name, frame in extracts.items():
-            written.append(out.table(frame, paths.research / EXTRACT_FILES[name]))
-        written.append(out.json(report, paths.research / REPORT_FILE))
-        written.append(out.text(readme(report), paths.research / README_FILE))
+            written.append(out.table(frame, catalogue.EXTRACTS[name].at(paths)))
+        written.append(out.json(report, catalogue.K_ANONYMITY.at(paths)))
+        written.append(out.text(readme(report), catalogue.RESEARCH_README.at(paths)))
     result = ExtractResult(
         rows=dict(report["rows"]), linked=dict(report["linked_rows"]), report=report, key_source=key.source, written=tuple(written)
     )
@@ -242,8 +233,8 @@ def readme(report: Mapping[str, Any]) -> str:
         "| file | rows | linked | which links are accepted |",
         "| --- | --- | --- | --- |",
     ]
-    for name, file in EXTRACT_FILES.items():
-        lines.append(f"| `{file}` | {_fmt(report['rows'][name])} | {_fmt(report['linked_rows'][name])} | {report['link_rules'][name]} |")
+    for name, file in catalogue.EXTRACTS.items():
+        lines.append(f"| `{file.name}` | {_fmt(report['rows'][name])} | {_fmt(report['linked_rows'][name])} | {report['link_rules'][name]} |")
     key = report["key"]
     lines += [
         "",

@@ -49,7 +49,6 @@ from sendlink.disclosure.check import attacker_intervals, check_published
 from sendlink.disclosure.counts import crosstab, protect_counts
 from sendlink.disclosure.lattice import DisclosureError
 from sendlink.disclosure.magnitudes import dominated, protect_magnitudes, protect_percentages
-from sendlink.params.disclosure import DisclosureParams, settings
 from sendlink.disclosure.table import (
     NOT_APPLICABLE,
     SUPPRESSED,
@@ -58,6 +57,7 @@ from sendlink.disclosure.table import (
     Status,
     round_to_base,
 )
+from sendlink.params.disclosure import DisclosureParams
 
 __all__ = [
     "NOT_APPLICABLE",
@@ -75,5 +75,4 @@ __all__ = [
     "protect_magnitudes",
     "protect_percentages",
     "round_to_base",
-    "settings",
 ]

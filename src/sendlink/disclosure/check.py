@@ -9,7 +9,6 @@ import pandas as pd
 
 from sendlink.disclosure.counts import DEFAULT_TOTAL, is_total_label
 from sendlink.disclosure.lattice import DisclosureError, Grid, extreme
-from sendlink.params.disclosure import DisclosureParams, settings
 from sendlink.disclosure.table import (
     KINDS,
     NOT_APPLICABLE,
@@ -21,6 +20,7 @@ from sendlink.disclosure.table import (
     Status,
     round_to_base,
 )
+from sendlink.params.disclosure import DisclosureParams
 
 
 def _parse(cell: object) -> tuple[str, float | None]:
@@ -45,7 +45,7 @@ def _unpack(table: ProtectedTable | pd.DataFrame, params, kind, total_label, cou
     if isinstance(table, ProtectedTable):
         return (
             table.display,
-            settings(params) if params is not None else table.params,
+            params if params is not None else table.params,
             table.kind,
             table.total_label or total_label,
             tuple(table.count_columns),
@@ -59,7 +59,9 @@ def _unpack(table: ProtectedTable | pd.DataFrame, params, kind, total_label, cou
         count_columns = (
             tuple(table.columns) if kind == "counts" else ("n",) if "n" in table.columns else ()
         )
-    return table, settings(params), kind, total_label, tuple(count_columns)
+    if params is None:
+        raise TypeError("a plain DataFrame carries no disclosure rules: pass the DisclosureParams it was protected with")
+    return table, params, kind, total_label, tuple(count_columns)
 
 
 def _smallest_visible(params: DisclosureParams) -> int:
@@ -86,7 +88,7 @@ def _count_bounds(kind: str, number: float | None, params: DisclosureParams) -> 
 
 def attacker_intervals(
     table: ProtectedTable | pd.DataFrame,
-    params: DisclosureParams | dict | None = None,
+    params: DisclosureParams | None = None,
     *,
     total_label: str = DEFAULT_TOTAL,
 ) -> pd.DataFrame:
@@ -149,7 +151,7 @@ def attacker_intervals(
 
 def check_published(
     table: ProtectedTable | pd.DataFrame,
-    params: DisclosureParams | dict | None = None,
+    params: DisclosureParams | None = None,
     *,
     kind: str | None = None,
     total_label: str = DEFAULT_TOTAL,

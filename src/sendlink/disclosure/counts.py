@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from sendlink.disclosure.lattice import Grid, Lattice, suppress
-from sendlink.params.disclosure import DisclosureParams, settings
 from sendlink.disclosure.table import (
     SECONDARY_NOTE,
     SYMBOL_OF,
@@ -21,6 +20,7 @@ from sendlink.disclosure.table import (
     rounding_note,
     symbols_note,
 )
+from sendlink.params.disclosure import DisclosureParams
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ def counts_footnote(params: DisclosureParams, has_margins: bool, status: pd.Data
 
 def protect_counts(
     table: pd.DataFrame | pd.Series,
-    params: DisclosureParams | dict | None = None,
+    params: DisclosureParams,
     *,
     margins: bool = True,
     total_label: str = DEFAULT_TOTAL,
@@ -301,7 +301,7 @@ def protect_counts(
         A row and/or column labelled ``total_label`` is read as the margins
         and checked to add up; it is recomputed either way.
     params
-        The rules (see :func:`sendlink.disclosure.settings`).
+        The rules (``disclosure:`` of ``params.yaml``: :class:`~sendlink.params.disclosure.DisclosureParams`).
     margins
         Publish totals: a totals row when there is more than one row, a
         totals column when there is more than one column. Without margins
@@ -336,7 +336,7 @@ def protect_counts(
     interior = interior_of(table, total_label)
     return _protect_interior(
         interior,
-        settings(params),
+        params,
         margins=margins,
         total_label=total_label,
         not_applicable=not_applicable,
@@ -390,7 +390,7 @@ def crosstab(
     microdata: pd.DataFrame,
     rows: str | Sequence[str],
     cols: str | None,
-    params: DisclosureParams | dict | None = None,
+    params: DisclosureParams,
     *,
     margins: bool = True,
     total_label: str = DEFAULT_TOTAL,
@@ -419,5 +419,5 @@ def crosstab(
     # Straight to the protection: a category that happens to be called
     # "Total" is an error here, not a margin to check.
     return _protect_interior(
-        table, settings(params), margins=margins, total_label=total_label, secondary=secondary
+        table, params, margins=margins, total_label=total_label, secondary=secondary
     )

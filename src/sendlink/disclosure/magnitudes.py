@@ -19,7 +19,6 @@ from sendlink.disclosure.counts import (
     tabulate,
 )
 from sendlink.disclosure.lattice import Grid, Lattice, suppress
-from sendlink.params.disclosure import DisclosureParams, settings
 from sendlink.disclosure.table import (
     SECONDARY_NOTE,
     SYMBOL_OF,
@@ -30,6 +29,7 @@ from sendlink.disclosure.table import (
     rounding_note,
     symbols_note,
 )
+from sendlink.params.disclosure import DisclosureParams
 
 STATISTICS = ("mean", "sum", "median")
 
@@ -103,7 +103,7 @@ def protect_magnitudes(
     microdata: pd.DataFrame,
     by: str | Sequence[str],
     value: str,
-    params: DisclosureParams | dict | None = None,
+    params: DisclosureParams,
     *,
     across: str | None = None,
     statistic: str = "mean",
@@ -146,7 +146,6 @@ def protect_magnitudes(
     A group with no one in it shows ``z`` (``c`` if zeros are suppressed);
     a group whose people all lack a value shows ``x``.
     """
-    params = settings(params)
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     rows = as_list(by)
@@ -291,7 +290,7 @@ def protect_percentages(
     microdata: pd.DataFrame,
     by: str | Sequence[str],
     outcome: str,
-    params: DisclosureParams | dict | None = None,
+    params: DisclosureParams,
     *,
     levels: Sequence[object] | None = None,
     margins: bool = True,
@@ -329,7 +328,6 @@ def protect_percentages(
     from the totals. The denominators are shown as protected (rounded)
     counts; percentages are calculated from unrounded counts.
     """
-    params = settings(params)
     rows = as_list(by)
     counts = tabulate(microdata, rows, outcome)
     n_rows, n_levels = counts.shape

@@ -1,8 +1,7 @@
-"""Linkage quality against the synthetic truth: a GUILD-style report (``sendlink quality``).
+"""Linkage quality against the synthetic truth: a GUILD-style report.
 
-Evaluation code, stage ``quality``: the only pipeline-adjacent module that
-reads ``data/synthetic/truth/`` (nobody in the story holds the truth; it
-exists so that linkage error can be measured, not assumed). **In:**
+Evaluation code, part of the ``evaluate`` stage (nobody in the story holds
+the truth; it exists so that linkage error can be measured, not assumed). **In:**
 ``data/linkage/links.parquet`` (and ``pairs.parquet``, ``model.json`` when
 present), the survey spine sent for linkage, the NPD spine, the truth
 (``truth/links.parquet``, ``truth/identifier_differences.parquet``) and the
@@ -39,7 +38,6 @@ true links.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -51,18 +49,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sendlink.config import Paths, load_params
+from sendlink.config import Paths
 from sendlink.errors import InputError
+from sendlink.evaluate.blocking import blocking_recall, pass_recall
+from sendlink.evaluate.truth import identifier_differences, true_links
 from sendlink.io import read_table, write_json
+from sendlink.params import Params
+from sendlink.schema import catalogue
+from sendlink.schema.truth import IDENTIFIER_DIFFERENCES
 
 __all__ = [
-    "QUALITY_FILE", "SUBGROUPS", "QualityReport", "by_difference", "by_subgroup", "classify", "configure_parser",
-    "evaluate_linkage", "metrics", "run", "run_quality_stage", "threshold_tradeoff",
+    "SUBGROUPS", "QualityReport", "by_difference", "by_subgroup", "classify", "evaluate_linkage", "metrics",
+    "threshold_tradeoff", "write_linkage_quality",
 ]
 
 log = logging.getLogger(__name__)
 
-QUALITY_FILE = "linkage_quality.json"
 #: Sampling-frame attributes used for the linkage-bias breakdown, with labels.
 SUBGROUPS = {
     "frame_ethnicity": "ethnicity",
@@ -388,8 +390,6 @@ def evaluate_linkage(
     if attributes is not None:
         report.by_subgroup = by_subgroup(classified, attributes)
     if pairs is not None and len(pairs):
-        from sendlink.link.blocking import blocking_recall, pass_recall
-
         names = [row["name"] for row in (model_report or {}).get("blocking", [])]
         if not names:
             names = sorted({p for label in pd.Series(pairs["passes"]).astype(str).unique() for p in label.split("+")})
@@ -420,42 +420,32 @@ def _ecm_public(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
     return {k: diagnostics[k] for k in keep if k in diagnostics}
 
 
-def run_quality_stage(paths: Paths | None = None, params: Mapping[str, Any] | None = None, *, baselines: bool = True,
-                      out: str | Path | None = None) -> QualityReport:
-    """Run the quality stage: read the linkage outputs and the truth, write ``linkage_quality.json``.
+def write_linkage_quality(paths: Paths, params: Params, *, baselines: bool = True) -> QualityReport:
+    """Read the linkage outputs and the truth; write ``linkage_quality.json`` (counts and rates only).
 
     Parameters
     ----------
     paths, params
-        The project's, by default.
+        The project's folders and parameters (the ``linkage:`` section runs
+        the baselines and gives the review threshold).
     baselines
         Also run the rule cascade and recordlinkage's ECM on the same data
         (tens of seconds on the default cohort).
-    out
-        Where to write the JSON (default ``data/linkage/linkage_quality.json``).
     """
     from sendlink.link import link_ecm, link_rules
-    from sendlink.params.linkage import LinkageParams
-    from sendlink.link.stage import LINKAGE_FILES
 
-    paths = paths or Paths.discover()
-    params = dict(params) if params is not None else load_params(paths.params)
-    linkage = paths.linkage
-    links_path = linkage / LINKAGE_FILES["links"]
-    links = read_table(links_path)
-    truth = read_table(paths.truth / "links.parquet")
-    differences_path = paths.truth / "identifier_differences.parquet"
-    differences = read_table(differences_path) if differences_path.is_file() else None
-    sample_path = paths.survey / "sample.parquet"
-    attributes = read_table(sample_path, columns=["survey_id", *[c for c in SUBGROUPS]]) if sample_path.is_file() else None
-    pairs_path = linkage / LINKAGE_FILES["pairs"]
+    links = read_table(catalogue.LINKS.at(paths))
+    true = true_links(paths)
+    differences = identifier_differences(paths) if IDENTIFIER_DIFFERENCES.at(paths).is_file() else None
+    sample_path = catalogue.SAMPLE.at(paths)
+    attributes = read_table(sample_path, columns=["survey_id", *list(SUBGROUPS)]) if sample_path.is_file() else None
+    pairs_path = catalogue.PAIRS.at(paths)
     pairs = read_table(pairs_path) if pairs_path.is_file() else None
-    model_path = linkage / LINKAGE_FILES["model"]
+    model_path = catalogue.MODEL.at(paths)
     model_report = json.loads(model_path.read_text(encoding="utf-8")) if model_path.is_file() else None
-    survey_path = linkage / LINKAGE_FILES["survey_spine"]
+    survey_path = catalogue.SURVEY_SPINE.at(paths)
     survey = read_table(survey_path) if survey_path.is_file() else None
-    npd_path = paths.npd / "spine.parquet"
-    link_params = LinkageParams.model_validate({**(params.get("linkage") or {})}) if params.get("linkage") else LinkageParams()
+    npd_path = catalogue.NPD_SPINE.at(paths)
     others, diagnostics, seconds = {}, {}, {}
     if baselines:
         if survey is None or not npd_path.is_file():
@@ -463,34 +453,21 @@ def run_quality_stage(paths: Paths | None = None, params: Mapping[str, Any] | No
         npd = read_table(npd_path)
         for name, function in (("rule cascade", link_rules), ("recordlinkage ECM", link_ecm)):
             started = time.perf_counter()
-            result = function(survey, npd, link_params)
+            result = function(survey, npd, params.linkage)
             seconds[name] = round(time.perf_counter() - started, 2)
             others[name] = result.links
             if name == "recordlinkage ECM":
                 diagnostics[name] = _ecm_public(result.diagnostics)
         del npd
     report = evaluate_linkage(
-        links, truth, pairs=pairs, differences=differences, attributes=attributes, model_report=model_report,
+        links, true, pairs=pairs, differences=differences, attributes=attributes, model_report=model_report,
         baselines=others, baseline_diagnostics=diagnostics, survey=survey,
         npd_missing=_npd_missing(npd_path) if npd_path.is_file() else None,
-        review_threshold=link_params.thresholds.review,
+        review_threshold=params.linkage.thresholds.review,
     )
     report.extra["baseline_seconds"] = seconds
-    target = Path(out) if out is not None else linkage / QUALITY_FILE
+    target = catalogue.LINKAGE_QUALITY.at(paths)
     write_json(report.to_dict(), target)
     log.info("linkage quality: matched precision %.4f, recall %.4f, F1 %.4f; wrote %s",
              report.main["precision"], report.main["recall"], report.main["f1"], target)
     return report
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the command's arguments."""
-    parser.add_argument("--no-baselines", action="store_true", help="skip the rule cascade and ECM baselines")
-    parser.add_argument("--out", type=Path, default=None, help=f"JSON to write (default: data/linkage/{QUALITY_FILE})")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``sendlink quality``."""
-    report = run_quality_stage(baselines=not args.no_baselines, out=args.out)
-    print(repr(report))
-    return 0

@@ -1,9 +1,8 @@
-"""Evaluation against truth: census values, planted effects, false matches.
+"""The outcome analysis against the truth: census values, planted effects, false matches.
 
-**Evaluation code.** This is the only module of :mod:`sendlink.outcomes`
-that reads ``data/synthetic/truth/`` (and DfE's identifiable links); the
-analysis itself reads ``data/research/`` only. A project test scans the
-source to keep it so.
+**Evaluation code**, part of the ``evaluate`` stage: it reads the truth
+(through :mod:`sendlink.evaluate.truth`) and DfE's identifiable links; the
+analysis itself (:mod:`sendlink.outcomes`) reads ``data/research/`` only.
 
 What "truth" means here
 -----------------------
@@ -36,9 +35,12 @@ import pandas as pd
 from scipy import stats
 
 from sendlink.config import Paths
+from sendlink.evaluate import truth
 from sendlink.io import read_table
 from sendlink.outcomes.analysis import EFFECT_TERMS, MODELS, OUTCOMES, complete_rows, fit_model
 from sendlink.outcomes.variables import analysis_variables
+from sendlink.params import Params
+from sendlink.schema import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,13 @@ ANSWER_COLUMNS = {
     "school_experience_w1": "p1_school_experience",
     "wellbeing_w2": "yp2_life_satisfaction",
 }
-FRAME_YEAR = 2022
 
 
-def frame_rows(paths: Paths, frame_year: int = FRAME_YEAR) -> pd.DataFrame:
+def frame_rows(paths: Paths, frame_year: int) -> pd.DataFrame:
     """Every frame pupil as an extract-shaped row, with true values.
+
+    ``frame_year`` is the year the survey frame was drawn
+    (``synth.survey.frame_year``).
 
     NPD columns come from :func:`~sendlink.deidentify.attributes.npd_attributes`
     (the extract's own derivation); the school pseudonym is the URN itself
@@ -61,7 +65,7 @@ def frame_rows(paths: Paths, frame_year: int = FRAME_YEAR) -> pd.DataFrame:
     """
     from sendlink.deidentify.attributes import npd_attributes
 
-    frame = read_table(paths.truth / "frame.parquet")
+    frame = truth.frame(paths)
     npd = npd_attributes(paths.npd, frame["upn"], frame_year, school_pseudonym=lambda urns: urns.astype(str))
     if "npd_idaci_quintile" not in npd.columns:  # older derivation: quintile from decile
         npd["npd_idaci_quintile"] = ((npd["npd_idaci_decile"] + 1) // 2).astype("Int64")
@@ -70,11 +74,6 @@ def frame_rows(paths: Paths, frame_year: int = FRAME_YEAR) -> pd.DataFrame:
         rows[extract_column] = frame[truth_column].to_numpy()
     rows["survey_id"] = frame["survey_id"].to_numpy()
     return rows
-
-
-def planted_effects(paths: Paths) -> pd.DataFrame:
-    """The generating coefficients (``truth/planted_effects.csv``)."""
-    return read_table(paths.truth / "planted_effects.csv")
 
 
 def census_fits(rows: pd.DataFrame, *, test_level: float = 0.05) -> dict[tuple[str, str], object]:
@@ -88,7 +87,7 @@ def census_fits(rows: pd.DataFrame, *, test_level: float = 0.05) -> dict[tuple[s
     return fits
 
 
-def census_values(paths: Paths, *, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+def census_values(paths: Paths, frame_year: int, *, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """The census value of every reported term of every model.
 
     Returns
@@ -97,7 +96,7 @@ def census_values(paths: Paths, *, rows: pd.DataFrame | None = None) -> pd.DataF
         ``outcome, model, term, family, n, census`` (model scale: log-odds,
         log-rate, points), ``census_effect`` (odds/rate ratio or difference).
     """
-    rows = frame_rows(paths) if rows is None else rows
+    rows = frame_rows(paths, frame_year) if rows is None else rows
     out = []
     for (name, model), fit in census_fits(rows).items():
         table = fit.effects(MODELS[model])
@@ -191,8 +190,8 @@ def link_errors(paths: Paths, extract: pd.DataFrame, research_id_of_upn) -> Link
         Callable mapping a Series of UPNs to research ids with the
         project key (as the extract stage does).
     """
-    links = read_table(paths.linkage / "links.parquet")
-    true = read_table(paths.truth / "links.parquet").set_index("survey_id")["upn"]
+    links = read_table(catalogue.LINKS.at(paths))
+    true = truth.true_links(paths).set_index("survey_id")["upn"]
     true_upn = links["survey_id"].map(true)
     # Cases sent for linkage whose child is in the NPD: the ones a perfect
     # linker would link.
@@ -226,18 +225,13 @@ def without_false_matches(extract: pd.DataFrame, false_ids: frozenset[str]) -> p
     return out
 
 
-def available(paths: Paths) -> bool:
-    """Whether the synthetic truth needed for evaluation is present."""
-    return (paths.truth / "frame.parquet").is_file() and (paths.truth / "planted_effects.csv").is_file()
-
-
-def evaluate(paths: Paths, estimates: pd.DataFrame, *, census: pd.DataFrame | None = None) -> pd.DataFrame:
+def evaluate(paths: Paths, estimates: pd.DataFrame, frame_year: int, *, census: pd.DataFrame | None = None) -> pd.DataFrame:
     """Compare an analysis's estimates with the census and generating values."""
-    census = census_values(paths) if census is None else census
-    return comparison(estimates, census, planted_effects(paths))
+    census = census_values(paths, frame_year) if census is None else census
+    return comparison(estimates, census, truth.planted_effects(paths))
 
 
-def research_id_mapper(paths: Paths, params):
+def research_id_mapper(paths: Paths, params: Params):
     """UPN -> research id with the project key, as the extract stage computes it."""
     from sendlink.deidentify import project_key, research_ids
 
@@ -274,7 +268,7 @@ class Evaluation:
     summary: dict
 
 
-def evaluate_run(paths: Paths, params, extract: pd.DataFrame, analysis, sensitivity: pd.DataFrame | None = None) -> Evaluation:
+def evaluate_run(paths: Paths, params: Params, extract: pd.DataFrame, analysis, sensitivity: pd.DataFrame | None = None) -> Evaluation:
     """Everything the pipeline reports about truth, for ``summary.json`` and notebook 06.
 
     Parameters
@@ -288,18 +282,17 @@ def evaluate_run(paths: Paths, params, extract: pd.DataFrame, analysis, sensitiv
         :func:`sendlink.outcomes.stage.sensitivity_estimates` returns them.
     """
     from sendlink.outcomes.analysis import analyse, read_extract
-    from sendlink.outcomes.stage import EXTRACTS
 
-    planted = planted_effects(paths)
-    census = census_values(paths)
+    planted = truth.planted_effects(paths)
+    census = census_values(paths, params.synth.survey.frame_year)
     cmp = comparison(analysis.estimates, census, planted)
     mapper = research_id_mapper(paths, params)
     errors = {"main": link_errors(paths, extract, mapper)}
     for name in ("strict", "loose"):
-        path = paths.research / EXTRACTS[name]
+        path = catalogue.EXTRACTS[name].at(paths)
         if path.is_file():
             errors[name] = link_errors(paths, read_extract(path), mapper)
-    cleaned = analyse(without_false_matches(extract, errors["main"].false_research_ids), params, estimators=("naive", "weighted"))
+    cleaned = analyse(without_false_matches(extract, errors["main"].false_research_ids), params.outcomes, estimators=("naive", "weighted"))
     parts = [analysis.estimates.assign(extract="main")]
     if sensitivity is not None:
         parts.append(sensitivity[sensitivity["extract"] != "main"])
@@ -334,6 +327,6 @@ def _round(value, digits: int = 4):
 
 
 __all__ = [
-    "ANSWER_COLUMNS", "Evaluation", "LinkErrors", "available", "census_fits", "census_values", "comparison", "evaluate",
-    "evaluate_run", "frame_rows", "link_errors", "planted_effects", "research_id_mapper", "without_false_matches",
+    "ANSWER_COLUMNS", "Evaluation", "LinkErrors", "census_fits", "census_values", "comparison", "evaluate",
+    "evaluate_run", "frame_rows", "link_errors", "research_id_mapper", "without_false_matches",
 ]

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from sendlink.link import assign, standardise
-from sendlink.link.engine import NPD_KEY, SURVEY_KEY, LinkResult, _empty_links, check_spine
+from sendlink.link.engine import LinkResult, _empty_links
+from sendlink.link.spine import NPD_KEY, SURVEY_KEY, check_spine
 from sendlink.params.linkage import LinkageParams
 
 __all__ = ["RULES", "ecm_diagnostics", "link_ecm", "link_rules"]
@@ -106,9 +107,8 @@ def _rule_pairs(name: str, s: pd.DataFrame, n: pd.DataFrame) -> pd.DataFrame:
     raise ValueError(f"unknown rule {name!r}")
 
 
-def link_rules(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams | None = None, **_: object) -> LinkResult:
-    """Link with the deterministic rule cascade (:data:`RULES`)."""
-    params = params or LinkageParams()
+def link_rules(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams, **_: object) -> LinkResult:
+    """Link with the deterministic rule cascade (:data:`RULES`); ``params.thresholds.match`` splits matched from review."""
     survey = check_spine(survey, SURVEY_KEY, "survey spine")
     npd = check_spine(npd, NPD_KEY, "NPD spine")
     links = _empty_links(survey[SURVEY_KEY])
@@ -145,11 +145,10 @@ def link_rules(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams | 
 _ECM_FIELDS = ("forename", "surname", "dob", "postcode", "sex", "school")
 
 
-def link_ecm(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams | None = None, **_: object) -> LinkResult:
+def link_ecm(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams, **_: object) -> LinkResult:
     """Link with recordlinkage's default pipeline: block, exact comparisons, ``ECMClassifier``."""
     import recordlinkage as rl
 
-    params = params or LinkageParams()
     survey = check_spine(survey, SURVEY_KEY, "survey spine")
     npd = check_spine(npd, NPD_KEY, "NPD spine")
     links = _empty_links(survey[SURVEY_KEY])

@@ -8,7 +8,7 @@ as recorded, and empty ``decision, reviewer, date`` columns for the reviewer.
 A reviewer fills in ``decision`` (``match`` or ``non-match``), their name
 and the date, and saves the rows as a *decisions file* (any extra columns
 are ignored). On the next run :func:`read_decisions` loads it and the linker
-honours it: a ``match`` is linked whatever the model says (``link_status``
+honours it (:func:`apply_decisions`): a ``match`` is linked whatever the model says (``link_status``
 ``matched``), a ``non-match`` removes that pair from the candidates, so the
 child may link to another record or stay unmatched. No decision about a
 person is purely automated where the model is unsure.
@@ -19,14 +19,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sendlink.errors import InputError
 from sendlink.io import read_table
 from sendlink.link.compare import FIELDS
+from sendlink.link.spine import RawSpine
 from sendlink.link.standardise import IDENTIFIER_COLUMNS
 
-__all__ = ["DECISION_COLUMNS", "DECISIONS", "build_review", "read_decisions"]
+__all__ = ["DECISIONS", "DECISION_COLUMNS", "apply_decisions", "build_review", "read_decisions", "review_queue"]
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +123,80 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     log.info("read %d reviewer decision(s) from %s (%d match, %d non-match)", len(frame), path,
              int((frame["decision"] == "match").sum()), int((frame["decision"] == "non-match").sum()))
     return frame.reset_index(drop=True)
+
+
+def _decision_rows(decisions: pd.DataFrame, survey: RawSpine, npd: RawSpine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row positions of the decisions' records (-1 when not in the files) and whether each is a match."""
+    def rows_of(keys: pa.Array, wanted: pd.Series) -> np.ndarray:
+        values = pa.array(wanted.astype(str).tolist(), type=pa.string())
+        hit = pc.index_in(keys, value_set=values).to_numpy(zero_copy_only=False)
+        hit = np.where(np.isnan(hit), -1, hit).astype(np.int64) if hit.dtype.kind == "f" else hit.astype(np.int64)
+        out = np.full(len(values), -1, dtype=np.int64)
+        where = np.flatnonzero(hit >= 0)
+        out[hit[where]] = where
+        return out
+
+    d_s = rows_of(survey.keys, decisions["survey_id"])
+    d_n = rows_of(npd.keys, decisions["upn"])
+    return d_s, d_n, (decisions["decision"] == "match").to_numpy()
+
+
+def apply_decisions(survey_rows: np.ndarray, npd_rows: np.ndarray, passes: np.ndarray, decisions: pd.DataFrame | None,
+                    survey: RawSpine, npd: RawSpine) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate pairs with the reviewers' decisions applied.
+
+    A ``non-match`` pair leaves the candidates; a ``match`` pair joins them
+    if blocking did not find it (with no pass: ``passes`` 0) and is marked
+    as forced, so the linker links it whatever the model says. Decisions
+    naming records not in these spines are ignored, with a warning.
+
+    Parameters
+    ----------
+    survey_rows, npd_rows, passes
+        The candidate pairs (row positions) and the passes that found each
+        (bit mask), as :func:`sendlink.link.blocking.block` gives them.
+    decisions
+        :func:`read_decisions`' table, or ``None``.
+    survey, npd
+        The spines the rows point into.
+
+    Returns
+    -------
+    tuple
+        ``survey_rows, npd_rows, passes`` of the pairs to score, and
+        ``forced``: whether each is a reviewer-confirmed match.
+    """
+    si, ni, bits = survey_rows, npd_rows, passes
+    n_s, n_n = len(survey), len(npd)
+    forced = np.zeros(len(si), dtype=bool)
+    if decisions is None or not len(decisions) or not n_s or not n_n:
+        return si, ni, bits, forced
+    d_s, d_n, is_match = _decision_rows(decisions, survey, npd)
+    known = (d_s >= 0) & (d_n >= 0)
+    if (~known).any():
+        log.warning("%d reviewer decision(s) name records not in these files; ignored", int((~known).sum()))
+    pair_key = si * n_n + ni
+    dec_key = d_s[known] * n_n + d_n[known]
+    non = dec_key[~is_match[known]]
+    keep = ~np.isin(pair_key, non)
+    si, ni, bits = si[keep], ni[keep], bits[keep]
+    yes = dec_key[is_match[known]]
+    missing = yes[~np.isin(yes, si * n_n + ni)]
+    si = np.concatenate([si, missing // n_n])
+    ni = np.concatenate([ni, missing % n_n])
+    bits = np.concatenate([bits, np.zeros(len(missing), dtype=bits.dtype)])
+    forced = np.isin(si * n_n + ni, yes)
+    log.info("honouring %d match and %d non-match reviewer decision(s)", len(yes), len(non))
+    return si, ni, bits, forced
+
+
+def review_queue(links: pd.DataFrame, pairs: pd.DataFrame, survey: RawSpine, npd: RawSpine) -> pd.DataFrame:
+    """The clerical-review queue of a linkage run, with both records' identifiers as recorded.
+
+    ``links`` and ``pairs`` are the run's (:class:`sendlink.link.engine.LinkResult`);
+    only the NPD records under review are read from the (possibly 9-million
+    row) NPD spine.
+    """
+    in_review = set(links.loc[links["link_status"] == "clerical_review", npd.key])
+    npd_rows = pairs.loc[pairs[npd.key].astype(str).isin(in_review), "npd_row"].unique() if len(in_review) else []
+    return build_review(links, pairs, survey.frame(), npd.frame(np.asarray(npd_rows, dtype=np.int64)))

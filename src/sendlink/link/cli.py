@@ -2,7 +2,7 @@
 
 Stage ``link``, run by DfE. Reads the two spine files (CSV or Parquet, by
 extension), links them (:func:`sendlink.link.link`) and writes the links
-file (DESIGN.md section 4) and, optionally, the clerical-review queue, both
+file (docs/DESIGN.md section 4) and, optionally, the clerical-review queue, both
 atomically: nothing is written unless everything succeeded.
 """
 
@@ -15,10 +15,9 @@ from pathlib import Path
 
 from sendlink.io import StagedWrites
 from sendlink.link import clerical
-from sendlink.link.features import read_spine
 from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
-from sendlink.params.linkage import LinkageParams, load
-from sendlink.link.stage import review_queue
+from sendlink.link.spine import read_spine
+from sendlink.params import Params, load_params, override
 
 __all__ = ["configure_parser", "link_files", "run"]
 
@@ -37,55 +36,38 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decisions", type=Path, default=None, help="reviewer decisions to honour (survey_id, upn, decision, reviewer, date)")
 
 
-def _params(args: argparse.Namespace) -> LinkageParams:
-    try:
-        params = load(args.params)
-    except Exception as exc:
-        # A project without params.yaml (a user's own folder) runs on defaults.
-        if args.params is None and "cannot find the project root" in str(exc):
-            log.info("no params.yaml found; using the default linkage parameters")
-            params = LinkageParams()
-        else:
-            raise
-    overrides = {}
-    if args.match_threshold is not None:
-        overrides["match"] = args.match_threshold
-    if args.review_threshold is not None:
-        overrides["review"] = args.review_threshold
-    if overrides:
-        from sendlink.config import section
-
-        raw = params.model_dump()
-        raw["thresholds"] = {**raw["thresholds"], **overrides}
-        params = section({"linkage": raw, "_source": "command line"}, "linkage", LinkageParams)
-    return params
+def _params(args: argparse.Namespace) -> Params:
+    params = load_params(args.params)
+    thresholds = {k: v for k, v in (("match", args.match_threshold), ("review", args.review_threshold)) if v is not None}
+    return override(params, {"linkage": {"thresholds": thresholds}}) if thresholds else params
 
 
 def link_files(
     survey_path: str | Path,
     npd_path: str | Path,
     out: str | Path,
-    params: LinkageParams | None = None,
+    params: Params,
     *,
     review_out: str | Path | None = None,
     decisions_path: str | Path | None = None,
 ) -> LinkResult:
     """Link two spine files and write the links (and review queue) atomically.
 
-    Parquet spines are read dictionary-encoded (:func:`sendlink.link.features.read_spine`),
-    so a national NPD spine never becomes a table of Python strings.
+    Parquet spines are read dictionary-encoded (:func:`sendlink.link.spine.read_spine`),
+    so a national NPD spine never becomes a table of Python strings. The
+    ``linkage:`` parameters and the seed of ``params`` are used.
     """
     started = time.perf_counter()
     survey = read_spine(survey_path, SURVEY_KEY)
     npd = read_spine(npd_path, NPD_KEY)
     read_seconds = time.perf_counter() - started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
-    result = link_spines(survey, npd, params, decisions=decisions)
+    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions)
     result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
         if review_out is not None:
-            staged.table(review_queue(result, survey, npd), review_out)
+            staged.table(clerical.review_queue(result.links, result.pairs, survey, npd), review_out)
     log.info("wrote %s (%d rows)", out, len(result.links))
     return result
 

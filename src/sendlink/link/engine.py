@@ -2,7 +2,7 @@
 
 Stage ``link``, run by the DfE linkage team. **In:** the survey spine (the
 consented children's identifiers, sent by the survey organisation, no
-answers) and the NPD spine (DESIGN.md section 4). **Out:** a
+answers) and the NPD spine (docs/DESIGN.md section 4). **Out:** a
 :class:`LinkResult`: one link row per survey record, the scored candidate
 pairs, the fitted model and the blocking statistics. Everything in it is
 identifiable and stays with DfE.
@@ -15,7 +15,7 @@ thresholds -> reviewer decisions. Each step is a module of this package
 with its reasoning in its docstring.
 
 :func:`link` takes DataFrames; :func:`link_spines` takes spines read with
-:func:`sendlink.link.features.read_spine`, the path for a national NPD
+:func:`sendlink.link.spine.read_spine`, the path for a national NPD
 (9.1 million pupils are never a table of Python strings).
 """
 
@@ -28,22 +28,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from sendlink.errors import InputError
-from sendlink.link import assign, blocking, compare, model
+from sendlink.link import assign, blocking, clerical, compare, model
 from sendlink.link.arrays import unique, unique_inverse
-from sendlink.link.features import Features, RawSpine, check_columns, encode
-from sendlink.params.linkage import LinkageParams
+from sendlink.link.features import Features, encode
+from sendlink.link.spine import NPD_KEY, SURVEY_KEY, RawSpine, check_columns
+from sendlink.params.linkage import LinkageParams, Thresholds
 
-__all__ = ["LINK_COLUMNS", "LinkResult", "check_spine", "decide", "link", "link_spines"]
+__all__ = ["LINK_COLUMNS", "LinkResult", "decide", "link", "link_spines"]
 
 log = logging.getLogger(__name__)
 
-SURVEY_KEY = "survey_id"
-NPD_KEY = "upn"
-#: The columns of the links file (DESIGN.md section 4).
+#: The columns of the links file (docs/DESIGN.md section 4).
 LINK_COLUMNS = [SURVEY_KEY, NPD_KEY, "match_probability", "match_weight", "link_status"]
 
 
@@ -74,6 +70,8 @@ class LinkResult:
         Anything else worth reporting (timings, degeneracy checks...).
     params
         The parameters used (thresholds, passes, model settings).
+    seed
+        The seed of the random generator that drew the u sample.
     """
 
     links: pd.DataFrame
@@ -82,39 +80,11 @@ class LinkResult:
     blocking: pd.DataFrame = field(default_factory=pd.DataFrame)
     diagnostics: dict = field(default_factory=dict)
     params: LinkageParams | None = None
+    seed: int | None = None
 
     def contract(self) -> pd.DataFrame:
         """The links table with exactly the contract's columns."""
         return self.links[LINK_COLUMNS].copy()
-
-
-def check_spine(frame: pd.DataFrame, key: str, source: str | Path) -> pd.DataFrame:
-    """Check a spine's key column: present, no empty values, no duplicates.
-
-    Raises
-    ------
-    InputError
-        Naming ``source``, the key column and example rows.
-    """
-    if key not in frame.columns:
-        if frame.columns.empty and frame.empty:
-            return pd.DataFrame({key: pd.Series(dtype=str)})
-        hint = ""
-        if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
-            hint = "; the file looks delimited by something other than commas: save it as comma-separated CSV"
-        raise InputError(source, f"missing key column '{key}' (columns: {', '.join(map(str, frame.columns))}){hint}", column=key)
-    frame = frame.reset_index(drop=True)
-    keys = frame[key]
-    text = keys.astype(str).str.strip()
-    empty = np.flatnonzero(keys.isna().to_numpy() | (text == "").to_numpy())
-    if len(empty):
-        raise InputError(source, "empty key", column=key, rows=empty.tolist())
-    dup = np.flatnonzero(text.duplicated(keep=False).to_numpy())
-    if len(dup):
-        raise InputError(source, "duplicate key", column=key, rows=dup.tolist(), values=text.iloc[dup].tolist())
-    frame = frame.copy()
-    frame[key] = text
-    return frame
 
 
 def _empty_links(keys: pd.Series) -> pd.DataFrame:
@@ -179,29 +149,13 @@ def _keys_categorical(raw: RawSpine, rows: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(inverse.astype(np.int64), categories=pd.Index(raw.key_list(used), dtype=object))
 
 
-def _decision_rows(decisions: pd.DataFrame, survey: RawSpine, npd: RawSpine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row positions of the decisions' records (-1 when not in the files) and whether each is a match."""
-    def rows_of(keys: pa.Array, wanted: pd.Series) -> np.ndarray:
-        values = pa.array(wanted.astype(str).tolist(), type=pa.string())
-        hit = pc.index_in(keys, value_set=values).to_numpy(zero_copy_only=False)
-        hit = np.where(np.isnan(hit), -1, hit).astype(np.int64) if hit.dtype.kind == "f" else hit.astype(np.int64)
-        out = np.full(len(values), -1, dtype=np.int64)
-        where = np.flatnonzero(hit >= 0)
-        out[hit[where]] = where
-        return out
-
-    d_s = rows_of(survey.keys, decisions["survey_id"])
-    d_n = rows_of(npd.keys, decisions["upn"])
-    return d_s, d_n, (decisions["decision"] == "match").to_numpy()
-
-
 def link(
     survey: pd.DataFrame,
     npd: pd.DataFrame,
-    params: LinkageParams | None = None,
+    params: LinkageParams,
     *,
+    seed: int,
     decisions: pd.DataFrame | None = None,
-    rng: np.random.Generator | None = None,
     survey_source: str | Path = "survey spine",
     npd_source: str | Path = "NPD spine",
 ) -> LinkResult:
@@ -213,13 +167,13 @@ def link(
         Spines with key ``survey_id`` / ``upn`` and any of the identifier
         columns (absent or empty ones are no evidence; extra ones ignored).
     params
-        The ``linkage:`` parameters (defaults when ``None``).
+        The ``linkage:`` parameters.
+    seed
+        Seeds the random generator of the u sample (the project seed: same
+        inputs, same output).
     decisions
         Reviewer decisions (:func:`sendlink.link.clerical.read_decisions`),
         honoured: ``match`` pairs are linked, ``non-match`` pairs excluded.
-    rng
-        The random generator for the u sample; by default one seeded from
-        ``params.seed`` (same inputs, same output).
     survey_source, npd_source
         Names used in error messages (the files' paths).
 
@@ -235,7 +189,7 @@ def link(
     clock = time.perf_counter()
     s_raw = RawSpine.from_frame(survey, SURVEY_KEY, survey_source)
     n_raw = RawSpine.from_frame(npd, NPD_KEY, npd_source)
-    result = link_spines(s_raw, n_raw, params, decisions=decisions, rng=rng)
+    result = link_spines(s_raw, n_raw, params, seed=seed, decisions=decisions)
     result.diagnostics["timings"] = {"read": time.perf_counter() - clock - sum(result.diagnostics["timings"].values()),
                                      **result.diagnostics["timings"]}
     return result
@@ -244,18 +198,17 @@ def link(
 def link_spines(
     survey: RawSpine,
     npd: RawSpine,
-    params: LinkageParams | None = None,
+    params: LinkageParams,
     *,
+    seed: int,
     decisions: pd.DataFrame | None = None,
-    rng: np.random.Generator | None = None,
 ) -> LinkResult:
-    """:func:`link` on spines already read (:func:`sendlink.link.features.read_spine`).
+    """:func:`link` on spines already read (:func:`sendlink.link.spine.read_spine`).
 
     This is the path for large files: a Parquet NPD spine is read
     dictionary-encoded and never becomes a table of Python strings.
     """
-    params = params or LinkageParams()
-    rng = rng if rng is not None else np.random.default_rng(params.seed)
+    rng = np.random.default_rng(seed)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -274,25 +227,7 @@ def link_spines(
     blocks = blocking.block(features, passes, params.blocking.max_block_size)
     lap("block")
 
-    si, ni, bits = blocks.survey_rows, blocks.npd_rows, blocks.passes
-    forced = np.zeros(len(si), dtype=bool)
-    if decisions is not None and len(decisions) and n_s and n_n:
-        d_s, d_n, is_match = _decision_rows(decisions, survey, npd)
-        known = (d_s >= 0) & (d_n >= 0)
-        if (~known).any():
-            log.warning("%d reviewer decision(s) name records not in these files; ignored", int((~known).sum()))
-        pair_key = si * n_n + ni
-        dec_key = d_s[known] * n_n + d_n[known]
-        non = dec_key[~is_match[known]]
-        keep = ~np.isin(pair_key, non)
-        si, ni, bits = si[keep], ni[keep], bits[keep]
-        yes = dec_key[is_match[known]]
-        missing = yes[~np.isin(yes, si * n_n + ni)]
-        si = np.concatenate([si, missing // n_n])
-        ni = np.concatenate([ni, missing % n_n])
-        bits = np.concatenate([bits, np.zeros(len(missing), dtype=bits.dtype)])
-        forced = np.isin(si * n_n + ni, yes)
-        log.info("honouring %d match and %d non-match reviewer decision(s)", len(yes), len(non))
+    si, ni, bits, forced = clerical.apply_decisions(blocks.survey_rows, blocks.npd_rows, blocks.passes, decisions, survey, npd)
 
     levels = compare.compare(features, si, ni)
     lap("compare")
@@ -332,7 +267,7 @@ def link_spines(
     pairs["survey_row"] = si
     pairs["npd_row"] = ni
 
-    links = _decide(pairs, pd.Series(survey.key_list(), dtype=object), params)
+    links = _decide(pairs, pd.Series(survey.key_list(), dtype=object), params.thresholds)
     lap("assign")
     log.info(
         "links: %d matched, %d for clerical review, %d unmatched",
@@ -340,7 +275,7 @@ def link_spines(
     )
     diagnostics = {"timings": timings, "model": fitted.diagnostics, "candidate_pairs": len(pairs),
                    "n_survey": n_s, "n_npd": n_n}
-    return LinkResult(links=links, pairs=pairs, model=fitted, blocking=blocks.table(), diagnostics=diagnostics, params=params)
+    return LinkResult(links=links, pairs=pairs, model=fitted, blocking=blocks.table(), diagnostics=diagnostics, params=params, seed=seed)
 
 
 def _pass_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
@@ -365,8 +300,6 @@ def decide(pairs: pd.DataFrame, survey_keys: pd.Series | list, thresholds) -> pd
         A :class:`~sendlink.params.linkage.Thresholds` (or a mapping with
         ``match`` and ``review``).
     """
-    from sendlink.params.linkage import Thresholds
-
     t = thresholds if isinstance(thresholds, Thresholds) else Thresholds.model_validate(dict(thresholds))
     pairs = pairs.copy()
     for key in (SURVEY_KEY, NPD_KEY):
@@ -376,10 +309,10 @@ def decide(pairs: pd.DataFrame, survey_keys: pd.Series | list, thresholds) -> pd
         pairs["reviewer_match"] = False
     pairs["reviewer_match"] = pairs["reviewer_match"].fillna(False).astype(bool)
     pairs["match_probability"] = assign.competing_probability(pairs[SURVEY_KEY].cat.codes.to_numpy(), pairs["match_weight"].to_numpy(float))
-    return _decide(pairs, pd.Series(list(survey_keys), dtype=object).astype(str), LinkageParams(thresholds=t))
+    return _decide(pairs, pd.Series(list(survey_keys), dtype=object).astype(str), t)
 
 
-def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, params: LinkageParams) -> pd.DataFrame:
+def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.DataFrame:
     """One-to-one assignment, thresholds and reviewer decisions -> one row per survey record.
 
     Rounds, until nothing changes: (1) each survey record's candidates
@@ -393,7 +326,6 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, params: LinkageParams) 
     go to clerical review. ``match_probability`` in :attr:`LinkResult.pairs`
     is updated to the value used for the decision.
     """
-    t = params.thresholds
     links = _empty_links(survey_keys)
     if pairs.empty:
         return links

@@ -8,30 +8,27 @@ work (:mod:`~sendlink.link.standardise`, :mod:`~sendlink.link.compare`,
 :mod:`~sendlink.link.baselines`), so a chapter shows what the linker does,
 not a copy of it.
 
-Evaluation helpers take the true links as an argument (``survey_id, upn``,
-empty ``upn`` for a child not in the NPD): the caller, an evaluation
-notebook, reads them. This module never reads the truth folder, like every
-other part of the linker.
+The tables that need the truth (blocking recall per pass, which pairs are
+true links, each child's outcome) are evaluation code, in
+:mod:`sendlink.evaluate.explain`; the helpers here that look at scores
+against the truth take a boolean ``is_match`` per pair, whoever worked it out.
 
 Functions
 ---------
 Standardisation
     :func:`name_examples`, :func:`variant_examples`, :func:`date_examples`,
     :func:`postcode_examples`.
-Blocking and comparison
-    :func:`sent_truth`, :func:`blocking_summary`, :func:`comparison_examples`.
+Comparison
+    :func:`comparison_examples`.
 The model
     :func:`mu_table`, :func:`term_frequency_weights`, :func:`pair_breakdown`.
-Scores against truth
-    :func:`is_true_pair`, :func:`weight_histogram`, :func:`strong_non_matches`,
+Scores of matches and non-matches
+    :func:`weight_histogram`, :func:`strong_non_matches`,
     :func:`pairwise_vs_competing`.
 Assignment and review
     :func:`candidates`, :func:`rival_examples`, :func:`review_side_by_side`.
 The degenerate-ECM trap
     :func:`ecm_demo`, :func:`ecm_fields`, :func:`ecm_classes`, :func:`blocked_agreement`.
-Linkage quality by child (notebook 4)
-    :func:`evaluate_children`, :func:`difference_kinds`, :func:`differences_per_child`,
-    :func:`difference_class`.
 """
 
 from __future__ import annotations
@@ -44,15 +41,30 @@ import numpy as np
 import pandas as pd
 
 from sendlink.link import compare, standardise
-from sendlink.link.features import encode_frames
-from sendlink.link.blocking import pass_recall
 from sendlink.link.engine import LinkResult
+from sendlink.link.features import encode_frames
+from sendlink.params.linkage import LinkageParams
 
 __all__ = [
-    "DIFFERENCE_CLASSES", "EcmDemo", "RESULTS", "blocked_agreement", "blocking_summary", "candidates", "comparison_examples", "date_examples",
-    "difference_class", "difference_kinds", "differences_per_child", "ecm_classes", "ecm_demo", "ecm_fields", "evaluate_children",
-    "is_true_pair", "mu_table", "name_examples", "pair_breakdown", "pairwise_vs_competing", "postcode_examples",
-    "review_side_by_side", "rival_examples", "sent_truth", "strong_non_matches", "term_frequency_weights", "variant_examples", "weight_histogram",
+    "EcmDemo",
+    "blocked_agreement",
+    "candidates",
+    "comparison_examples",
+    "date_examples",
+    "ecm_classes",
+    "ecm_demo",
+    "ecm_fields",
+    "mu_table",
+    "name_examples",
+    "pair_breakdown",
+    "pairwise_vs_competing",
+    "postcode_examples",
+    "review_side_by_side",
+    "rival_examples",
+    "strong_non_matches",
+    "term_frequency_weights",
+    "variant_examples",
+    "weight_histogram",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,49 +141,7 @@ def postcode_examples(values: Sequence[object]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- blocking and comparison
-
-
-def sent_truth(true_links: pd.DataFrame, survey_ids: Sequence[str] | pd.Series) -> pd.DataFrame:
-    """The true links of the children sent for linkage (the only links a linker could find).
-
-    The truth lists every responding family; only those whose parents gave
-    permission were sent to DfE, so recall (of blocking or of the linker)
-    is measured against their links alone.
-    """
-    wanted = set(pd.Series(survey_ids).astype(str))
-    truth = true_links.copy()
-    truth["survey_id"] = truth["survey_id"].astype(str)
-    return truth[truth["survey_id"].isin(wanted)].reset_index(drop=True)
-
-
-def blocking_summary(pairs: pd.DataFrame, true_links: pd.DataFrame, stats: Sequence[Mapping[str, object]]) -> pd.DataFrame:
-    """Candidate pairs and blocking recall per pass, in pass order.
-
-    Parameters
-    ----------
-    pairs
-        The scored candidate pairs (``pairs.parquet``), with ``passes``.
-    true_links
-        The true links of the children sent for linkage (:func:`sent_truth`).
-    stats
-        The per-pass statistics of ``model.json`` (``blocking``): ``name``,
-        ``keys``, ``pairs``, ``new_pairs``, ``survey_records_capped`` ...
-
-    Returns
-    -------
-    DataFrame
-        ``pass, keys, pairs, new_pairs, recall`` (the pass alone),
-        ``cumulative_recall`` (with every earlier pass), ``only_this_pass``
-        (true pairs no other pass found) and ``capped`` (survey records
-        whose block was too large for this pass).
-    """
-    stats = pd.DataFrame(list(stats))
-    names = stats["name"].tolist()
-    recall = pass_recall(pairs, true_links, names)
-    out = recall.merge(stats.rename(columns={"name": "pass"})[["pass", "keys", "new_pairs", "survey_records_capped"]], on="pass")
-    out = out.rename(columns={"survey_records_capped": "capped"})
-    return out[["pass", "keys", "pairs", "new_pairs", "recall", "cumulative_recall", "only_this_pass", "capped"]]
+# --------------------------------------------------------------------------- comparison
 
 
 def comparison_examples(examples: Sequence[tuple[str, Mapping[str, object], Mapping[str, object]]]) -> pd.DataFrame:
@@ -279,16 +249,7 @@ def _pair(pairs: pd.DataFrame, survey_id: str, upn: str) -> pd.Series:
     return hit.iloc[0]
 
 
-# --------------------------------------------------------------------------- scores against truth (evaluation)
-
-
-def is_true_pair(pairs: pd.DataFrame, true_links: pd.DataFrame) -> np.ndarray:
-    """For each candidate pair, whether it is a true link (evaluation only)."""
-    truth = true_links[["survey_id", "upn"]].dropna()
-    truth = truth[truth["upn"].astype(str) != ""]
-    keys = set(zip(truth["survey_id"].astype(str), truth["upn"].astype(str), strict=True))
-    return np.array([(s, u) in keys for s, u in zip(pairs["survey_id"].astype(str), pairs["upn"].astype(str), strict=True)],
-                    dtype=bool)
+# --------------------------------------------------------------------------- scores of matches and non-matches
 
 
 def weight_histogram(weights: np.ndarray | pd.Series, is_match: np.ndarray, edges: Sequence[float]) -> pd.DataFrame:
@@ -427,26 +388,27 @@ class EcmDemo:
     model: LinkResult
 
 
-def ecm_demo(survey: pd.DataFrame, npd: pd.DataFrame, *, size: int, seed: int, params=None) -> EcmDemo:
+def ecm_demo(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams, *, size: int, seed: int) -> EcmDemo:
     """Run the degenerate-ECM demonstration on ``size`` survey records drawn with ``seed``.
 
     Both methods see the same candidate pairs: every NPD record born on the
     child's date of birth, and every one with the child's surname
     (standardised), the blocking of recordlinkage's usual tutorial set-up.
-    The NPD side is the whole spine, as in real linkage.
+    The NPD side is the whole spine, as in real linkage. ``params`` are the
+    linkage parameters (their blocking passes are replaced); ``seed`` draws
+    the sample and the model's u sample.
     """
     from sendlink.link.baselines import link_ecm
     from sendlink.link.engine import link
-    from sendlink.params.linkage import Blocking, BlockingPass, LinkageParams
+    from sendlink.params.linkage import Blocking, BlockingPass
 
-    params = params or LinkageParams()
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(survey), size=min(size, len(survey)), replace=False))
     sample = survey.iloc[rows].reset_index(drop=True)
     ecm = link_ecm(sample, npd, params)
     big = max(len(npd), 1)
     naive = Blocking(max_block_size=big, passes=[BlockingPass(name="dob", keys=["dob"]), BlockingPass(name="surname", keys=["surname"])])
-    model = link(sample, npd, params.model_copy(update={"blocking": naive}))
+    model = link(sample, npd, params.model_copy(update={"blocking": naive}), seed=seed)
     return EcmDemo(survey_ids=sample["survey_id"].astype(str).tolist(), ecm=ecm, model=model)
 
 
@@ -499,110 +461,3 @@ def blocked_agreement(ecm_pairs: pd.DataFrame, u_random: Mapping[str, float]) ->
         rows.append({"field": field, "share_of_blocked_pairs_agreeing": float(ecm_pairs[column].mean()),
                      "u_from_random_pairs": float(u_random.get(field, np.nan))})
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------- linkage quality by child (notebook 4)
-
-#: Each survey child's result, from :func:`sendlink.evaluate.linkage.classify`'s outcome.
-RESULTS = {
-    "correct": "linked correctly",
-    "false_match": "false match",
-    "missed_not_blocked": "missed",
-    "missed_in_review": "missed",
-    "missed_unmatched": "missed",
-    "missed_linked_elsewhere": "missed",
-    "correct_non_match": "not in the NPD, not linked",
-}
-
-
-def evaluate_children(links: pd.DataFrame, true_links: pd.DataFrame, attributes: pd.DataFrame | None = None,
-                      pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per survey child sent for linkage: the outcome, a plain-words ``result``, and the child's attributes.
-
-    :func:`sendlink.evaluate.linkage.classify` does the classifying; ``result`` is
-    one of the values of :data:`RESULTS` (a child not in the NPD who was
-    wrongly linked is a ``false match``). ``attributes`` (``survey_id`` and
-    any columns, e.g. the sampling frame's) are joined on; ``twin`` comes
-    from the truth when it has it.
-    """
-    from sendlink.evaluate.linkage import classify
-
-    out = classify(links, true_links, pairs)
-    out["result"] = out["outcome"].map(RESULTS)
-    truth = true_links.assign(survey_id=true_links["survey_id"].astype(str)).drop_duplicates("survey_id")
-    if "twin" in truth:
-        out = out.merge(truth[["survey_id", "twin"]], on="survey_id", how="left")
-        out["twin"] = out["twin"].astype("boolean").fillna(False).astype(bool)
-    if attributes is not None:
-        attrs = attributes.assign(survey_id=attributes["survey_id"].astype(str)).drop_duplicates("survey_id")
-        out = out.merge(attrs, on="survey_id", how="left")
-    return out
-
-
-#: Differences that are not differences to a linker: standardisation removes
-#: formatting, and a middle name left out is no evidence either way.
-NOT_SUBSTANTIVE = {("forename", "formatting"), ("surname", "formatting"), ("postcode", "formatting"),
-                   ("middle_names", "omitted"), ("middle_names", "formatting")}
-
-
-def _substantive(differences: pd.DataFrame) -> pd.DataFrame:
-    diff = differences[["survey_id", "field", "difference"]].copy()
-    diff["survey_id"] = diff["survey_id"].astype(str)
-    pairs = list(zip(diff["field"].astype(str), diff["difference"].astype(str), strict=True))
-    keep = np.array([p not in NOT_SUBSTANTIVE for p in pairs], dtype=bool)
-    return diff[keep]
-
-
-def difference_kinds(children: pd.DataFrame, differences: pd.DataFrame) -> pd.DataFrame:
-    """One row per child and kind of difference between the parent's report and the NPD (a child may have several).
-
-    Kinds are ``field: difference`` (underscores as spaces), ``twin in the
-    NPD`` for children with a twin, and ``none`` for children with no
-    substantive difference (formatting and omitted middle names are not
-    counted: :data:`NOT_SUBSTANTIVE`). ``children`` is
-    :func:`evaluate_children`'s table; its columns are carried over.
-    """
-    diff = _substantive(differences)
-    diff = diff[diff["survey_id"].isin(set(children["survey_id"]))]
-    kinds = pd.DataFrame({"survey_id": diff["survey_id"],
-                          "kind": diff["field"].astype(str) + ": " + diff["difference"].astype(str).str.replace("_", " ")})
-    if "twin" in children:
-        twins = children.loc[children["twin"], ["survey_id"]].assign(kind="twin in the NPD")
-        kinds = pd.concat([kinds, twins], ignore_index=True)
-    none = sorted(set(children["survey_id"]) - set(kinds["survey_id"]))
-    kinds = pd.concat([kinds, pd.DataFrame({"survey_id": none, "kind": "none"})], ignore_index=True).drop_duplicates()
-    return kinds.merge(children, on="survey_id", how="inner").sort_values(["kind", "survey_id"], kind="mergesort").reset_index(drop=True)
-
-
-def differences_per_child(children: pd.DataFrame, differences: pd.DataFrame, top: int = 3) -> pd.Series:
-    """How many substantive differences each child's report has, as a category: ``0`` ... ``top or more``.
-
-    Aligned with ``children`` (:func:`evaluate_children`); each field counts
-    once (a postcode both moved and missing is one difference).
-    """
-    diff = _substantive(differences)
-    counts = diff.drop_duplicates(["survey_id", "field"]).groupby("survey_id").size()
-    n = children["survey_id"].astype(str).map(counts).fillna(0).astype(int).clip(upper=top)
-    labels = [str(k) for k in range(top)] + [f"{top} or more"]
-    return pd.Series(pd.Categorical.from_codes(n.to_numpy(), categories=labels), index=children.index, name="differences")
-
-
-#: What differs between a parent's report and the NPD record, from least to most troublesome for linkage.
-DIFFERENCE_CLASSES = ("none", "address or school only", "name or date of birth")
-
-
-def difference_class(children: pd.DataFrame, differences: pd.DataFrame) -> pd.Series:
-    """Each child's report in one of :data:`DIFFERENCE_CLASSES` (substantive differences only).
-
-    ``name or date of birth``: any difference in forename, surname (or
-    names transposed) or date of birth, whatever else differs; ``address or
-    school only``: differences only in postcode or school (moved, missing,
-    mistyped); sex alone counts as ``none`` (a linker barely uses it).
-    """
-    diff = _substantive(differences)
-    names = set(diff.loc[diff["field"].isin(["forename", "surname", "names", "date_of_birth"]), "survey_id"])
-    place = set(diff.loc[diff["field"].isin(["postcode", "school_urn"]), "survey_id"])
-    ids = children["survey_id"].astype(str)
-    codes = np.where(ids.isin(names), 2, np.where(ids.isin(place), 1, 0))
-    return pd.Series(pd.Categorical.from_codes(codes, categories=list(DIFFERENCE_CLASSES)), index=children.index,
-                     name="report differs in")

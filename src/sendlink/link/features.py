@@ -1,10 +1,9 @@
-"""Spines as integer codes: read once, standardise each distinct value once.
+"""Spines as integer codes: standardise each distinct value once.
 
-Blocking and comparison never touch strings row by row. A spine is held as
+Blocking and comparison never touch strings row by row. A spine is read as
 one ``int32`` code per record and column into the column's *distinct* raw
-values (:class:`RawSpine`), exactly what Parquet's dictionary encoding
-stores, so a 9.1-million-row NPD spine is read without creating a Python
-string per cell. Standardisation (:mod:`sendlink.link.standardise`) then runs
+values (:class:`~sendlink.link.spine.RawSpine`, :mod:`sendlink.link.spine`).
+Standardisation (:mod:`sendlink.link.standardise`) then runs
 once per distinct value, and its results are small lookup tables indexed by
 those codes (:class:`Side`); a record's standardised forename is
 ``table[code]``, computed only for the rows that need it.
@@ -13,32 +12,25 @@ Both sides share vocabularies (:class:`Features`): equal standardised names,
 postcodes and schools get equal codes, so blocking is a join on integers and
 string similarity is computed once per distinct pair of values. Missing is
 code ``-1`` throughout.
-
-Assumptions: a spine's key column is text (numbers are turned into text)
-and unique; identifier columns are text, except ``date_of_birth``, which may
-also be a date or timestamp column (Parquet ``date32``, pandas datetimes).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jellyfish
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from scipy import sparse
 
-from sendlink.errors import InputError
 from sendlink.link import standardise
-from sendlink.link.standardise import IDENTIFIER_COLUMNS, SURNAME_PARTICLES, name_groups
+from sendlink.link.spine import RawSpine, as_array
+from sendlink.link.standardise import SURNAME_PARTICLES, name_groups
 
-__all__ = ["MAX_TOKENS", "Features", "Postcodes", "RawSpine", "Side", "encode", "encode_frames", "postcode_codes",
-           "postcode_text", "read_spine"]
+__all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_text"]
 
 log = logging.getLogger(__name__)
 
@@ -48,292 +40,6 @@ MAX_TOKENS = 3
 
 #: Dates of birth are coded as days since this date (small integers for blocking keys).
 EPOCH = np.datetime64("1900-01-01", "D")
-
-#: Identifier columns kept as one string per record rather than dictionary-encoded.
-PLAIN_COLUMNS = ("postcode",)
-
-
-# --------------------------------------------------------------------------- raw spines
-
-
-@dataclass
-class RawSpine:
-    """A spine as recorded: its keys and, per identifier column, codes into distinct values.
-
-    Attributes
-    ----------
-    key
-        Name of the key column (``survey_id`` or ``upn``).
-    keys
-        The record keys as text (an Arrow string array: 9.1 M keys cost
-        ~150 MB this way, several times more as Python strings).
-    codes
-        Per identifier column present: ``int32`` code of each record's value
-        into ``values[column]``, ``-1`` where missing.
-    values
-        Per identifier column: the distinct raw values (object array).
-    plain
-        Columns kept as Arrow strings, one per record (``postcode``: nearly
-        one distinct value per household, so a dictionary would not save
-        anything; it is standardised with vectorised byte operations).
-    source
-        Where the spine came from (named in error messages).
-    ignored
-        Columns of the file that are neither the key nor a spine column.
-    """
-
-    key: str
-    keys: pa.Array
-    codes: dict[str, np.ndarray]
-    values: dict[str, np.ndarray]
-    plain: dict[str, pa.Array] = field(default_factory=dict)
-    source: str = "spine"
-    ignored: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def present(self) -> tuple[str, ...]:
-        """The spine's identifier columns present in this file, in contract order."""
-        return tuple(c for c in IDENTIFIER_COLUMNS if c in self.codes or c in self.plain)
-
-    def key_list(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Keys of the given rows (all when ``None``) as an object array of ``str``."""
-        keys = self.keys if rows is None else self.keys.take(pa.array(np.asarray(rows, dtype=np.int64)))
-        return np.asarray(keys.to_pylist(), dtype=object)
-
-    def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
-        """The records at ``rows`` (all when ``None``) as recorded, missing as ``None``."""
-        rows_ = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
-        out = {self.key: self.key_list(rows_)}
-        take = pa.array(rows_, type=pa.int64())
-        for column in IDENTIFIER_COLUMNS:
-            if column in self.codes:
-                table = np.append(self.values[column].astype(object), None)
-                out[column] = table[self.codes[column][rows_]]
-            elif column in self.plain:
-                out[column] = np.asarray(self.plain[column].take(take).to_pylist(), dtype=object)
-        return pd.DataFrame(out)
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame, key: str, source: str | Path = "spine") -> RawSpine:
-        """Encode a DataFrame spine (its key is checked: present, non-empty, unique)."""
-        from sendlink.link.engine import check_spine
-
-        frame = check_spine(frame, key, source)
-        keys = pa.array(frame[key].astype(str).tolist(), type=pa.string())
-        codes, values, plain = {}, {}, {}
-        for column in IDENTIFIER_COLUMNS:
-            if column not in frame.columns:
-                continue
-            series = frame[column]
-            if column in PLAIN_COLUMNS:
-                text = series.astype(object).where(series.notna(), None)
-                plain[column] = pa.array([None if v is None else str(v) for v in text], type=pa.string())
-                continue
-            if series.dtype == object or pd.api.types.is_string_dtype(series):
-                series = series.where(series.notna(), None)
-            code, uniques = pd.factorize(series, use_na_sentinel=True)
-            codes[column] = code.astype(np.int32)
-            values[column] = np.asarray(uniques, dtype=object)
-        return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source),
-                   ignored=tuple(str(c) for c in frame.columns if c != key and c not in IDENTIFIER_COLUMNS))
-
-    @classmethod
-    def from_arrow(cls, table: pa.Table, key: str, source: str | Path = "spine") -> RawSpine:
-        """Encode an Arrow table spine without creating a Python object per cell."""
-        if key not in table.column_names:
-            if table.num_columns == 0 and table.num_rows == 0:
-                return cls(key=key, keys=pa.array([], pa.string()), codes={}, values={}, source=str(source))
-            raise InputError(source, f"missing key column '{key}' (columns: {', '.join(table.column_names)})", column=key)
-        keys = _check_keys(table.column(key), key, source)
-        codes, values, plain = {}, {}, {}
-        for column in IDENTIFIER_COLUMNS:
-            if column not in table.column_names:
-                continue
-            if column in PLAIN_COLUMNS:
-                text = _text(table.column(column))
-                plain[column] = _single(text)
-            else:
-                codes[column], values[column] = _dictionary(table.column(column))
-        return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source),
-                   ignored=tuple(str(c) for c in table.column_names if c != key and c not in IDENTIFIER_COLUMNS))
-
-
-def _text(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """A column as Arrow strings (dates as ISO text, numbers as text)."""
-    if isinstance(array, pa.ChunkedArray) and array.num_chunks == 0:
-        return pa.array([], pa.string())
-    kind = array.type
-    if pa.types.is_dictionary(kind):
-        array = array.cast(kind.value_type)
-        kind = array.type
-    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-        return pc.strftime(array, format="%Y-%m-%d")
-    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        return array.cast(pa.string())
-    if not pa.types.is_string(kind):
-        if pa.types.is_floating(kind):
-            # Identifiers stored as floats (a URN read as a number): whole numbers as integers.
-            whole = pc.equal(array, pc.floor(array))
-            array = pc.if_else(whole, array.cast(pa.int64(), safe=False).cast(pa.string()), array.cast(pa.string()))
-            return array
-        return array.cast(pa.string())
-    return array
-
-
-def _single(array: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(array, pa.ChunkedArray):
-        return array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    return array
-
-
-def _dictionary(array: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """int32 codes (-1 = null) and distinct values of a column.
-
-    A column read dictionary-encoded from Parquet has one dictionary per
-    row group; they are merged here by encoding their concatenation (small:
-    distinct values per row group), not by decoding the column.
-    """
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    if chunks and all(pa.types.is_dictionary(c.type) for c in chunks):
-        dictionaries = [_text(c.dictionary) for c in chunks]
-        sizes = np.array([len(d) for d in dictionaries], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        merged = pc.dictionary_encode(pa.concat_arrays(dictionaries)) if len(dictionaries) else None
-        mapping = merged.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-        codes = np.empty(sum(len(c) for c in chunks), dtype=np.int32)
-        position = 0
-        for i, chunk in enumerate(chunks):
-            local = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            codes[position:position + len(local)] = np.where(local >= 0, mapping[np.clip(local, 0, None) + offsets[i]], -1)
-            position += len(local)
-        return codes, np.asarray(merged.dictionary.to_pylist(), dtype=object)
-    array = _single(_text(array))
-    encoded = pc.dictionary_encode(array)
-    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return indices, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-
-
-def _duplicated_fixed_width(text: pa.Array) -> bool | None:
-    """Whether short ASCII keys hold a duplicate (None when they cannot be checked this way).
-
-    The keys are padded to a multiple of 8 bytes, read as 64-bit words,
-    hashed and sorted; only colliding hashes are compared word by word. For
-    9 million UPNs this takes under a second, where a hash table of Python
-    or Arrow strings takes several.
-    """
-    if len(text) < 2 or text.null_count:
-        return None
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + len(text) + 1]
-    width = int(np.diff(offsets).max())
-    if width == 0 or width > 64:
-        return None
-    width = -(-width // 8) * 8
-    # Keys are trimmed, so never end in a space: padding with spaces keeps them distinct.
-    padded = pc.utf8_rpad(text, width=width, padding=" ")
-    offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + len(padded) + 1]
-    if (np.diff(offsets) != width).any():  # not ASCII: padding by characters is not by bytes
-        return None
-    words = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].view(np.uint64).reshape(len(padded), -1)
-    digest = words[:, 0].copy()
-    for j in range(1, words.shape[1]):
-        digest = digest * np.uint64(0x9E3779B97F4A7C15) ^ words[:, j]
-    ordered = np.sort(digest)  # a plain sort of 64-bit integers is fast (radix); argsort is not
-    collided = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(collided):
-        return False
-    rows = np.flatnonzero(np.isin(digest, collided))  # rare: check the colliding keys exactly
-    rows = rows[np.lexsort((*(words[rows, j] for j in range(words.shape[1] - 1, -1, -1)), digest[rows]))]
-    return bool((words[rows[1:]] == words[rows[:-1]]).all(axis=1).any())
-
-
-def _check_keys(column: pa.ChunkedArray, key: str, source: str | Path) -> pa.Array:
-    """Keys as trimmed text; empty or duplicated keys raise :class:`InputError`."""
-    text = _single(_text(column))
-    text = pc.utf8_trim_whitespace(text)
-    empty = pc.or_(pc.is_null(text), pc.equal(text, "")).fill_null(True)
-    if pc.any(empty).as_py():
-        rows = np.flatnonzero(empty.to_numpy(zero_copy_only=False))
-        raise InputError(source, "empty key", column=key, rows=rows.tolist())
-    duplicated = _duplicated_fixed_width(text)
-    if duplicated is None:
-        duplicated = pc.count_distinct(text).as_py() != len(text)
-    if duplicated:
-        codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
-        counts = np.bincount(codes)
-        dup = np.flatnonzero(counts[codes] > 1)
-        raise InputError(source, "duplicate key", column=key, rows=dup.tolist(), values=text.take(pa.array(dup)).to_pylist())
-    return text
-
-
-def read_spine(path: str | Path, key: str) -> RawSpine:
-    """Read a spine file (CSV or Parquet, by extension) as a :class:`RawSpine`.
-
-    Parquet is read with Arrow, only the key and identifier columns, each
-    dictionary-encoded as it is read; CSV through
-    :func:`sendlink.io.read_table` (every column as text).
-
-    Raises
-    ------
-    InputError
-        Missing, unreadable or empty-keyed file, missing key column,
-        duplicate keys.
-    """
-    from sendlink.io import read_table
-
-    path = Path(path)
-    if path.suffix.lower() != ".parquet":
-        return RawSpine.from_frame(read_table(path, dtype_str=True), key, path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        schema = pq.read_schema(path)
-        wanted = [c for c in (key, *IDENTIFIER_COLUMNS) if c in schema.names]
-        dictionary = [c for c in wanted if c != key and c not in PLAIN_COLUMNS
-                      and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
-        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
-    except Exception as exc:  # pyarrow raises its own error types
-        raise InputError(path, f"cannot be read as PARQUET: {exc}") from exc
-    spine = RawSpine.from_arrow(table, key, path)
-    spine.ignored = tuple(c for c in schema.names if c != key and c not in IDENTIFIER_COLUMNS)
-    return spine
-
-
-def check_columns(survey: RawSpine, npd: RawSpine) -> list[str]:
-    """Say which columns are ignored, and warn loudly when nothing can be compared.
-
-    Any spine column may be absent (the linker is then less sure), and the
-    contract says a key-only file gives a correct result: every record
-    unmatched. But that result then says nothing about the people, so a file
-    with rows and no spine column, or two files with no spine column in
-    common, gets a warning naming the file, the columns it has and the ones
-    expected (often the cause is a column called ``dob`` or ``first_name``).
-
-    Returns
-    -------
-    list of str
-        The warnings given (also logged).
-    """
-    expected = ", ".join(IDENTIFIER_COLUMNS)
-    warnings = []
-    for side in (survey, npd):
-        missing = [c for c in IDENTIFIER_COLUMNS if c not in side.present()]
-        if side.ignored and missing:
-            warnings.append(f"{side.source}: column(s) {', '.join(side.ignored)} are not spine columns and are ignored; "
-                            f"spine column(s) {', '.join(missing)} are absent (rename them if they hold the same thing)")
-        elif side.ignored:
-            log.info("%s: column(s) %s are not spine columns and are ignored", side.source, ", ".join(side.ignored))
-        if len(side) and not side.present():
-            warnings.append(f"{side.source}: no spine column to compare (expected any of: {expected}; found: "
-                            f"{', '.join(side.ignored) or 'only the key'}); every record will be unmatched")
-    if len(survey) and len(npd) and survey.present() and npd.present() and not set(survey.present()) & set(npd.present()):
-        warnings.append(f"{survey.source} and {npd.source} have no spine column in common ({', '.join(survey.present())} "
-                        f"against {', '.join(npd.present())}); every record will be unmatched")
-    for message in warnings:
-        log.warning("%s", message)
-    return warnings
-
 
 # --------------------------------------------------------------------------- standardised sides
 
@@ -577,7 +283,7 @@ def postcode_codes(array: pa.Array | None, n: int, long_codes: dict[str, int]) -
     if array is None or n == 0:
         return Postcodes(missing, missing.copy(), missing.copy())
     # ASCII upper case is enough: every other character is dropped below.
-    text = _single(pc.ascii_upper(_single(array).cast(pa.string())))
+    text = as_array(pc.ascii_upper(as_array(array).cast(pa.string())))
     unit, uk = missing.copy(), np.zeros(n, dtype=bool)
     # Fast path, nearly every value: letters, digits and spaces only, 1-7 of
     # them once spaces are gone. Left-padded to 7 bytes they form an (n, 7)
@@ -588,7 +294,7 @@ def postcode_codes(array: pa.Array | None, n: int, long_codes: dict[str, int]) -
     fast = np.flatnonzero(plain.to_numpy(zero_copy_only=False) & (length > 0))
     if len(fast):
         chosen = squeezed if len(fast) == n else squeezed.take(pa.array(fast))
-        padded = _single(pc.utf8_lpad(chosen, width=PC_WIDTH, padding=" "))
+        padded = as_array(pc.utf8_lpad(chosen, width=PC_WIDTH, padding=" "))
         start = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset]
         grid_bytes = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[start:start + PC_WIDTH * len(fast)].reshape(-1, PC_WIDTH)
         if len(fast) == n:

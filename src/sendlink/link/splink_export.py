@@ -152,7 +152,7 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
     }
 
 
-def splink_export(model: FittedModel, thresholds: Thresholds | None = None) -> dict[str, Any]:
+def splink_export(model: FittedModel, thresholds: Thresholds) -> dict[str, Any]:
     """What to hand to a Splink user: the settings plus what Splink does not hold.
 
     ``settings`` (:func:`splink_settings`); ``thresholds`` (match and
@@ -163,7 +163,7 @@ def splink_export(model: FittedModel, thresholds: Thresholds | None = None) -> d
     """
     return {
         "settings": splink_settings(model),
-        "thresholds": (thresholds or Thresholds()).model_dump(),
+        "thresholds": thresholds.model_dump(),
         "prior_weight": model.prior_weight, "pi": model.pi, "n_npd": model.n_npd,
         "blocking_rules_for_scale": splink_blocking_rules(),
         "note": ("Splink's match_probability is pairwise; sendlink then lets each child's candidates compete "

@@ -1,16 +1,16 @@
 """The outcome analysis: how support relates to outcomes, corrected for consent and linkage bias.
 
-Reads the de-identified research extract (``data/research/``) only; the
-evaluation against the synthetic truth lives apart in
-:mod:`sendlink.evaluate.outcomes`.
+Run by the researchers. Reads the de-identified research extract
+(``data/research/``) only; the evaluation against the synthetic truth is
+evaluation code, in :mod:`sendlink.evaluate.outcomes`.
 
 Public API
 ----------
 For the pipeline:
 
-* :func:`run_analysis_stage` (``paths, params``): fit every model on the
-  research extract, write the disclosure-checked tables to
-  ``data/research/analysis/`` and ``reports/summary.json`` (keys in
+* :func:`sendlink.outcomes.stage.run` (``paths, params``): fit every model
+  on the research extract, write the disclosure-checked tables to
+  ``data/research/analysis/`` and ``data/summary.json`` (keys in
   :func:`sendlink.outcomes.stage.summary`).
 
 For notebooks, tests and the simulation:
@@ -23,8 +23,7 @@ For notebooks, tests and the simulation:
 * the weights :func:`consent_propensity`, :func:`analysis_weights`,
   :func:`weight_summary`;
 * published outputs :func:`publish_estimates`, :func:`publish_weights`,
-  :func:`describe_by_provision`, :func:`forest_plot`;
-* evaluation (reads truth): :mod:`sendlink.evaluate.outcomes`.
+  :func:`describe_by_provision`, :func:`forest_plot`.
 """
 
 from sendlink.outcomes.analysis import (
@@ -45,14 +44,13 @@ from sendlink.outcomes.models import (
     fit_logistic,
     overdispersion,
 )
-from sendlink.params.outcomes import OutcomesParams
 from sendlink.outcomes.report import (
     describe_by_provision,
     forest_plot,
     publish_estimates,
     publish_weights,
 )
-from sendlink.outcomes.stage import StageResult, run_analysis_stage, summary
+from sendlink.outcomes.stage import StageResult, summary
 from sendlink.outcomes.weights import analysis_weights, consent_propensity, weight_summary
 
 __all__ = [
@@ -62,7 +60,6 @@ __all__ = [
     "OUTCOMES",
     "Analysis",
     "ModelFit",
-    "OutcomesParams",
     "Overdispersion",
     "StageResult",
     "analyse",
@@ -78,7 +75,6 @@ __all__ = [
     "publish_estimates",
     "publish_weights",
     "read_extract",
-    "run_analysis_stage",
     "summary",
     "weight_summary",
 ]

@@ -53,7 +53,6 @@ import pandas as pd
 from sendlink import schema
 from sendlink.errors import InputError
 from sendlink.outcomes.models import FITTERS, ModelFit, design
-from sendlink.params.outcomes import OutcomesParams, settings
 from sendlink.outcomes.variables import (
     COVARIATES,
     EXPOSURES,
@@ -69,6 +68,7 @@ from sendlink.outcomes.weights import (
     consent_propensity,
     weight_summary,
 )
+from sendlink.params.outcomes import OutcomesParams
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def estimates_rows(fit: ModelFit, variables: pd.DataFrame, rows: pd.Series, outc
     return table
 
 
-def analyse(extract: pd.DataFrame, params: OutcomesParams | dict | None = None, *, outcomes: tuple[str, ...] | None = None,
+def analyse(extract: pd.DataFrame, params: OutcomesParams, *, outcomes: tuple[str, ...] | None = None,
             models: tuple[str, ...] = tuple(MODELS), estimators: tuple[str, ...] = ESTIMATORS) -> Analysis:
     """Fit every outcome model on a (validated) research extract.
 
@@ -269,11 +269,10 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams | dict | None = None, 
     extract
         The research extract (:func:`read_extract`).
     params
-        The ``outcomes:`` settings (or the whole ``params.yaml`` mapping).
+        The ``outcomes:`` settings.
     outcomes, models, estimators
         Subsets to fit (default: everything).
     """
-    settings_ = settings(params)
     variables = analysis_variables(extract)
     names = tuple(OUTCOMES) if outcomes is None else outcomes
     out = Analysis(pd.DataFrame())
@@ -285,7 +284,7 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams | dict | None = None, 
         key = (outcome.respondents, outcome.source)
         if key not in by_population:
             by_population[key] = consent_propensity(extract, population, analysable, withheld,
-                                                    min_category_rows=settings_.min_category_rows)
+                                                    min_category_rows=params.min_category_rows)
         propensity = by_population[key]
         out.propensities[name] = propensity
         for model in models:
@@ -294,14 +293,14 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams | dict | None = None, 
             if n_left:
                 log.info("%s/%s: %d linked row(s) outside the frame population (provision not E or K) left out", name, model, n_left)
             weights = analysis_weights(extract[outcome.base_weight], propensity.probability, rows,
-                                       trim_quantile=settings_.trim_quantile, min_propensity=settings_.min_propensity)
+                                       trim_quantile=params.trim_quantile, min_propensity=params.min_propensity)
             out.weights[(name, model)] = weights
             out.samples[(name, model)] = rows
             for estimator in estimators:
                 w = None if estimator == "naive" else (extract[outcome.base_weight].astype(float) if estimator == "design" else weights.weight)
-                fit = fit_model(variables, outcome, model, rows, w, test_level=settings_.overdispersion_alpha,
-                                min_category_rows=settings_.min_category_rows)
+                fit = fit_model(variables, outcome, model, rows, w, test_level=params.overdispersion_alpha,
+                                min_category_rows=params.min_category_rows)
                 out.fits[(name, model, estimator)] = fit
-                tables.append(estimates_rows(fit, variables, rows, name, model, estimator, settings_.confidence))
+                tables.append(estimates_rows(fit, variables, rows, name, model, estimator, params.confidence))
     out.estimates = pd.concat(tables, ignore_index=True)
     return out

@@ -46,7 +46,7 @@ def _count(n: float, params: disclosure.DisclosureParams) -> str:
     return str(round_to_base(n, params.rounding) if params.rounding else n)
 
 
-def publish_estimates(estimates: pd.DataFrame, params=None) -> pd.DataFrame:
+def publish_estimates(estimates: pd.DataFrame, rules: disclosure.DisclosureParams) -> pd.DataFrame:
     """The estimates as a publishable table (strings), checked.
 
     Parameters
@@ -54,9 +54,8 @@ def publish_estimates(estimates: pd.DataFrame, params=None) -> pd.DataFrame:
     estimates
         :attr:`sendlink.outcomes.analysis.Analysis.estimates` (or any table
         with its columns).
-    params
-        The disclosure rules (``params.yaml``'s ``disclosure:``, or the
-        whole mapping); defaults otherwise.
+    rules
+        The disclosure rules (``disclosure:`` of ``params.yaml``).
 
     Returns
     -------
@@ -67,7 +66,6 @@ def publish_estimates(estimates: pd.DataFrame, params=None) -> pd.DataFrame:
         whose model is too small, or whose exposure is too rare or too
         common, shows ``c`` throughout.
     """
-    rules = disclosure.settings(params)
     rows = []
     for r in estimates.itertuples(index=False):
         exposed = getattr(r, "exposed", np.nan)
@@ -87,9 +85,8 @@ def publish_estimates(estimates: pd.DataFrame, params=None) -> pd.DataFrame:
     return table
 
 
-def publish_weights(summaries: pd.DataFrame, params=None) -> pd.DataFrame:
+def publish_weights(summaries: pd.DataFrame, rules: disclosure.DisclosureParams) -> pd.DataFrame:
     """Weight distributions (quantiles, design effect) as a publishable table."""
-    rules = disclosure.settings(params)
     rows = []
     for r in summaries.itertuples(index=False):
         rows.append({
@@ -117,7 +114,7 @@ def analysis_sample_rows(extract: pd.DataFrame, analysis, outcome: str, model: s
     return out.loc[rows.to_numpy()]
 
 
-def describe_by_provision(extract: pd.DataFrame, analysis, params=None) -> dict[str, disclosure.ProtectedTable]:
+def describe_by_provision(extract: pd.DataFrame, analysis, rules: disclosure.DisclosureParams) -> dict[str, disclosure.ProtectedTable]:
     """Descriptive tables of the NPD analysis sample by provision, protected.
 
     Unweighted: they describe the linked analysis sample, not the
@@ -130,7 +127,6 @@ def describe_by_provision(extract: pd.DataFrame, analysis, params=None) -> dict[
         (percentages), ``suspensions`` and ``attainment8`` (means), and
         ``wellbeing`` (mean, the wave-2 sample).
     """
-    rules = disclosure.settings(params)
     npd = analysis_sample_rows(extract, analysis, "persistent_absence")
     wb = analysis_sample_rows(extract, analysis, "wellbeing")
     return {

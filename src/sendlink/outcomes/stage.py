@@ -1,6 +1,6 @@
-"""The analysis stage of the pipeline (``sendlink analyse``).
+"""The analysis stage of the pipeline (``sendlink analyse``): :func:`run`.
 
-Reads ``data/research/`` (the extracts) and writes:
+Run by the researchers. Reads ``data/research/`` (the extracts) only, and writes:
 
 * ``data/research/analysis/estimates.csv``: every model's estimates
   (outcome x model x estimator x term), disclosure-checked;
@@ -10,19 +10,18 @@ Reads ``data/research/`` (the extracts) and writes:
   consent-and-link model, disclosure-checked;
 * ``data/research/analysis/sensitivity.csv``: the main model's estimates on
   the strict and loose extracts (when present), disclosure-checked;
-* ``reports/summary.json`` (keys in :func:`summary`).
+* ``data/summary.json`` (keys in :func:`summary`), the run's headline numbers.
 
-When the synthetic truth is present, evaluation code
-(:mod:`sendlink.evaluate.outcomes`) adds the census and generating values, and
-the estimates with the false matches removed, to the summary; the analysis
-itself never reads truth.
+The analysis never reads the truth. When the synthetic truth exists, the
+evaluation stage that follows (:mod:`sendlink.evaluate.stage`) adds to the
+summary what only the truth can say: linkage precision and recall, the
+census and generating values of each planted effect, and the estimates
+with the false matches removed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,18 +30,16 @@ import numpy as np
 import pandas as pd
 
 from sendlink import disclosure
-from sendlink.config import Paths, load_params
+from sendlink.config import Paths
 from sendlink.io import StagedWrites
 from sendlink.outcomes.analysis import EFFECT_TERMS, OUTCOMES, Analysis, analyse, read_extract
-from sendlink.params.outcomes import settings
 from sendlink.outcomes.report import _count, _fmt, publish_estimates, publish_weights
+from sendlink.params import Params, load_params
+from sendlink.params.outcomes import OutcomesParams
+from sendlink.schema import catalogue
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_DIR = "analysis"
-SUMMARY_FILE = "summary.json"
-EXTRACTS = {"main": "extract.parquet", "strict": "extract_strict.parquet", "loose": "extract_loose.parquet"}
-QUALITY_FILE = "linkage_quality.json"
 SUMMARY_VERSION = 1
 
 
@@ -72,37 +69,17 @@ def consent_rates(extract: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def linkage_summary(extract: pd.DataFrame, quality: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Match rate from the extract; precision, recall and F1 from the quality report."""
+def linkage_summary(extract: pd.DataFrame) -> dict[str, Any]:
+    """Cases sent, linked and the match rate, from the extract.
+
+    Precision, recall and F1 need the truth: they stay null here and the
+    evaluation stage fills them in (with ``quality_report``, its file).
+    """
     status = extract["link_status"].astype(str)
     sent = int((status != "not_sent").sum())
     linked = int(extract["npd_linked"].astype(bool).sum())
-    out: dict[str, Any] = {"sent": sent, "linked": linked, "match_rate": _r(linked / sent if sent else np.nan),
-                           "precision": None, "recall": None, "f1": None, "quality_report": None}
-    if quality:
-        found = _find_metrics(quality)
-        out.update({k: _r(v) for k, v in found.items()})
-        out["quality_report"] = f"data/linkage/{QUALITY_FILE}"
-    return out
-
-
-def _find_metrics(report: Mapping[str, Any]) -> dict[str, float]:
-    """precision / recall / f1 from a quality report, wherever they sit.
-
-    The first mapping (breadth-first: the top level, then ``main``,
-    ``overall`` or any other section) that holds all three wins.
-    """
-    queue: list[Mapping[str, Any]] = [report]
-    while queue:
-        node = queue.pop(0)
-        keys = {k.lower(): k for k in node}
-        if {"precision", "recall"} <= set(keys):
-            f1 = node.get(keys.get("f1", ""), node.get(keys.get("f_measure", ""), None))
-            return {"precision": node[keys["precision"]], "recall": node[keys["recall"]], "f1": f1}
-        preferred = [node[k] for k in ("main", "overall", "links", "metrics") if isinstance(node.get(k), Mapping)]
-        others = [v for k, v in node.items() if isinstance(v, Mapping) and v not in preferred]
-        queue.extend(preferred + others)
-    return {}
+    return {"sent": sent, "linked": linked, "match_rate": _r(linked / sent if sent else np.nan),
+            "precision": None, "recall": None, "f1": None, "quality_report": None}
 
 
 def _interval(row: pd.Series | None) -> dict[str, Any] | None:
@@ -140,10 +117,8 @@ def effect_rows(estimates: pd.DataFrame, planted: pd.DataFrame | None, census: p
     return entries
 
 
-def summary(extract: pd.DataFrame, analysis: Analysis, *, params: Mapping[str, Any] | None = None,
-            quality: Mapping[str, Any] | None = None, planted: pd.DataFrame | None = None,
-            census: pd.DataFrame | None = None, evaluation: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The run's headline numbers (``reports/summary.json``).
+def summary(extract: pd.DataFrame, analysis: Analysis, params: OutcomesParams) -> dict[str, Any]:
+    """The run's headline numbers (``data/summary.json``), as the researchers can compute them.
 
     Keys
     ----
@@ -156,8 +131,8 @@ def summary(extract: pd.DataFrame, analysis: Analysis, *, params: Mapping[str, A
     ``linkage``
         ``sent`` (cases sent for linkage), ``linked`` (rows with NPD data),
         ``match_rate`` (linked / sent); ``precision``, ``recall``, ``f1`` from
-        ``data/linkage/linkage_quality.json`` (null when absent) and
-        ``quality_report`` (its path, or null).
+        ``data/linkage/linkage_quality.json`` and ``quality_report`` (its
+        path), added by evaluation (null without truth).
     ``samples``
         Per outcome: ``respondents`` (the population the weights describe,
         excluding independent-school cases), ``analysable`` (linked with
@@ -182,8 +157,9 @@ def summary(extract: pd.DataFrame, analysis: Analysis, *, params: Mapping[str, A
         ``ci_high`` (95%), ``effect``, ``effect_low``, ``effect_high``,
         ``n``.
     ``evaluation``
-        Only with truth: ``weighted_within_99`` (every weighted estimate
-        within its 99% interval of the census value), ``naive_within_99``,
+        Only with truth, added by :mod:`sendlink.evaluate.stage`:
+        ``weighted_within_99`` (every weighted estimate within its 99%
+        interval of the census value), ``naive_within_99``,
         ``linkage_sensitivity`` (weighted estimates per effect with the
         main, strict, loose extracts and with the false matches removed,
         and the false-match counts).
@@ -192,7 +168,6 @@ def summary(extract: pd.DataFrame, analysis: Analysis, *, params: Mapping[str, A
 
     Numbers are rounded to 4 decimal places.
     """
-    s = settings(params)
     samples = {}
     for name, outcome in OUTCOMES.items():
         if (name, "main") not in analysis.samples:
@@ -214,20 +189,17 @@ def summary(extract: pd.DataFrame, analysis: Analysis, *, params: Mapping[str, A
     out = {
         "version": SUMMARY_VERSION,
         "consent": consent_rates(extract),
-        "linkage": linkage_summary(extract, quality),
+        "linkage": linkage_summary(extract),
         "samples": samples,
         "weights": weights,
-        "effects": effect_rows(analysis.estimates, planted, census),
-        "settings": s.model_dump(),
+        "effects": effect_rows(analysis.estimates, None, None),
+        "settings": params.model_dump(),
     }
-    if evaluation is not None:
-        out["evaluation"] = dict(evaluation)
     return out
 
 
-def publish_consent_model(analysis: Analysis, params=None) -> pd.DataFrame:
+def publish_consent_model(analysis: Analysis, rules: disclosure.DisclosureParams) -> pd.DataFrame:
     """Odds ratios of the consent-and-link models, with small categories suppressed."""
-    rules = disclosure.settings(params)
     rows = []
     seen = set()
     for name, prop in analysis.propensities.items():
@@ -264,16 +236,14 @@ class StageResult:
     written: tuple[Path, ...]
 
     def __str__(self) -> str:
-        ev = self.summary.get("evaluation", {})
-        check = "" if not ev else f"; weighted estimates within 99% of the census: {ev.get('weighted_within_99')}"
-        return f"analysed {len(self.summary['effects'])} effect(s) on {self.summary['consent']['households']} household(s){check}"
+        return f"analysed {len(self.summary['effects'])} effect(s) on {self.summary['consent']['households']} household(s)"
 
 
-def sensitivity_estimates(paths: Paths, params: Mapping[str, Any] | None, main: Analysis) -> pd.DataFrame:
+def sensitivity_estimates(paths: Paths, params: OutcomesParams, main: Analysis) -> pd.DataFrame:
     """Naive and weighted estimates on each extract present, stacked with an ``extract`` column."""
     tables = [main.estimates[main.estimates["estimator"].isin(["naive", "weighted"])].assign(extract="main")]
     for name in ("strict", "loose"):
-        path = paths.research / EXTRACTS[name]
+        path = catalogue.EXTRACTS[name].at(paths)
         if not path.is_file():
             log.info("no %s extract (%s): linkage sensitivity skipped for it", name, path)
             continue
@@ -282,17 +252,14 @@ def sensitivity_estimates(paths: Paths, params: Mapping[str, Any] | None, main: 
     return pd.concat(tables, ignore_index=True)
 
 
-def run_analysis_stage(paths: Paths | None = None, params: Mapping[str, Any] | None = None, *,
-                       evaluate: bool = True) -> StageResult:
+def run(paths: Paths | None = None, params: Params | None = None) -> StageResult:
     """Run the analysis stage (see the module docstring).
 
     Parameters
     ----------
     paths, params
-        The project's, by default (a temporary root works too).
-    evaluate
-        Compare with truth when ``data/synthetic/truth`` is present
-        (evaluation code); False skips it.
+        The project's, by default (a temporary root works too); the
+        ``outcomes:`` and ``disclosure:`` sections are used.
 
     Raises
     ------
@@ -300,30 +267,21 @@ def run_analysis_stage(paths: Paths | None = None, params: Mapping[str, Any] | N
         If the research extract is missing or malformed.
     """
     paths = paths or Paths.discover()
-    params = dict(params) if params is not None else load_params(paths.params)
-    extract = read_extract(paths.research / EXTRACTS["main"])
-    analysis = analyse(extract, params)
-    sens = sensitivity_estimates(paths, params, analysis)
-    quality_path = paths.linkage / QUALITY_FILE
-    quality = json.loads(quality_path.read_text(encoding="utf-8")) if quality_path.is_file() else None
-    planted = census = evaluation = None
-    if evaluate:
-        from sendlink.evaluate import outcomes as truth
-
-        if truth.available(paths):
-            result = truth.evaluate_run(paths, params, extract, analysis, sens)
-            planted, census, evaluation = result.planted, result.census, result.summary
-    summ = summary(extract, analysis, params=params, quality=quality, planted=planted, census=census, evaluation=evaluation)
-    out_dir = paths.research / ANALYSIS_DIR
+    params = params or load_params(paths.params)
+    settings, rules = params.outcomes, params.disclosure
+    extract = read_extract(catalogue.EXTRACT.at(paths))
+    analysis = analyse(extract, settings)
+    sens = sensitivity_estimates(paths, settings, analysis)
+    summ = summary(extract, analysis, settings)
     written = []
     with StagedWrites() as out:
-        written.append(out.table(publish_estimates(analysis.estimates, params).reset_index(), out_dir / "estimates.csv"))
-        written.append(out.table(publish_weights(analysis.weight_summaries(), params).reset_index(), out_dir / "weights.csv"))
-        written.append(out.table(publish_consent_model(analysis, params).reset_index(), out_dir / "consent_model.csv"))
-        sens_pub = publish_estimates(sens.drop(columns="extract"), params).reset_index()
+        written.append(out.table(publish_estimates(analysis.estimates, rules).reset_index(), catalogue.ESTIMATES.at(paths)))
+        written.append(out.table(publish_weights(analysis.weight_summaries(), rules).reset_index(), catalogue.WEIGHTS.at(paths)))
+        written.append(out.table(publish_consent_model(analysis, rules).reset_index(), catalogue.CONSENT_MODEL.at(paths)))
+        sens_pub = publish_estimates(sens.drop(columns="extract"), rules).reset_index()
         sens_pub.insert(0, "extract", sens["extract"].to_numpy())
-        written.append(out.table(sens_pub, out_dir / "sensitivity.csv"))
-        written.append(out.json(summ, paths.reports / SUMMARY_FILE))
+        written.append(out.table(sens_pub, catalogue.SENSITIVITY.at(paths)))
+        written.append(out.json(summ, catalogue.SUMMARY.at(paths)))
     result = StageResult(analysis, summ, tuple(written))
     log.info("%s", result)
     return result

@@ -1,13 +1,10 @@
-"""The ``consent:`` section of ``params.yaml``."""
+"""The ``consent:`` section of ``params.yaml``: the consent register and the rules."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from sendlink.config import section
 
 
 class ConsentParams(BaseModel):
@@ -33,21 +30,16 @@ class ConsentParams(BaseModel):
         with a warning.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     as_of: dt.date
-    age_of_own_consent: int = Field(16, ge=12, le=18)
-    cohort_first_birth_date: dt.date = dt.date(2008, 9, 1)
-    cohort_last_birth_date: dt.date = dt.date(2009, 8, 31)
-    key_env: str = Field("SENDLINK_REGISTER_KEY", min_length=1)
+    age_of_own_consent: int = Field(ge=12, le=18)
+    cohort_first_birth_date: dt.date
+    cohort_last_birth_date: dt.date
+    key_env: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> ConsentParams:
         if self.cohort_first_birth_date > self.cohort_last_birth_date:
             raise ValueError("cohort_first_birth_date must not be after cohort_last_birth_date")
         return self
-
-
-def consent_params(params: dict[str, Any]) -> ConsentParams:
-    """Validate the ``consent:`` section (raises ``ParameterError``)."""
-    return section(params, "consent", ConsentParams)

@@ -1,13 +1,11 @@
-"""The ``deidentify:`` section of ``params.yaml``."""
+"""The ``deidentify:`` section of ``params.yaml``: research ids, k-anonymity, the sensitivity extracts."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from sendlink.config import section
 
 #: Quasi-identifiers the k-anonymity check knows (see :mod:`sendlink.deidentify.kanon`).
 Concept = Literal["birth", "sex", "ethnicity", "geography", "idaci", "school_phase", "provision", "need"]
@@ -26,10 +24,10 @@ class Sensitivity(BaseModel):
         least this probable, as if a reviewer had said yes to each.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    strict_min_probability: float = Field(0.99, gt=0, le=1)
-    loose_review_min_probability: float = Field(0.5, gt=0, le=1)
+    strict_min_probability: float = Field(gt=0, le=1)
+    loose_review_min_probability: float = Field(gt=0, le=1)
 
 
 class DeidentifyParams(BaseModel):
@@ -62,16 +60,16 @@ class DeidentifyParams(BaseModel):
         standard errors and narrows down who the pupils are).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key_env: str = Field("SENDLINK_RESEARCH_KEY", min_length=1)
-    key_file: str = "~/.config/sendlink/research.key"
-    k: int = Field(5, ge=2, le=100)
-    quasi_identifiers: list[Concept] = ["birth", "sex", "ethnicity", "geography", "idaci", "school_phase"]
-    suppression_order: list[Concept] = ["birth", "geography", "school_phase", "idaci", "ethnicity", "sex"]
-    rare_need_min_rows: int = Field(20, ge=1)
-    school_cluster_min_size: int = Field(5, ge=1)
-    sensitivity: Sensitivity = Sensitivity()
+    key_env: str = Field(min_length=1)
+    key_file: str
+    k: int = Field(ge=2, le=100)
+    quasi_identifiers: list[Concept]
+    suppression_order: list[Concept]
+    rare_need_min_rows: int = Field(ge=1)
+    school_cluster_min_size: int = Field(ge=1)
+    sensitivity: Sensitivity
 
     @model_validator(mode="after")
     def _consistent(self) -> DeidentifyParams:
@@ -84,8 +82,3 @@ class DeidentifyParams(BaseModel):
     @property
     def key_path(self) -> Path:
         return Path(self.key_file).expanduser()
-
-
-def deidentify_params(params: dict[str, Any]) -> DeidentifyParams:
-    """Validate the ``deidentify:`` section (raises ``ParameterError``)."""
-    return section(params, "deidentify", DeidentifyParams)

@@ -2,50 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from sendlink import config
 
 
 class DisclosureParams(BaseModel):
     """Statistical disclosure control rules (ONS / DfE practice).
 
-    The defaults are the usual secure-environment rules: counts below 10 are
-    suppressed, other counts rounded to the nearest 5 (the ONS "10-5 rule"),
-    means, medians and percentages need at least 10 contributors, and a
-    magnitude cell is sensitive when its 2 largest contributions exceed 85%
-    of its total (the N-K dominance rule with n=2, k=85).
+    ``params.yaml`` sets the usual secure-environment rules: counts below 10
+    are suppressed, other counts rounded to the nearest 5 (the ONS "10-5
+    rule"), means, medians and percentages need at least 10 contributors,
+    and a magnitude cell is sensitive when its 2 largest contributions
+    exceed 85% of its total (the N-K dominance rule with n=2, k=85).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    threshold: int = Field(
-        10, ge=1, description="counts from 1 to threshold-1 are suppressed (primary suppression)"
-    )
-    suppress_zeros: bool = Field(
-        False,
-        description="also suppress zero counts (some secure environments treat 0 as disclosive)",
-    )
-    rounding_base: int = Field(
-        5,
-        ge=0,
-        description="round published counts to the nearest multiple of this; 0 or 1 disables",
-    )
-    min_contributors: int = Field(
-        10, ge=1, description="fewest people behind a published mean, median or percentage"
-    )
-    dominance_n: int = Field(2, ge=1, description="N of the N-K dominance rule")
-    dominance_k: float = Field(
-        85.0,
-        gt=0,
-        le=100,
-        description="K of the N-K rule: the N largest may make up at most K% of a total",
-    )
+    threshold: int = Field(ge=1, description="counts from 1 to threshold-1 are suppressed (primary suppression)")
+    suppress_zeros: bool = Field(description="also suppress zero counts (some secure environments treat 0 as disclosive)")
+    rounding_base: int = Field(ge=0, description="round published counts to the nearest multiple of this; 0 or 1 disables")
+    min_contributors: int = Field(ge=1, description="fewest people behind a published mean, median or percentage")
+    dominance_n: int = Field(ge=1, description="N of the N-K dominance rule")
+    dominance_k: float = Field(gt=0, le=100, description="K of the N-K rule: the N largest may make up at most K% of a total")
     magnitude_protection: float = Field(
-        10.0,
         gt=0,
         le=100,
         description=(
@@ -53,8 +31,8 @@ class DisclosureParams(BaseModel):
             "an attacker must not be able to narrow it to less than this either side"
         ),
     )
-    decimals: int = Field(1, ge=0, le=6, description="decimal places for means, medians and sums")
-    percent_decimals: int = Field(1, ge=0, le=6, description="decimal places for percentages")
+    decimals: int = Field(ge=0, le=6, description="decimal places for means, medians and sums")
+    percent_decimals: int = Field(ge=0, le=6, description="decimal places for percentages")
 
     @model_validator(mode="after")
     def _rounding_within_threshold(self) -> DisclosureParams:
@@ -70,27 +48,3 @@ class DisclosureParams(BaseModel):
     def rounding(self) -> int:
         """The rounding base in effect (0 when rounding is off)."""
         return self.rounding_base if self.rounding_base > 1 else 0
-
-
-def settings(params: DisclosureParams | Mapping[str, Any] | None) -> DisclosureParams:
-    """The disclosure rules from whatever the caller has to hand.
-
-    Parameters
-    ----------
-    params
-        A :class:`DisclosureParams`, the whole parameter mapping from
-        :func:`sendlink.config.load_params` (its ``disclosure`` section is
-        validated), or ``None`` for the defaults above. Notebooks should pass
-        the project's parameters so that the published rules are the ones in
-        ``params.yaml``.
-
-    Raises
-    ------
-    ParameterError
-        If the ``disclosure`` section is missing or invalid.
-    """
-    if params is None:
-        return DisclosureParams()
-    if isinstance(params, DisclosureParams):
-        return params
-    return config.section(dict(params), "disclosure", DisclosureParams)

@@ -1,17 +1,12 @@
 """The ``outcomes:`` section of ``params.yaml``: the analysis's tunable choices.
 
-Read through :func:`sendlink.config.section`, so a misspelt key or a value
-out of range stops the run with the key's path named.
+Validated with the rest of ``params.yaml`` (:func:`sendlink.params.load_params`),
+so a misspelt key or a value out of range stops the run with the key's path named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
-
-from sendlink import config
 
 
 class OutcomesParams(BaseModel):
@@ -47,23 +42,8 @@ class OutcomesParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    trim_quantile: float = Field(0.99, gt=0.5, le=1.0)
-    min_propensity: float = Field(0.02, gt=0.0, lt=0.5)
-    min_category_rows: int = Field(10, ge=0)
-    overdispersion_alpha: float = Field(0.05, gt=0.0, lt=0.5)
-
-
-def settings(params: OutcomesParams | Mapping[str, Any] | None) -> OutcomesParams:
-    """The outcome-analysis settings from whatever the caller has.
-
-    ``None`` gives the defaults; a full ``params.yaml`` mapping (with an
-    ``outcomes`` key) or the section itself is validated.
-    """
-    if params is None:
-        return OutcomesParams()
-    if isinstance(params, OutcomesParams):
-        return params
-    if "outcomes" in params:
-        return config.section(dict(params), "outcomes", OutcomesParams)
-    return OutcomesParams.model_validate(dict(params))
+    confidence: float = Field(gt=0.5, lt=1.0)
+    trim_quantile: float = Field(gt=0.5, le=1.0)
+    min_propensity: float = Field(gt=0.0, lt=0.5)
+    min_category_rows: int = Field(ge=0)
+    overdispersion_alpha: float = Field(gt=0.0, lt=0.5)

@@ -1,4 +1,4 @@
-"""The ``synth`` section of ``params.yaml``, validated.
+"""The ``synth`` section of ``params.yaml``: the synthetic world (NPD, survey, consent events, truth).
 
 Every number has a type and a range, so a typo in ``params.yaml`` stops the
 run with the key's path instead of producing odd data. Shares are in [0, 1];
@@ -12,11 +12,27 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sendlink.synth.names import ORIGINS
-
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other", "Unknown")
+#: Origin groups of names, in a fixed order: the generator has a name list for
+#: each (:mod:`sendlink.synth.names`, whose codes index this tuple).
+ORIGINS: tuple[str, ...] = (
+    "british",
+    "irish",
+    "south_asian_muslim",
+    "south_asian_indian",
+    "west_african",
+    "east_african",
+    "caribbean",
+    "polish",
+    "romanian",
+    "lithuanian",
+    "portuguese",
+    "turkish",
+    "arabic",
+    "chinese",
+)
 PROVISIONS = ("E", "K", "N")
 
 

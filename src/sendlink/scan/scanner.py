@@ -1,6 +1,7 @@
 """The identifier scanner: proof that research data and reports hold no identifier.
 
-``sendlink scan`` (a step of ``make report``, and a test) collects every
+``sendlink scan`` (the pipeline's last stage, :mod:`sendlink.scan.stage`,
+a step of ``make report``, and a test) collects every
 identifier of the synthetic people, from the survey organisation's contacts
 (``data/synthetic/survey/contacts.parquet``, its working copy in
 ``data/survey_org/holdings/``, the issued sample) and DfE's NPD (the spine
@@ -28,7 +29,7 @@ punctuation and spaces turned into one space, so "GAVIN  EDWARDS",
 ("Jackson" is not "Jack"). One Aho-Corasick automaton (``pyahocorasick``)
 finds every pattern in a single pass, whatever the number of people.
 
-The declared exception (DESIGN.md section 2)
+The declared exception (docs/DESIGN.md section 2)
 --------------------------------------------
 A teaching notebook that shows the survey organisation's or DfE's own view
 of the synthetic identifiers declares it in its metadata
@@ -41,7 +42,6 @@ the banner fails. Everything else, research data above all, must be clean.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import html
 import json
@@ -60,6 +60,7 @@ import pandas as pd
 
 from sendlink.config import Paths
 from sendlink.errors import SendlinkError
+from sendlink.schema import catalogue
 from sendlink.schema.research import DIRECT_IDENTIFIERS
 
 log = logging.getLogger(__name__)
@@ -180,18 +181,18 @@ def collect_identifiers(paths: Paths | None = None) -> Identifiers:
     from sendlink.io import read_table
 
     paths = paths or Paths.discover()
-    contacts = [read_table(paths.survey / "contacts.parquet")]
-    held = paths.survey_org / "holdings" / "contacts.parquet"
+    contacts = [read_table(catalogue.CONTACTS.at(paths))]
+    held = catalogue.held(catalogue.CONTACTS).at(paths)
     if held.is_file():
         contacts.append(read_table(held))
-    spine = read_table(paths.npd / "spine.parquet")
+    spine = read_table(catalogue.NPD_SPINE.at(paths))
     codes: dict[str, list[object]] = defaultdict(list)
     codes["upn"] += spine["upn"].tolist()
     codes["postcode"] += spine["postcode"].tolist()
-    history = paths.npd / "postcode_history.parquet"
+    history = catalogue.POSTCODE_HISTORY.at(paths)
     if history.is_file():
         codes["postcode"] += pd.unique(read_table(history, columns=["postcode"])["postcode"]).tolist()
-    for sample in (paths.survey / "sample.parquet", paths.survey_org / "holdings" / "sample.parquet"):
+    for sample in (catalogue.SAMPLE.at(paths), catalogue.held(catalogue.SAMPLE).at(paths)):
         if sample.is_file():
             codes["survey_id"] += read_table(sample, columns=["survey_id"])["survey_id"].tolist()
     for c in contacts:
@@ -791,8 +792,9 @@ def scan(targets: Sequence[Path], scanner: Scanner, *, notebooks: Path | None = 
 
 
 def default_targets(paths: Paths) -> list[Path]:
-    """``data/research/``, ``reports/`` and ``notebooks/``."""
-    return [paths.research, paths.reports, paths.notebooks]
+    """``data/research/``, the run's summary, ``reports/`` and ``notebooks/``: everything research-facing."""
+    summary = catalogue.SUMMARY.at(paths)
+    return [paths.research, *([summary] if summary.is_file() else []), paths.reports, paths.notebooks]
 
 
 def run_scan(paths: Paths | None = None, targets: Sequence[Path] | None = None) -> ScanResult:
@@ -814,28 +816,3 @@ def run_scan(paths: Paths | None = None, targets: Sequence[Path] | None = None) 
     if not result.clean:
         raise IdentifierLeak(result)
     return result
-
-
-def scan_outputs(paths: Paths | None = None, params: Mapping | None = None) -> ScanResult:
-    """The pipeline's ``scan`` stage: :func:`run_scan` on the default targets."""
-    return run_scan(paths)
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the command's arguments."""
-    parser.add_argument("targets", nargs="*", type=Path, help="files or folders (default: data/research, reports, notebooks)")
-    parser.add_argument("--root", type=Path, default=None, help="project root (default: found from the current folder)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Scan; print every hit; exit 1 if anything was found."""
-    paths = Paths(args.root.resolve()) if args.root else Paths.discover()
-    try:
-        result = run_scan(paths, args.targets or None)
-    except IdentifierLeak as leak:
-        print(leak.result.summary())
-        return 1
-    print(result.summary())
-    for path, party in result.allowed:
-        print(f"  let through (declared teaching page, {party}): {path}")
-    return 0

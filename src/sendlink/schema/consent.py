@@ -208,12 +208,3 @@ ERASURE_LOG = table(
     path="data/register/erasure_log.csv",
     key=("erasure_ref", "file"),
 )
-
-#: The tables the consent stage writes (path relative to ``data/`` -> contract),
-#: for the data dictionary. The generated inputs (``CONSENT_EVENTS``,
-#: ``RIGHTS_REQUESTS``) are listed with the survey tables in ``schema.survey``.
-TABLES = {
-    "survey_org/consent_status.parquet": CONSENT_STATUS,
-    "survey_org/consent_register.parquet": REGISTER_EXPORT,
-    "register/erasure_log.csv": ERASURE_LOG,
-}

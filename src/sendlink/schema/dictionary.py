@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import logging
 from pathlib import Path
 
@@ -19,21 +18,9 @@ import pandera.pandas as pa
 from sendlink import config
 from sendlink.errors import SendlinkError
 from sendlink.io import write_text
+from sendlink.schema import catalogue, truth
 
 log = logging.getLogger(__name__)
-
-#: Modules whose ``TABLES`` mapping the dictionary documents, in data-flow order.
-SCHEMA_MODULES = (
-    "sendlink.schema.npd",
-    "sendlink.schema.survey",
-    "sendlink.schema.truth",
-    "sendlink.schema.consent",
-)
-#: Further modules documented when they exist (later pipeline stages).
-OPTIONAL_MODULES = (
-    "sendlink.schema.linkage",
-    "sendlink.schema.research",
-)
 
 HOLDERS = {
     "dfe": "DfE (identifiable; never leaves DfE)",
@@ -75,19 +62,11 @@ KS4 either. Its prior attainment is the EYFSP (2013/14), the phonics check
 """
 
 
-def _all_tables() -> list[tuple[str, pa.DataFrameSchema]]:
-    tables: list[tuple[str, pa.DataFrameSchema]] = []
-    for name in SCHEMA_MODULES:
-        tables.extend(importlib.import_module(name).TABLES.items())
-    for name in OPTIONAL_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        tables.extend(module.TABLES.items())
-    return tables
+def _all_tables() -> list[pa.DataFrameSchema]:
+    """Every table of the catalogue, in data-flow order, the truth after the survey organisation's raw files."""
+    tables = [f.contract for f in catalogue.TABLES]
+    synthetic = sum(1 for f in catalogue.TABLES if f.path.startswith(catalogue.SYNTHETIC + "/"))
+    return [*tables[:synthetic], *(f.contract for f in truth.FILES), *tables[synthetic:]]
 
 
 def _dtype(col: pa.Column) -> str:
@@ -103,7 +82,7 @@ def render() -> str:
     """The dictionary as Markdown."""
     lines = [PREAMBLE.format(sources="\n".join(f"- **{k}**: {v}" for k, v in SOURCES.items())).rstrip(), ""]
     current_folder = None
-    for _rel, schema in _all_tables():
+    for schema in _all_tables():
         folder = schema.metadata["path"].rsplit("/", 1)[0]
         if folder != current_folder:
             lines += [f"## `{folder}/`", ""]
@@ -138,7 +117,7 @@ def render() -> str:
 
 
 def dictionary_path(paths: config.Paths | None = None) -> Path:
-    return (paths or config.Paths.discover()).root / "data" / "README.md"
+    return catalogue.DATA_DICTIONARY.at(paths or config.Paths.discover())
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -196,18 +196,3 @@ LOCAL_AUTHORITIES = table(
     },
     description="The synthetic local authorities.", holder="dfe", path="data/synthetic/npd/local_authorities.parquet", key=("la_code",),
 )
-
-TABLES = {
-    "npd/spine.parquet": SPINE,
-    "npd/postcode_history.parquet": POSTCODE_HISTORY,
-    "npd/census.parquet": CENSUS,
-    "npd/absence.parquet": ABSENCE,
-    "npd/exclusions.parquet": EXCLUSIONS,
-    "npd/eyfsp.parquet": EYFSP,
-    "npd/phonics.parquet": PHONICS,
-    "npd/ks1.parquet": KS1,
-    "npd/ks2.parquet": KS2,
-    "npd/ks4.parquet": KS4,
-    "npd/schools.parquet": SCHOOLS,
-    "npd/local_authorities.parquet": LOCAL_AUTHORITIES,
-}

@@ -147,9 +147,5 @@ EXTRACT = table(
     key=("research_id",),
 )
 
-TABLES = {"research/extract.parquet": EXTRACT}
-
-#: The extracts the stage writes, all to the :data:`EXTRACT` contract.
-EXTRACT_FILES = {"main": "extract.parquet", "strict": "extract_strict.parquet", "loose": "extract_loose.parquet"}
 
 assert not DIRECT_IDENTIFIERS & set(EXTRACT.columns), "a direct identifier is in the research contract"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pandera.pandas as pa
 
 from sendlink.schema.base import ISO_DATE, column, table
-from sendlink.schema.consent import CONSENT_EVENTS, RIGHTS_REQUESTS
 from sendlink.schema.npd import ETHNICITY, SEN_TYPES
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_SPINE
 
@@ -131,14 +130,3 @@ YOUNG_PERSON_W2 = table(
     description="Young person questionnaire, wave 2.",
     holder="survey_organisation", path="data/synthetic/survey/young_person_w2.parquet", key=("survey_id",),
 )
-
-TABLES = {
-    "survey/sample.parquet": SAMPLE,
-    "survey/contacts.parquet": CONTACTS,
-    "survey/parent_w1.parquet": PARENT_W1,
-    "survey/young_person_w1.parquet": YOUNG_PERSON_W1,
-    "survey/parent_w2.parquet": PARENT_W2,
-    "survey/young_person_w2.parquet": YOUNG_PERSON_W2,
-    "survey/consent_events.csv": CONSENT_EVENTS,
-    "survey/rights_requests.csv": RIGHTS_REQUESTS,
-}

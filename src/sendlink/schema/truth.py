@@ -1,13 +1,16 @@
-"""Contracts for the truth folder (``data/synthetic/truth/``).
+"""Contracts and catalogue entries of the truth folder (``data/synthetic/truth/``).
 
 Nobody in the story holds these: they exist so evaluation code can check
-linkage and analysis against what really happened. The pipeline never
-reads them (a test scans the source to prove it).
+linkage and analysis against what really happened. The generator writes
+them; :mod:`sendlink.evaluate` is the only package that reads them, and the
+only one (with the generator and the schema itself) that may import this
+module: ``tests/unit/test_architecture.py`` enforces the boundary.
 """
 
 from __future__ import annotations
 
 from sendlink.schema.base import column, table
+from sendlink.schema.catalogue import File
 
 LINKS = table(
     "true_links",
@@ -64,9 +67,17 @@ PLANTED_EFFECTS = table(
     holder="truth", path="data/synthetic/truth/planted_effects.csv", key=("effect",),
 )
 
-TABLES = {
-    "truth/links.parquet": LINKS,
-    "truth/identifier_differences.parquet": DIFFERENCES,
-    "truth/frame.parquet": FRAME,
-    "truth/planted_effects.csv": PLANTED_EFFECTS,
-}
+#: The truth files, as catalogue entries (see :mod:`sendlink.schema.catalogue`).
+TRUE_LINKS = File.of(LINKS)
+IDENTIFIER_DIFFERENCES = File.of(DIFFERENCES)
+TRUE_FRAME = File.of(FRAME)
+TRUE_EFFECTS = File.of(PLANTED_EFFECTS)
+FILES = (TRUE_LINKS, IDENTIFIER_DIFFERENCES, TRUE_FRAME, TRUE_EFFECTS)
+
+
+def scale_truth(size: int) -> tuple[File, File]:
+    """The true links and identifier differences of a scale-mode survey of ``size`` children."""
+    return (
+        File(f"data/synthetic/truth/links_{size}.parquet", "truth", f"True links of the {size}-child scale survey.", LINKS),
+        File(f"data/synthetic/truth/identifier_differences_{size}.parquet", "truth", f"Identifier differences of the {size}-child scale survey.", DIFFERENCES),
+    )

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from sendlink import config
-from sendlink.params.synth import SynthParams
+from sendlink.params import Params, load_params, override
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     scale.add_argument("--chunk-size", type=int, default=500_000, help="pupils generated per chunk in scale mode (bounds memory)")
 
 
-def generate_default(paths: config.Paths, params: dict, out: Path | None = None, *, seed: int | None = None, if_stale: bool = False) -> bool:
+def generate_default(paths: config.Paths, params: Params, out: Path | None = None, *, if_stale: bool = False) -> bool:
     """Generate the default synthetic world into ``out`` (``data/synthetic``).
 
     Returns False when ``if_stale`` is set and the existing data were made
@@ -43,8 +43,7 @@ def generate_default(paths: config.Paths, params: dict, out: Path | None = None,
     """
     from sendlink.synth.generate import generate, params_fingerprint, write
 
-    seed = seed if seed is not None else config.seed(params)
-    synth = config.section(params, "synth", SynthParams)
+    seed, synth = params.seed, params.synth
     out = Path(out or paths.synthetic)
     if if_stale:
         manifest = out / "manifest.json"
@@ -65,14 +64,14 @@ def generate_default(paths: config.Paths, params: dict, out: Path | None = None,
 
 def run(args: argparse.Namespace) -> int:
     paths = config.Paths.discover()
-    params = config.load_params(args.params)
-    seed = args.seed if args.seed is not None else config.seed(params)
-    synth = config.section(params, "synth", SynthParams)
+    params = load_params(args.params)
+    if args.seed is not None:
+        params = override(params, {"seed": args.seed})
     out = args.out or paths.synthetic
     if args.npd_size is not None:
         from sendlink.synth.scale import write_scale
 
-        write_scale(synth, seed, out, npd_size=args.npd_size, survey_sizes=args.survey_size or [], chunk_size=args.chunk_size)
+        write_scale(params.synth, params.seed, out, npd_size=args.npd_size, survey_sizes=args.survey_size or [], chunk_size=args.chunk_size)
         return 0
-    generate_default(paths, params, out, seed=seed, if_stale=args.if_stale)
+    generate_default(paths, params, out, if_stale=args.if_stale)
     return 0

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from sendlink.synth.calibrate import solve_logistic_intercept
 from sendlink.params.synth import ConsentGenParams
+from sendlink.synth.calibrate import solve_logistic_intercept
 
 _WITHDRAWAL_SOURCES = np.array(["email", "phone", "letter"], dtype=object)
 

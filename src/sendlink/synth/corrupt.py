@@ -38,8 +38,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sendlink.synth import names
 from sendlink.params.synth import IdentifierParams
+from sendlink.synth import names
 
 _KEYBOARD = {
     "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",

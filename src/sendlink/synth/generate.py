@@ -2,7 +2,10 @@
 
 :func:`generate` returns every table, keyed by its path relative to the
 output folder (``npd/spine.parquet``, ``survey/contacts.parquet``,
-``truth/links.parquet`` ...); :func:`write` writes them all or nothing.
+``truth/links.parquet`` ...: the catalogue's files,
+:mod:`sendlink.schema.catalogue` and :mod:`sendlink.schema.truth`);
+:func:`write` writes them all or nothing. The generator is the only writer
+of the truth; it never reads it.
 One ``numpy.random.Generator`` seeded from ``params.yaml`` is passed in and
 split into independent child streams, one per component, so changing one
 component's draws does not reshuffle the others.
@@ -23,6 +26,8 @@ from tqdm.auto import tqdm
 
 from sendlink import __version__
 from sendlink.io import StagedWrites
+from sendlink.params.synth import SynthParams
+from sendlink.schema import catalogue, truth
 from sendlink.synth import consent_events, corrupt, names, npd, outcomes, survey
 from sendlink.synth.geography import (
     LocalAuthorities,
@@ -31,7 +36,6 @@ from sendlink.synth.geography import (
     random_addresses,
     random_postcodes,
 )
-from sendlink.params.synth import SynthParams
 from sendlink.synth.population import (
     MINORITY_ETHNICITIES,
     build_world,
@@ -497,18 +501,18 @@ def _npd_tables(world, records, upn, las, schools, possible, missed, suspensions
         return out.sort_values(["upn"], kind="stable").reset_index(drop=True)
 
     tables = {
-        "npd/spine.parquet": spine,
-        "npd/postcode_history.parquet": history,
-        "npd/census.parquet": census,
-        "npd/absence.parquet": absence,
-        "npd/exclusions.parquet": exclusions,
-        "npd/eyfsp.parquet": module(attainment["eyfsp"]),
-        "npd/phonics.parquet": module(attainment["phonics"]),
-        "npd/ks1.parquet": module(attainment["ks1"]),
-        "npd/ks2.parquet": module(attainment["ks2"]),
-        "npd/ks4.parquet": module(ks4),
-        "npd/schools.parquet": schools.sort_values("school_urn").reset_index(drop=True),
-        "npd/local_authorities.parquet": las.table[["la_code", "la_name", "region"]].copy(),
+        _key(catalogue.NPD_SPINE): spine,
+        _key(catalogue.POSTCODE_HISTORY): history,
+        _key(catalogue.CENSUS): census,
+        _key(catalogue.ABSENCE): absence,
+        _key(catalogue.EXCLUSIONS): exclusions,
+        _key(catalogue.EYFSP): module(attainment["eyfsp"]),
+        _key(catalogue.PHONICS): module(attainment["phonics"]),
+        _key(catalogue.KS1): module(attainment["ks1"]),
+        _key(catalogue.KS2): module(attainment["ks2"]),
+        _key(catalogue.KS4): module(ks4),
+        _key(catalogue.SCHOOLS): schools.sort_values("school_urn").reset_index(drop=True),
+        _key(catalogue.LOCAL_AUTHORITIES): las.table[["la_code", "la_name", "region"]].copy(),
     }
     return tables
 
@@ -579,14 +583,14 @@ def _survey_tables(sampled: pd.DataFrame, contacts, ce, rr, rng: np.random.Gener
         # missing exactly when life satisfaction is.
         frame["happy_with_life"] = pd.array(frame["life_satisfaction"] >= 6, dtype="boolean")
     return {
-        "survey/sample.parquet": sample,
-        "survey/contacts.parquet": contacts.sort_values("survey_id").reset_index(drop=True),
-        "survey/parent_w1.parquet": parent_w1,
-        "survey/young_person_w1.parquet": yp_w1,
-        "survey/parent_w2.parquet": parent_w2,
-        "survey/young_person_w2.parquet": yp_w2,
-        "survey/consent_events.csv": ce,
-        "survey/rights_requests.csv": rr,
+        _key(catalogue.SAMPLE): sample,
+        _key(catalogue.CONTACTS): contacts.sort_values("survey_id").reset_index(drop=True),
+        _key(catalogue.PARENT_W1): parent_w1,
+        _key(catalogue.YOUNG_PERSON_W1): yp_w1,
+        _key(catalogue.PARENT_W2): parent_w2,
+        _key(catalogue.YOUNG_PERSON_W2): yp_w2,
+        _key(catalogue.CONSENT_EVENTS): ce,
+        _key(catalogue.RIGHTS_REQUESTS): rr,
     }
 
 
@@ -603,19 +607,24 @@ def _truth_tables(sampled, frame, differences, upn, world, synth: SynthParams) -
     keep = [c for c in fr.columns if c not in ("pid",)]
     effects = pd.DataFrame(outcomes.planted_effects_table(synth.outcomes))
     return {
-        "truth/links.parquet": links,
-        "truth/identifier_differences.parquet": differences,
-        "truth/frame.parquet": fr[keep].reset_index(drop=True),
-        "truth/planted_effects.csv": effects,
+        _key(truth.TRUE_LINKS): links,
+        _key(truth.IDENTIFIER_DIFFERENCES): differences,
+        _key(truth.TRUE_FRAME): fr[keep].reset_index(drop=True),
+        _key(truth.TRUE_EFFECTS): effects,
     }
 
 
+def _key(file: catalogue.File) -> str:
+    """A file's path inside the synthetic world's folder (how :class:`Dataset` keys its tables)."""
+    return file.relative_to(catalogue.SYNTHETIC)
+
+
 def write(dataset: Dataset, out_dir: str | Path) -> list[Path]:
-    """Write every table under ``out_dir``, all or nothing."""
+    """Write every table under ``out_dir`` (the synthetic world's folder), all or nothing."""
     out_dir = Path(out_dir)
     written = []
     with StagedWrites() as out:
         for rel, frame in sorted(dataset.tables.items()):
             written.append(out.table(frame, out_dir / rel))
-        written.append(out.json(dataset.manifest, out_dir / "manifest.json"))
+        written.append(out.json(dataset.manifest, out_dir / _key(catalogue.MANIFEST)))
     return written

@@ -25,23 +25,8 @@ from importlib import resources
 
 import numpy as np
 
-#: Origin groups of names, in a fixed order (codes are indices into this).
-ORIGINS: tuple[str, ...] = (
-    "british",
-    "irish",
-    "south_asian_muslim",
-    "south_asian_indian",
-    "west_african",
-    "east_african",
-    "caribbean",
-    "polish",
-    "romanian",
-    "lithuanian",
-    "portuguese",
-    "turkish",
-    "arabic",
-    "chinese",
-)
+from sendlink.params.synth import ORIGINS
+
 ORIGIN_CODE = {name: code for code, name in enumerate(ORIGINS)}
 
 # Elements of English surnames, combined into a long tail of rare surnames

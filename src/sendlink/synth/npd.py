@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from sendlink.params.synth import NpdParams
 from sendlink.synth.calibrate import logit_normal_mean, solve_intercept, top_share
 from sendlink.synth.geography import LocalAuthorities
-from sendlink.params.synth import NpdParams
 from sendlink.synth.population import World
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sendlink.params.synth import ETHNICITIES, NpdParams
 from sendlink.synth import names
 from sendlink.synth.geography import LocalAuthorities, random_addresses, random_postcodes
-from sendlink.params.synth import ETHNICITIES, NpdParams
 
 MINORITY_ETHNICITIES = ("Mixed", "Asian", "Black", "Other")
 

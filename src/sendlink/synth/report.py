@@ -1,24 +1,25 @@
-"""What notebook 01 shows about the synthetic data: calibration and differences.
+"""What notebook 01 shows about the synthetic data: its calibration to published figures.
 
 :data:`PUBLISHED` lists the published figures the generator is calibrated
-to (DOMAIN.md, with sources), each with the tolerance within which the
+to (docs/DOMAIN.md, with sources), each with the tolerance within which the
 generated data must match it; :func:`calibration_table` measures the
 generated data the same way and sets them side by side. A test asserts
 every row is within tolerance, so a change that breaks calibration fails.
 Tolerances are wider where the synthetic design cannot match by
 construction (for example the published absence figures are for the autumn
-term only, the generated ones for whole years).
+term only, the generated ones for whole years). The differences injected
+into the parents' reports are truth, shown by :mod:`sendlink.evaluate.explain`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from sendlink.config import Paths
 from sendlink.io import read_table
+from sendlink.schema import catalogue
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,10 @@ def _pct(x: pd.Series) -> float:
     return float(100 * x.mean())
 
 
-def measure(synthetic_dir: str | Path) -> dict[tuple[str, str], float]:
-    """The generated value of every published measure."""
-    d = Path(synthetic_dir)
-    census = read_table(d / "npd" / "census.parquet")
-    spine = read_table(d / "npd" / "spine.parquet", columns=["upn", "sex"])
+def measure(paths: Paths) -> dict[tuple[str, str], float]:
+    """The generated value of every published measure, in the world ``paths`` describes."""
+    census = read_table(catalogue.CENSUS.at(paths))
+    spine = read_table(catalogue.NPD_SPINE.at(paths), columns=["upn", "sex"])
     c25 = census[census["academic_year"] == "2024/25"].merge(spine, on="upn")
     prov = c25["sen_provision"]
     out: dict[tuple[str, str], float] = {}
@@ -87,7 +87,7 @@ def measure(synthetic_dir: str | Path) -> dict[tuple[str, str], float]:
     out[("ASD among EHC plans (%)", "2024/25")] = _pct(c25.loc[prov == "E", "primary_sen_type"] == "ASD")
     out[("SLCN among SEN support (%)", "2024/25")] = _pct(c25.loc[prov == "K", "primary_sen_type"] == "SLCN")
 
-    absence = read_table(d / "npd" / "absence.parquet")
+    absence = read_table(catalogue.ABSENCE.at(paths))
     a24 = absence[absence["academic_year"] == "2023/24"].merge(census[census["academic_year"] == "2023/24"][["upn", "sen_provision"]], on="upn")
     rate = (a24["sessions_authorised"] + a24["sessions_unauthorised"]) / a24["sessions_possible"]
     for code, label in (("E", "EHC plan"), ("K", "SEN support"), ("N", "no SEN")):
@@ -95,39 +95,39 @@ def measure(synthetic_dir: str | Path) -> dict[tuple[str, str], float]:
         out[("Overall absence rate (%)", f"{label}, 2023/24")] = float(100 * (a24.loc[rows, "sessions_authorised"] + a24.loc[rows, "sessions_unauthorised"]).sum() / a24.loc[rows, "sessions_possible"].sum())
         out[("Persistent absence (%)", f"{label}, 2023/24")] = _pct(rate[rows] >= 0.10)
 
-    phonics = read_table(d / "npd" / "phonics.parquet")
+    phonics = read_table(catalogue.PHONICS.at(paths))
     first_census = census.sort_values("academic_year").drop_duplicates("upn")[["upn", "sen_provision"]]
     ph = phonics.merge(first_census, on="upn")
     ph["sen_provision"] = ph["sen_provision"].replace({"S": "E"})
     for code, label in (("E", "EHC plan"), ("K", "SEN support"), ("N", "no SEN")):
         out[("Phonics check met (%)", label)] = _pct(ph.loc[ph["sen_provision"] == code, "phonics_met_standard"])
 
-    ks4 = read_table(d / "npd" / "ks4.parquet").merge(census[["upn", "academic_year", "sen_provision"]], on=["upn", "academic_year"])
+    ks4 = read_table(catalogue.KS4.at(paths)).merge(census[["upn", "academic_year", "sen_provision"]], on=["upn", "academic_year"])
     for code, label in (("E", "EHC plan"), ("K", "SEN support")):
         out[("Attainment 8 (mean)", label)] = float(ks4.loc[ks4["sen_provision"] == code, "attainment8"].mean())
     out[("Attainment 8 (mean)", "all pupils")] = float(ks4["attainment8"].mean())
 
-    sample = read_table(d / "survey" / "sample.parquet")
+    sample = read_table(catalogue.SAMPLE.at(paths))
     out[("Response, web strand (%)", "wave 1")] = _pct(sample.loc[sample["strand"] == "web", "w1_responded"])
     out[("Response, face-to-face strand (%)", "wave 1")] = _pct(sample.loc[sample["strand"] == "face_to_face", "w1_responded"])
     out[("Parents responding", "wave 1")] = float(sample["w1_responded"].sum())
     out[("Young people responding", "wave 1")] = float(sample["w1_young_person_responded"].sum())
     # "Data from or about": the parent's or the young person's questionnaire.
     out[("Young people with data from or about them", "wave 2")] = float((sample["w2_responded"] | sample["w2_young_person_responded"]).sum())
-    yp1 = read_table(d / "survey" / "young_person_w1.parquet")
+    yp1 = read_table(catalogue.YOUNG_PERSON_W1.at(paths))
     out[("Young people happy with life (%)", "wave 1")] = _pct(yp1["happy_with_life"].dropna().astype(bool))
     out[("Young people bullied in the last year (%)", "wave 1")] = _pct(yp1["bullied_last_year"].dropna().astype(bool))
     return out
 
 
-def calibration_table(synthetic_dir: str | Path) -> pd.DataFrame:
+def calibration_table(paths: Paths) -> pd.DataFrame:
     """Generated versus published, one row per published figure.
 
     Columns: measure, group, published, generated, tolerance, within
     (|generated - published| <= tolerance) and source. Values are rounded to
     one decimal so the table is identical on every machine.
     """
-    generated = measure(synthetic_dir)
+    generated = measure(paths)
     rows = []
     for p in PUBLISHED:
         value = generated[(p.measure, p.group)]
@@ -142,42 +142,4 @@ def calibration_table(synthetic_dir: str | Path) -> pd.DataFrame:
                 "source": p.source,
             }
         )
-    return pd.DataFrame(rows)
-
-
-def difference_counts(synthetic_dir: str | Path) -> pd.DataFrame:
-    """How often each kind of identifier difference occurs (cases, and % of reports)."""
-    d = Path(synthetic_dir)
-    diff = read_table(d / "truth" / "identifier_differences.parquet")
-    n = len(read_table(d / "survey" / "contacts.parquet", columns=["survey_id"]))
-    counts = diff.groupby(["field", "difference"]).size().rename("cases").reset_index()
-    counts["percent_of_reports"] = np.round(100 * counts["cases"] / n, 1)
-    return counts.sort_values(["field", "cases"], ascending=[True, False]).reset_index(drop=True)
-
-
-def difference_examples(synthetic_dir: str | Path, kinds: list[tuple[str, str]], per_kind: int = 1) -> pd.DataFrame:
-    """Side-by-side NPD and reported values for a few cases of each kind.
-
-    Synthetic identifiers: for teaching pages that declare the DfE view.
-    Cases are the first by survey id, so the selection is stable.
-    """
-    d = Path(synthetic_dir)
-    diff = read_table(d / "truth" / "identifier_differences.parquet")
-    links = read_table(d / "truth" / "links.parquet").set_index("survey_id")
-    contacts = read_table(d / "survey" / "contacts.parquet").set_index("survey_id")
-    spine = read_table(d / "npd" / "spine.parquet").set_index("upn")
-    rows = []
-    for field, kind in kinds:
-        ids = diff[(diff["field"] == field) & (diff["difference"] == kind)]["survey_id"]
-        ids = [s for s in sorted(ids) if isinstance(links.loc[s, "upn"], str)][:per_kind]
-        for sid in ids:
-            columns = ["forename", "surname"] if field == "names" else [field]
-            upn = links.loc[sid, "upn"]
-            rows.append(
-                {
-                    "difference": f"{field}: {kind}",
-                    "NPD record": " / ".join(str(spine.loc[upn, c]) for c in columns),
-                    "parent's report": " / ".join("" if pd.isna(contacts.loc[sid, c]) else str(contacts.loc[sid, c]) for c in columns),
-                }
-            )
     return pd.DataFrame(rows)

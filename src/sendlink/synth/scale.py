@@ -30,10 +30,12 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from sendlink.io import StagedWrites, _publishable
+from sendlink.params.synth import SynthParams
+from sendlink.schema import catalogue
+from sendlink.schema.truth import scale_truth
 from sendlink.synth import corrupt
 from sendlink.synth.geography import make_local_authorities, random_postcodes
 from sendlink.synth.npd import upn_check_letter
-from sendlink.params.synth import SynthParams
 from sendlink.synth.population import make_households, make_pupils
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def write_scale(synth: SynthParams, seed: int, out: str | Path, *, npd_size: int
     wanted = np.sort(chosen)
     kept: list[pd.DataFrame] = []
     kept_extra: list[np.ndarray] = []
-    spine_path = out / "npd" / "spine.parquet"
+    spine_path = out / catalogue.NPD_SPINE.relative_to(catalogue.SYNTHETIC)
     spine_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = spine_path.with_name(f".{spine_path.name}.partial")
     started = time.perf_counter()
@@ -142,11 +144,12 @@ def write_scale(synth: SynthParams, seed: int, out: str | Path, *, npd_size: int
         with StagedWrites() as staged:
             for m in sorted(set(survey_sizes)):
                 head = report.iloc[:m]
-                staged.table(head[["survey_id", *SPINE_COLUMNS[1:]]], out / "survey" / f"survey_spine_{m}.parquet")
-                staged.table(head[["survey_id", "upn"]], out / "truth" / f"links_{m}.parquet")
-                staged.table(differences[differences["survey_id"].isin(head["survey_id"])], out / "truth" / f"identifier_differences_{m}.parquet")
+                true_links, true_differences = scale_truth(m)
+                staged.table(head[["survey_id", *SPINE_COLUMNS[1:]]], out / catalogue.scale_survey_spine(m).relative_to(catalogue.SYNTHETIC))
+                staged.table(head[["survey_id", "upn"]], out / true_links.relative_to(catalogue.SYNTHETIC))
+                staged.table(differences[differences["survey_id"].isin(head["survey_id"])], out / true_differences.relative_to(catalogue.SYNTHETIC))
                 figures["surveys"][m] = {"rows": m}
-            staged.json(figures, out / "manifest.json")
+            staged.json(figures, out / catalogue.MANIFEST.relative_to(catalogue.SYNTHETIC))
     log.info("national spine of %d pupils in %.1f s", npd_size, spine_seconds)
     return json.loads(json.dumps(figures))
 

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from sendlink.synth.calibrate import solve_logistic_intercept
 from sendlink.params.synth import SurveyParams
+from sendlink.synth.calibrate import solve_logistic_intercept
 
 SUPPORT_TYPES = (
     "support_teaching_assistant",

@@ -5,14 +5,14 @@ import pytest
 
 from sendlink.disclosure import (
     DisclosureError,
-    DisclosureParams,
     attacker_intervals,
     check_published,
     protect_counts,
     protect_magnitudes,
 )
+from tests.conftest import RULES, rules
 
-EXACT = DisclosureParams(rounding_base=0)
+EXACT = rules(rounding_base=0)
 
 
 def shown(rows: dict[str, list[str]], columns: list[str]) -> pd.DataFrame:
@@ -31,13 +31,13 @@ def test_a_visible_zero_fails_only_when_zeros_are_suppressed():
     table = shown({"A": ["0", "20"]}, ["x", "y"])
     check_published(table, EXACT)
     with pytest.raises(DisclosureError, match="zero count"):
-        check_published(table, DisclosureParams(rounding_base=0, suppress_zeros=True))
+        check_published(table, rules(rounding_base=0, suppress_zeros=True))
 
 
 def test_unrounded_counts_fail_when_rounding_is_on():
     table = shown({"A": ["12", "20"]}, ["x", "y"])
     with pytest.raises(DisclosureError, match="not rounded to the nearest 5"):
-        check_published(table, DisclosureParams())
+        check_published(table, RULES)
     check_published(table, EXACT)
 
 
@@ -52,7 +52,7 @@ def test_unknown_symbols_and_fractional_counts_fail():
 
 
 def test_numbers_with_thousands_separators_and_plain_integers_are_read():
-    check_published(shown({"A": ["1,235", 20]}, ["x", "y"]), DisclosureParams())
+    check_published(shown({"A": ["1,235", 20]}, ["x", "y"]), RULES)
 
 
 def test_a_recoverable_suppressed_cell_fails():
@@ -71,17 +71,17 @@ def test_rounding_alone_does_not_protect_a_single_hidden_cell():
     # One-way, rounded to 5: A shows 20 (so 18..22), total 25 (so 23..27).
     # B = total - A lies in [23 - 22, 27 - 18] = [1, 9]: surely below 10.
     table = shown({"A": ["20"], "B": ["c"], "Total": ["25"]}, ["n"])
-    ranges = attacker_intervals(table, DisclosureParams())
+    ranges = attacker_intervals(table, RULES)
     assert ranges[["lower", "upper"]].values.tolist() == [[1, 9]]
     with pytest.raises(DisclosureError, match="between 1 and 9"):
-        check_published(table, DisclosureParams())
+        check_published(table, RULES)
 
 
 def test_a_reader_uses_the_rule_that_shown_counts_are_at_least_the_threshold():
     # A shows 10 when rounded (true 8..12), but counts below 10 are never shown,
     # so A is 10..12; with total 30 (28..32) B = total - A is in [16, 22].
     table = shown({"A": ["10"], "B": ["c"], "Total": ["30"]}, ["n"])
-    ranges = attacker_intervals(table, DisclosureParams())
+    ranges = attacker_intervals(table, RULES)
     assert ranges[["lower", "upper"]].values.tolist() == [[16, 22]]
 
 
@@ -93,10 +93,10 @@ def test_inconsistent_totals_are_reported():
 
 def test_percentage_of_too_few_people_fails():
     table = shown({"A": ["25", "48.0"], "B": ["40", "c"]}, ["n", "% yes"])
-    check_published(table, DisclosureParams(rounding_base=0), kind="percentages")
+    check_published(table, rules(rounding_base=0), kind="percentages")
     with pytest.raises(DisclosureError, match="percentage of 25 people, fewer than 30"):
         check_published(
-            table, DisclosureParams(rounding_base=0, min_contributors=30), kind="percentages"
+            table, rules(rounding_base=0, min_contributors=30), kind="percentages"
         )
 
 
@@ -110,7 +110,7 @@ def test_protected_tables_pass_and_tampering_is_caught():
     counts = pd.DataFrame(
         {"A": [20, 15, 40], "B": [30, 25, 12], "C": [4, 35, 18]}, index=["r1", "r2", "r3"]
     )
-    table = protect_counts(counts, DisclosureParams())
+    table = protect_counts(counts, RULES)
     check_published(table)
     check_published(table.to_frame())  # what a notebook shows, as strings
     table.display.loc["r1", "C"] = "5"
@@ -121,10 +121,10 @@ def test_protected_tables_pass_and_tampering_is_caught():
 
 def test_a_table_made_with_looser_rules_fails_the_project_rules():
     counts = pd.Series({"A": 6, "B": 30}, name="n")
-    loose = protect_counts(counts, DisclosureParams(threshold=5, rounding_base=0), margins=False)
+    loose = protect_counts(counts, rules(threshold=5, rounding_base=0), margins=False)
     check_published(loose)  # by its own rules
     with pytest.raises(DisclosureError, match="below the threshold 10"):
-        check_published(loose, DisclosureParams(rounding_base=0))
+        check_published(loose, rules(rounding_base=0))
 
 
 def test_magnitude_protected_table_passes():

@@ -6,7 +6,6 @@ import pytest
 
 from sendlink.disclosure import (
     DisclosureError,
-    DisclosureParams,
     Status,
     attacker_intervals,
     check_published,
@@ -14,8 +13,9 @@ from sendlink.disclosure import (
     protect_counts,
     round_to_base,
 )
+from tests.conftest import RULES, rules
 
-EXACT = DisclosureParams(rounding_base=0)  # isolate suppression from rounding
+EXACT = rules(rounding_base=0)  # isolate suppression from rounding
 
 
 def column(table, name):
@@ -35,7 +35,7 @@ def test_counts_below_threshold_are_suppressed_and_ten_is_shown():
 def test_zeros_are_suppressed_when_configured():
     counts = pd.Series({"A": 9, "B": 10, "C": 0, "D": 1}, name="pupils")
     table = protect_counts(
-        counts, DisclosureParams(rounding_base=0, suppress_zeros=True), margins=False
+        counts, rules(rounding_base=0, suppress_zeros=True), margins=False
     )
     assert column(table, "pupils") == ["c", "10", "c", "c"]
     assert "zero counts" in table.footnote
@@ -43,7 +43,7 @@ def test_zeros_are_suppressed_when_configured():
 
 def test_threshold_is_a_parameter():
     counts = pd.Series({"A": 4, "B": 5}, name="n")
-    table = protect_counts(counts, DisclosureParams(threshold=5, rounding_base=0), margins=False)
+    table = protect_counts(counts, rules(threshold=5, rounding_base=0), margins=False)
     assert column(table, "n") == ["c", "5"]
 
 
@@ -71,7 +71,7 @@ def test_round_to_base(value, base, expected):
 
 def test_published_counts_are_rounded_to_5_and_zero_stays_zero():
     counts = pd.Series({"a": 12, "b": 13, "c": 0, "d": 10, "e": 17, "f": 18, "g": 1234}, name="n")
-    table = protect_counts(counts, DisclosureParams(), margins=False)
+    table = protect_counts(counts, RULES, margins=False)
     assert column(table, "n") == ["10", "15", "0", "10", "15", "20", "1,235"]
     # Every published count is marked rounded, changed or not: marking only the
     # changed ones would reveal which true counts are multiples of 5.
@@ -81,7 +81,7 @@ def test_published_counts_are_rounded_to_5_and_zero_stays_zero():
 
 def test_totals_are_rounded_independently_and_the_footnote_says_so():
     # 11 + 11 + 11 = 33: each cell rounds to 10, the total to 35.
-    table = protect_counts(pd.Series({"a": 11, "b": 11, "c": 11}, name="n"), DisclosureParams())
+    table = protect_counts(pd.Series({"a": 11, "b": 11, "c": 11}, name="n"), RULES)
     assert column(table, "n") == ["10", "10", "10", "35"]
     assert "rounded independently" in table.footnote
     assert "nearest 5" in table.footnote
@@ -322,7 +322,7 @@ def test_one_way_crosstab_has_a_count_column_and_a_total_row():
 def test_crosstab_with_two_row_variables_has_a_multiindex_total():
     micro = people({("E", "no"): 12, ("K", "yes"): 30})
     micro["sex"] = ["F"] * 6 + ["M"] * 36
-    table = crosstab(micro, ["sex", "sen"], "fsm", DisclosureParams())
+    table = crosstab(micro, ["sex", "sen"], "fsm", RULES)
     assert table.display.index.nlevels == 2
     assert table.display.index[-1] == ("Total", "")
     check_published(table)
@@ -381,7 +381,7 @@ def test_rename_relabels_display_status_and_values_together():
 
 
 def test_display_is_identical_when_protected_twice():
-    first = protect_counts(LEAKY, DisclosureParams())
-    second = protect_counts(LEAKY.copy(), DisclosureParams())
+    first = protect_counts(LEAKY, RULES)
+    second = protect_counts(LEAKY.copy(), RULES)
     assert first.display.equals(second.display)
     assert first.status.equals(second.status)

@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 
 from sendlink.disclosure import (
-    DisclosureParams,
     Status,
     check_published,
     dominated,
     protect_magnitudes,
 )
+from tests.conftest import rules
 
 
 def micro(groups: dict[str, list[float]], *, categories=None) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def test_sums_with_decimals():
         == "55.0"
     )
     exact = protect_magnitudes(
-        data, "group", "value", DisclosureParams(decimals=0), statistic="sum", margins=False
+        data, "group", "value", rules(decimals=0), statistic="sum", margins=False
     )
     assert exact.display.iloc[0, 0] == "55"
 
@@ -151,7 +151,7 @@ def test_group_with_no_values_is_unavailable_and_empty_category_not_applicable()
 def test_empty_category_is_suppressed_when_zeros_are():
     data = micro({"A": list(range(1, 11))}, categories=["A", "C"])
     table = protect_magnitudes(
-        data, "group", "value", DisclosureParams(suppress_zeros=True), margins=False
+        data, "group", "value", rules(suppress_zeros=True), margins=False
     )
     assert table.display["mean value"].tolist() == ["5.5", "c"]
 
@@ -168,7 +168,7 @@ def test_numbers_are_stable_strings():
         "0.1",
     ]
     sums = protect_magnitudes(
-        data, "group", "value", DisclosureParams(decimals=6), statistic="sum", margins=False
+        data, "group", "value", rules(decimals=6), statistic="sum", margins=False
     )
     assert sums.display.loc["tenth"].item() == "1.000000"
     assert sums.values.loc["big"].item() == 12345.6

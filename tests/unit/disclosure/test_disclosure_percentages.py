@@ -2,9 +2,10 @@
 
 import pandas as pd
 
-from sendlink.disclosure import DisclosureParams, check_published, protect_percentages
+from sendlink.disclosure import check_published, protect_percentages
+from tests.conftest import RULES, rules
 
-EXACT = DisclosureParams(rounding_base=0)
+EXACT = rules(rounding_base=0)
 
 
 def people(spec: dict[str, tuple[int, int]]) -> pd.DataFrame:
@@ -18,7 +19,7 @@ def people(spec: dict[str, tuple[int, int]]) -> pd.DataFrame:
 def test_percentages_of_large_groups_are_shown_from_unrounded_counts():
     # A: 13 of 33 = 39.39% -> 39.4; B: 20 of 40 = 50%; all: 33 of 73 = 45.2%.
     table = protect_percentages(
-        people({"A": (13, 20), "B": (20, 20)}), "group", "absent", DisclosureParams()
+        people({"A": (13, 20), "B": (20, 20)}), "group", "absent", RULES
     )
     assert list(table.display.columns) == ["n", "% False", "% True"]
     assert table.display.values.tolist() == [
@@ -71,7 +72,7 @@ def test_groups_below_min_contributors_show_no_percentages_even_if_counts_are_la
     # counts are not small, but its percentages may not be shown, and nor may
     # they be worked out from the overall row: the cheapest partner is A
     # (21 + 31 < 31 + 31 for D). Overall: 62 of 135 = 45.9%.
-    params = DisclosureParams(rounding_base=0, min_contributors=30)
+    params = rules(rounding_base=0, min_contributors=30)
     table = protect_percentages(
         people({"A": (20, 30), "B": (12, 13), "D": (30, 30)}), "group", "absent", params
     )

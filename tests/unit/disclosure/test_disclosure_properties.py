@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from sendlink.disclosure import (
-    DisclosureParams,
     attacker_intervals,
     check_published,
     protect_counts,
     round_to_base,
 )
+from tests.conftest import rules as disclosure_rules
 
 small_or_large = st.one_of(st.integers(0, 12), st.integers(10, 80))
 
@@ -45,9 +45,7 @@ def count_tables(draw):
 def rules(draw):
     threshold = draw(st.sampled_from([3, 5, 10]))
     base = draw(st.sampled_from([b for b in (0, 3, 5, 10) if b <= threshold]))
-    return DisclosureParams(
-        threshold=threshold, suppress_zeros=draw(st.booleans()), rounding_base=base
-    )
+    return disclosure_rules(threshold=threshold, suppress_zeros=draw(st.booleans()), rounding_base=base)
 
 
 def true_table(interior: pd.DataFrame) -> np.ndarray:
@@ -149,7 +147,7 @@ def test_published_table_is_safe_whatever_the_counts(interior, params):
 def test_the_lp_audit_is_as_strong_as_an_integer_attacker(interior):
     # For one- and two-way tables the equations form a network matrix, so the
     # LP bounds the module uses are the integer bounds.
-    params = DisclosureParams(rounding_base=0)
+    params = disclosure_rules(rounding_base=0)
     table = protect_counts(interior, params)
     full = true_table(interior)
     hidden = np.isin(table.status.to_numpy(), ["primary", "secondary"])

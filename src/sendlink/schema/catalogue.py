@@ -1,0 +1,178 @@
+"""The catalogue: every file the project reads or writes, named once.
+
+Each entry is a :class:`File`: where it lives (relative to the project root),
+the party of docs/DESIGN.md section 2 that holds it, what it holds and, for
+a table, its column contract. A table's location is the ``path`` its
+contract carries (:func:`sendlink.schema.table`); the entries below take it
+from there. Code, notebooks included, never spells a file name: it asks the
+catalogue for the file and the project's folders for where they are::
+
+    links = read_table(catalogue.LINKS.at(paths))
+
+so renaming or moving a file is a one-line change here. The folders are
+those of :class:`sendlink.config.Paths`; the synthetic world may be written
+elsewhere (``sendlink synth --out``), and :meth:`File.at` follows it.
+
+The truth files (``data/synthetic/truth/``) are not listed here: their
+contracts and entries are in :mod:`sendlink.schema.truth`, which only the
+generator (writing) and :mod:`sendlink.evaluate` (reading) may import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pandera.pandas as pa
+
+from sendlink.config import Paths
+from sendlink.schema import consent, npd, research, spine, survey
+
+__all__ = ["FILES", "HOLDINGS", "SYNTHETIC", "TABLES", "File", "held", "scale_survey_spine"]
+
+#: The folder of the generated world, relative to the project root.
+SYNTHETIC = "data/synthetic"
+
+
+@dataclass(frozen=True)
+class File:
+    """One file of the project.
+
+    Attributes
+    ----------
+    path
+        Relative to the project root, ``/``-separated (as the data
+        dictionary shows it).
+    holder
+        ``dfe``, ``survey_organisation``, ``researchers``, ``truth`` or
+        ``everyone``.
+    description
+        What it holds, in one sentence.
+    contract
+        The table's column contract, for tables.
+    """
+
+    path: str
+    holder: str
+    description: str
+    contract: pa.DataFrameSchema | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, contract: pa.DataFrameSchema) -> File:
+        """The file a table contract describes, at the contract's own path."""
+        meta = contract.metadata
+        return cls(meta["path"], meta["holder"], contract.description or "", contract)
+
+    def at(self, paths: Paths) -> Path:
+        """Where the file is in the project (or the synthetic world) ``paths`` describes."""
+        return paths.resolve(self.path)
+
+    @property
+    def name(self) -> str:
+        """The file's name, without its folder."""
+        return PurePosixPath(self.path).name
+
+    def relative_to(self, folder: str) -> str:
+        """The path below ``folder`` (a catalogue folder such as :data:`SYNTHETIC`)."""
+        return PurePosixPath(self.path).relative_to(folder).as_posix()
+
+
+# --- The synthetic world: DfE's NPD (data/synthetic/npd/) -------------------------
+MANIFEST = File(f"{SYNTHETIC}/manifest.json", "everyone", "What the generator wrote, with row counts and the fingerprint of its parameters.")
+NPD_SPINE = File.of(spine.NPD_SPINE)
+POSTCODE_HISTORY = File.of(npd.POSTCODE_HISTORY)
+CENSUS = File.of(npd.CENSUS)
+ABSENCE = File.of(npd.ABSENCE)
+EXCLUSIONS = File.of(npd.EXCLUSIONS)
+EYFSP = File.of(npd.EYFSP)
+PHONICS = File.of(npd.PHONICS)
+KS1 = File.of(npd.KS1)
+KS2 = File.of(npd.KS2)
+KS4 = File.of(npd.KS4)
+SCHOOLS = File.of(npd.SCHOOLS)
+LOCAL_AUTHORITIES = File.of(npd.LOCAL_AUTHORITIES)
+NPD = (NPD_SPINE, POSTCODE_HISTORY, CENSUS, ABSENCE, EXCLUSIONS, EYFSP, PHONICS, KS1, KS2, KS4, SCHOOLS, LOCAL_AUTHORITIES)
+
+
+
+def scale_survey_spine(size: int) -> File:
+    """A survey spine of ``size`` children drawn from a national-size spine (``sendlink synth --npd-size``)."""
+    return File(f"{SYNTHETIC}/survey/survey_spine_{size}.parquet", "survey_organisation",
+                f"Identifiers of {size} children drawn from the national spine, as parents report them.", spine.SURVEY_SPINE)
+
+
+# --- The synthetic world: the survey organisation's raw files (data/synthetic/survey/) ---
+SAMPLE = File.of(survey.SAMPLE)
+CONTACTS = File.of(survey.CONTACTS)
+PARENT_W1 = File.of(survey.PARENT_W1)
+YOUNG_PERSON_W1 = File.of(survey.YOUNG_PERSON_W1)
+PARENT_W2 = File.of(survey.PARENT_W2)
+YOUNG_PERSON_W2 = File.of(survey.YOUNG_PERSON_W2)
+CONSENT_EVENTS = File.of(consent.CONSENT_EVENTS)
+RIGHTS_REQUESTS = File.of(consent.RIGHTS_REQUESTS)
+#: Answer tables, keyed by ``survey_id``.
+ANSWERS = (PARENT_W1, PARENT_W2, YOUNG_PERSON_W1, YOUNG_PERSON_W2)
+SURVEY = (SAMPLE, CONTACTS, PARENT_W1, YOUNG_PERSON_W1, PARENT_W2, YOUNG_PERSON_W2, CONSENT_EVENTS, RIGHTS_REQUESTS)
+
+# --- The consent register (data/register/) --------------------------------------
+REGISTER_DB = File("data/register/consent.sqlite", "survey_organisation", "The append-only consent and rights register (SQLite).")
+REGISTER_KEY = File("data/register/register.key", "survey_organisation", "The register's key for keyed hashes, when not given in the environment.")
+ERASURE_LOG = File.of(consent.ERASURE_LOG)
+WORLD = File("data/register/world.json", "survey_organisation", "Which synthetic world (the data's parameter fingerprint) the register belongs to.")
+
+# --- The survey organisation's holdings after consent and rights (data/survey_org/) ---
+CONSENT_STATUS = File.of(consent.CONSENT_STATUS)
+REGISTER_EXPORT = File.of(consent.REGISTER_EXPORT)
+HOLDINGS_FOLDER = "data/survey_org/holdings"
+
+
+def _held(raw: File) -> File:
+    return File(f"{HOLDINGS_FOLDER}/{raw.name}", raw.holder, f"Working copy of {raw.path}: erased cases removed, rectifications applied.", raw.contract)
+
+
+#: The working copies of the raw survey files, by raw file.
+HOLDINGS: dict[File, File] = {raw: _held(raw) for raw in (CONTACTS, SAMPLE, *ANSWERS)}
+
+
+def held(raw: File) -> File:
+    """The survey organisation's working copy of a raw survey file (``HOLDINGS[raw]``)."""
+    return HOLDINGS[raw]
+
+
+# --- DfE's linkage (data/linkage/) ------------------------------------------------
+SURVEY_SPINE = File.of(spine.SURVEY_SPINE)
+DECISIONS = File("data/linkage/review/decisions.csv", "dfe", "Reviewers' decisions on clerical-review pairs (read, never written).")
+LINKS = File.of(spine.LINKS)
+PAIRS = File("data/linkage/pairs.parquet", "dfe", "Every scored candidate pair: keys, passes, comparison levels, weights, probabilities.")
+MODEL = File("data/linkage/model.json", "dfe", "The fitted model, thresholds, blocking counts, timings and the Splink settings (no identifiers).")
+REVIEW_QUEUE = File("data/linkage/clerical_review.csv", "dfe", "The clerical-review queue: both records' identifiers side by side.")
+LINKAGE_QUALITY = File("data/linkage/linkage_quality.json", "dfe", "Linkage quality against the synthetic truth (counts and rates only), written by evaluation.")
+
+# --- The researchers' extract (data/research/) -------------------------------------
+EXTRACT = File.of(research.EXTRACT)
+EXTRACT_STRICT = File("data/research/extract_strict.parquet", "researchers", "The extract with only the most probable links (linkage sensitivity).", research.EXTRACT)
+EXTRACT_LOOSE = File("data/research/extract_loose.parquet", "researchers", "The extract with probable clerical-review links too (linkage sensitivity).", research.EXTRACT)
+#: The three extracts, by link rule.
+EXTRACTS = {"main": EXTRACT, "strict": EXTRACT_STRICT, "loose": EXTRACT_LOOSE}
+K_ANONYMITY = File("data/research/k_anonymity.json", "researchers", "The k-anonymity report of the extracts.")
+RESEARCH_README = File("data/research/README.md", "researchers", "What the research files are and what was done to them.")
+ESTIMATES = File("data/research/analysis/estimates.csv", "researchers", "Every model's estimates, disclosure-checked.")
+WEIGHTS = File("data/research/analysis/weights.csv", "researchers", "The distribution of the analysis weights, disclosure-checked.")
+CONSENT_MODEL = File("data/research/analysis/consent_model.csv", "researchers", "Odds ratios of the consent-and-link model, disclosure-checked.")
+SENSITIVITY = File("data/research/analysis/sensitivity.csv", "researchers", "Estimates on the strict and loose extracts, disclosure-checked.")
+
+# --- For everyone --------------------------------------------------------------------
+SUMMARY = File("data/summary.json", "everyone", "The run's headline numbers (disclosure-checked aggregates; truth checks added by evaluation).")
+DATA_DICTIONARY = File("data/README.md", "everyone", "The data dictionary, generated from the schema.")
+
+#: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
+FILES: tuple[File, ...] = (
+    MANIFEST, *NPD, *SURVEY,
+    CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, REGISTER_KEY, ERASURE_LOG, WORLD,
+    SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
+    *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
+    SUMMARY, DATA_DICTIONARY,
+)
+
+#: The tables at their contracts' own paths, in data-flow order (what the data dictionary documents).
+TABLES: tuple[File, ...] = tuple(f for f in FILES if f.contract is not None and f.contract.metadata["path"] == f.path)
