@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 from threadpoolctl import threadpool_limits
 
 from sendlink.params import Params, load_params
@@ -32,6 +33,23 @@ RULES = DisclosureParams(
 def rules(**changes) -> DisclosureParams:
     """:data:`RULES` with some rules changed (validated)."""
     return DisclosureParams.model_validate({**RULES.model_dump(), **changes})
+
+
+def _merge(base, changes):
+    if isinstance(base, dict) and isinstance(changes, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in changes.items()}}
+    return changes
+
+
+def write_params(path: Path, changes: dict | None = None) -> Path:
+    """Write the project's ``params.yaml`` to ``path`` with ``changes`` (a nested mapping) applied.
+
+    Test projects need a complete parameter file (every key is required);
+    they change only what their test is about.
+    """
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump(_merge(raw, changes or {}), sort_keys=False), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -72,4 +90,4 @@ def default_data() -> Path:
     return folder
 
 
-__all__ = ["ROOT", "RULES", "dt", "rules", "small_synth_params"]
+__all__ = ["ROOT", "RULES", "dt", "rules", "small_synth_params", "write_params"]

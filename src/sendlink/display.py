@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sendlink import config
 from sendlink.params import Params, load_params
+from sendlink.schema import catalogue
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Context:
         seed or the ``synth`` parameters change, which is when the outputs
         of every notebook may change too.
         """
-        manifest = self.paths.synthetic / "manifest.json"
+        manifest = catalogue.MANIFEST.at(self.paths)
         if not manifest.is_file():
             return "no data yet: run `make data`"
         return json.loads(manifest.read_text(encoding="utf-8"))["params_sha256"][:12]

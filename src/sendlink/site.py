@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "_quarto.yml"
 #: The include written by :func:`write_headline`, relative to the project root.
-HEADLINE_FILE = Path("pages") / "_headline.md"
+HEADLINE_FILE = Path(catalogue.HEADLINE.path)
 #: The one Jupyter kernel name used everywhere (notebooks, ``_quarto.yml``, the runner).
 KERNEL = "python3"
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from sendlink.config import Paths, load_params
-from sendlink.link import blocking_recall, link_spines, read_spine, run_linkage_stage
-from sendlink.params.linkage import load as load_link_params
-from sendlink.link.stage import LINKAGE_FILES
 from sendlink.evaluate.linkage import classify, metrics, run_quality_stage
+from sendlink.link import blocking_recall, link_spines, read_spine, run_linkage_stage
+from sendlink.link.stage import LINKAGE_FILES
+from sendlink.params.linkage import load as load_link_params
 
 pytestmark = pytest.mark.needs_data
 

@@ -15,7 +15,6 @@ from _linkdata import make_population, survey_from, write_linkage_inputs
 
 from sendlink.cli import main
 from sendlink.config import Paths
-from sendlink.link import run_linkage_stage
 from sendlink.evaluate.linkage import (
     QUALITY_FILE,
     by_difference,
@@ -25,6 +24,7 @@ from sendlink.evaluate.linkage import (
     metrics,
     run_quality_stage,
 )
+from sendlink.link import run_linkage_stage
 
 # Six children: A and B linked right, C linked to the wrong pupil, D sent to
 # review with the right pupil, E unmatched though in the NPD (never blocked),

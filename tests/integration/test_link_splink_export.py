@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
 from _linkdata import make_population, survey_from
 
 from sendlink.link import link
-from sendlink.link.features import RawSpine, encode
 from sendlink.link.compare import FIELDS
+from sendlink.link.features import RawSpine, encode
 from sendlink.link.splink_export import (
     splink_export,
     splink_records,
@@ -118,5 +118,5 @@ def test_export_holds_thresholds_and_the_prior(linked):
     lam = exported["settings"]["probability_two_random_records_match"]
     assert np.log2(lam / (1 - lam)) == pytest.approx(result.model.prior_weight)
     forename = next(c for c in exported["settings"]["comparisons"] if c["output_column_name"] == "forename")
-    assert [lvl["label_for_charts"] for lvl in forename["comparison_levels"]] == ["missing", *FIELDS[0].levels]
+    assert [lvl["label_for_charts"] for lvl in forename["comparison_levels"]] == ["missing", *FIELDS[0].labels]
     assert forename["comparison_levels"][1]["m_probability"] == pytest.approx(float(result.model.m["forename"][0]))

@@ -138,8 +138,8 @@ def test_bad_params_file_gives_a_clear_error_and_exit_2(tmp_path):
 
 def test_manifest_of_default_data_matches_parameters(default_data):
     from sendlink import config
-    from sendlink.synth.generate import params_fingerprint
     from sendlink.params.synth import SynthParams
+    from sendlink.synth.generate import params_fingerprint
 
     params = config.load_params(ROOT / "params.yaml")
     manifest = json.loads((default_data / "manifest.json").read_text())

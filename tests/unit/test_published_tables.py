@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from sendlink import config, disclosure
+from sendlink import disclosure
+from sendlink.params import load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "# not about people:"
@@ -63,7 +64,7 @@ def _html_outputs(path: Path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_protected_tables_pass_disclosure_control(path):
-    params = config.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml").disclosure
     checked = 0
     for number, source, html in _html_outputs(path):
         if UNSAFE in source:
@@ -98,4 +99,4 @@ def test_the_check_catches_an_unsafe_table():
     html = '<div class="sendlink-protected" data-kind="counts"><table><thead><tr><th></th><th>n</th></tr></thead><tbody><tr><th>a</th><td>3</td></tr><tr><th>b</th><td>40</td></tr></tbody></table></div>'
     frame = _table_frame(BeautifulSoup(html, "html.parser").find("table"))
     with pytest.raises(disclosure.DisclosureError):
-        disclosure.check_published(frame, config.load_params(ROOT / "params.yaml"), kind="counts")
+        disclosure.check_published(frame, load_params(ROOT / "params.yaml").disclosure, kind="counts")

@@ -152,8 +152,8 @@ def test_write_headline(tmp_path):
     target = site.write_headline(paths)
     assert target == tmp_path / "pages" / "_headline.md"
     assert target.read_text(encoding="utf-8") == site.PLACEHOLDER
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "reports" / "summary.json").write_text(json.dumps(SUMMARY), encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "summary.json").write_text(json.dumps(SUMMARY), encoding="utf-8")
     first = site.write_headline(paths).read_text(encoding="utf-8")
     assert first == site.headline_markdown(SUMMARY)
     assert (
@@ -162,8 +162,8 @@ def test_write_headline(tmp_path):
 
 
 def test_write_headline_rejects_a_broken_summary(tmp_path):
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "reports" / "summary.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "summary.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(SendlinkError, match="summary.json"):
         site.write_headline(config.Paths(tmp_path))
 

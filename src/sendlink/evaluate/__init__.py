@@ -19,7 +19,7 @@ Modules
 :mod:`~sendlink.evaluate.outcomes`
     The outcome estimates against census and generating values; false
     matches and their effect on the estimates.
-:mod:`~sendlink.evaluate.explain`
+:mod:`~sendlink.evaluate.tables`
     Teaching tables that need the truth (notebooks 1, 3 and 4).
 :mod:`~sendlink.evaluate.stage`
     The pipeline stage ``evaluate`` (after ``analyse``): ``run(paths, params)``.

@@ -44,91 +44,37 @@ sex, school
 other fields say. String similarity is computed with
 ``rapidfuzz.process.cpdist`` (vectorised C++), once per distinct pair of
 values.
+
+Each compared field is one :class:`Comparison` holding its levels, and each
+:class:`Level` holds everything about itself in one place, as Splink's
+comparison levels do: its label, the condition that puts a pair at it (a
+function of the :class:`Pairs`, evaluated only on the pairs no stronger
+level took), its starting m for EM, whether it counts as agreement, and the
+same condition in Splink's SQL (:mod:`sendlink.link.splink_export`).
+Reordering or adding a level is one edit here; nothing elsewhere is
+matched by position.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import distance, process
 
 from sendlink.link.arrays import unique_inverse
-from sendlink.link.features import Features, Side, postcode_text
+from sendlink.link.features import Features, postcode_text
 
-__all__ = ["FIELDS", "FieldSpec", "compare", "level_names"]
+__all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "level_names"]
 
 #: Jaro-Winkler bands for "close" and "similar" names.
 JW_CLOSE = 0.92
 JW_SIMILAR = 0.80
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """A compared field: its levels (strongest first) and modelling facts.
-
-    Attributes
-    ----------
-    levels
-        Level names, strongest agreement first; the last is disagreement.
-    m_start
-        Starting values for m = P(level | match) in EM: expert guesses that
-        say "true matches mostly agree" (not fitted, only a start).
-    agrees
-        Which levels count as *agreement* for the rule that a match must
-        agree on at least two fields (see :mod:`sendlink.link.model`).
-    term_frequency
-        Whether the ``exact`` level is adjusted for how common the value is.
-    """
-
-    name: str
-    levels: tuple[str, ...]
-    m_start: tuple[float, ...]
-    agrees: tuple[bool, ...]
-    term_frequency: bool = False
-
-
-FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec(
-        "forename",
-        ("exact", "variant", "close", "middle_name", "transposed", "cross", "initial", "similar", "different"),
-        (0.85, 0.03, 0.04, 0.01, 0.005, 0.005, 0.005, 0.015, 0.04),
-        (True, True, True, True, True, True, False, False, False),
-        term_frequency=True,
-    ),
-    FieldSpec(
-        "surname",
-        ("exact", "part", "close", "similar", "different"),
-        (0.85, 0.02, 0.04, 0.015, 0.075),
-        (True, True, True, False, False),
-        term_frequency=True,
-    ),
-    FieldSpec(
-        "date_of_birth",
-        ("exact", "swapped", "one_off", "different"),
-        (0.90, 0.01, 0.06, 0.03),
-        (True, True, True, False),
-    ),
-    FieldSpec(
-        "postcode",
-        ("unit", "sector", "district", "typo", "different"),
-        (0.75, 0.04, 0.04, 0.02, 0.15),
-        (True, True, True, True, False),
-        term_frequency=True,
-    ),
-    FieldSpec("sex", ("agree", "disagree"), (0.97, 0.03), (True, False)),
-    FieldSpec("school", ("agree", "disagree"), (0.80, 0.20), (True, False)),
-)
-
-
-#: Index of the forename's ``transposed`` level.
-TRANSPOSED = FIELDS[0].levels.index("transposed")
-
-
-def level_names(field: str) -> tuple[str, ...]:
-    """The level names of a field, strongest first."""
-    return next(f.levels for f in FIELDS if f.name == field)
+# --------------------------------------------------------------------------- string measures
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,13 +133,6 @@ def _variant(features: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return shared[inverse]
 
 
-def _assign(levels: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
-    """Give each still-unassigned row the first level whose condition holds."""
-    for index, condition in enumerate(conditions):
-        levels[(levels == -2) & condition] = index
-    return levels
-
-
 def _near(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise: are the names equal or close (one slip, or Jaro-Winkler >= JW_CLOSE)?"""
     out = (a >= 0) & (a == b)
@@ -204,80 +143,392 @@ def _near(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _forename(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    a, b = s.fn(si), n.fn(ni)
-    af, bf = s.fnfull(si), n.fnfull(ni)
-    levels = np.where((a < 0) | (b < 0), -1, -2).astype(np.int8)
-    todo = levels == -2
-    exact = todo & ((a == b) | ((af >= 0) & (af == bf)))
-    levels[exact] = 0
-    todo = levels == -2
-    idx = np.flatnonzero(todo)
-    if len(idx):
-        variant = _variant(f, a[idx], b[idx])
-        jw, osa = _string_scores(f.names, a[idx], b[idx])
-        multi = (af[idx] != a[idx]) | (bf[idx] != b[idx])
-        if multi.any():  # several given names: also compare them run together
-            jw_full, osa_full = _string_scores(f.names, af[idx][multi], bf[idx][multi])
-            jw[multi] = np.maximum(jw[multi], jw_full)
-            osa[multi] = np.minimum(osa[multi], osa_full)
-        middle = _any_equal(a[idx, None], n.mid(ni[idx])) | _any_equal(b[idx, None], s.mid(si[idx]))
-        sn_a, sn_b = s.sn(si[idx]), n.sn(ni[idx])
-        given_to_surname = _near(f, af[idx], sn_b)  # the survey's given names are the NPD's surname
-        surname_to_given = _near(f, sn_a, bf[idx])
-        transposed = given_to_surname & surname_to_given
-        cross = given_to_surname | surname_to_given
-        # An initial for a forename ("J Smith") is common in records keyed
-        # from forms; to string measures J and James are far apart.
-        first_a, first_b = f.name_initial[a[idx]], f.name_initial[b[idx]]
-        one_letter = (f.name_length[a[idx]] == 1) | (f.name_length[b[idx]] == 1)
-        initial = one_letter & (first_a >= 0) & (first_a == first_b)
-        sub = np.full(len(idx), -2, dtype=np.int8)
-        _assign(sub, [np.zeros(len(idx), bool), variant, (osa <= 1) | (jw >= JW_CLOSE), middle, transposed, cross,
-                      initial, jw >= JW_SIMILAR, np.ones(len(idx), bool)])
-        levels[idx] = sub
-    return levels
+# --------------------------------------------------------------------------- the pairs being compared
 
 
-def _surname(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    a, b = s.sn(si), n.sn(ni)
-    levels = np.where((a < 0) | (b < 0), -1, -2).astype(np.int8)
-    levels[(levels == -2) & (a == b)] = 0
-    idx = np.flatnonzero(levels == -2)
-    if len(idx):
-        sp, np_ = s.snparts(si[idx]), n.snparts(ni[idx])
-        part = _any_equal(sp, np_) | _any_equal(a[idx, None], np_) | _any_equal(b[idx, None], sp)
-        jw, osa = _string_scores(f.names, a[idx], b[idx])
-        sub = np.full(len(idx), -2, dtype=np.int8)
-        _assign(sub, [np.zeros(len(idx), bool), part, (osa <= 1) | (jw >= JW_CLOSE), jw >= JW_SIMILAR, np.ones(len(idx), bool)])
-        levels[idx] = sub
-    return levels
+@dataclass
+class Pairs:
+    """Candidate pairs being given a level: both records' encoded values, with per-pair evidence computed once.
+
+    A level's condition is evaluated only on the pairs no stronger level
+    took (:meth:`take`); evidence several levels use (a Jaro-Winkler score,
+    whether two names are near) is computed for the pairs that first need it
+    and looked up by the later, smaller sets (:meth:`evidence`).
+    """
+
+    features: Features
+    survey_rows: np.ndarray
+    npd_rows: np.ndarray
+    positions: np.ndarray | None = None  # into the pairs first given; None: all of them
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.survey_rows)
+
+    @property
+    def s(self):
+        return self.features.survey
+
+    @property
+    def n(self):
+        return self.features.npd
+
+    def take(self, positions: np.ndarray) -> Pairs:
+        """The pairs at ``positions`` (sorted), sharing this set's evidence."""
+        base = np.arange(len(self)) if self.positions is None else self.positions
+        return Pairs(self.features, self.survey_rows[positions], self.npd_rows[positions], base[positions], self._cache)
+
+    def evidence(self, name: str, compute: Callable[[Pairs], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+        """Per-pair evidence ``name`` (a tuple of arrays), computed once and reused by smaller sets of the same pairs."""
+        here = np.arange(len(self)) if self.positions is None else self.positions
+        cached = self._cache.get(name)
+        if cached is not None:
+            positions, values = cached
+            at = np.searchsorted(positions, here)
+            if len(here) == 0 or (at.max() < len(positions) and np.array_equal(positions[at], here)):
+                return tuple(v[at] for v in values)
+        values = tuple(compute(self))
+        self._cache[name] = (here, values)
+        return values
 
 
-def _dob(s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    ys, ms, ds = s.year(si), s.month(si), s.day(si)
-    yn, mn, dn = n.year(ni), n.month(ni), n.day(ni)
-    levels = np.where((ys < 0) | (yn < 0), -1, -2).astype(np.int8)
-    same = (ys == yn).astype(np.int8) + (ms == mn) + (ds == dn)
-    swapped = (ys == yn) & (ms == dn) & (ds == mn) & (ms != ds)
-    return _assign(levels, [same == 3, swapped, same == 2, np.ones(len(si), bool)])
+# --------------------------------------------------------------------------- levels and comparisons
 
 
-def _postcode(f: Features, s: Side, n: Side, si: np.ndarray, ni: np.ndarray) -> np.ndarray:
-    a, b = s.pc(si), n.pc(ni)
-    levels = np.where((a < 0) | (b < 0), -1, -2).astype(np.int8)
-    sec_a, sec_b = s.sector(si), n.sector(ni)
-    dis_a, dis_b = s.district(si), n.district(ni)
-    _assign(levels, [a == b, (sec_a >= 0) & (sec_a == sec_b), (dis_a >= 0) & (dis_a == dis_b)])
-    idx = np.flatnonzero(levels == -2)
-    if len(idx):
-        _, osa = _string_scores(lambda codes: postcode_text(codes, f.long_postcodes), a[idx], b[idx])
-        levels[idx] = np.where(osa <= 1, 3, 4)
-    return levels
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: its label, when it applies, and how the model treats it.
+
+    Attributes
+    ----------
+    label
+        The level's name (``exact``, ``variant``...), as the pairs file and
+        the model report show it.
+    when
+        Which of the given pairs are at this level (a boolean per pair); it
+        is asked only about pairs that no stronger level took. ``None`` for
+        the last level: every pair left.
+    m_start
+        Starting value of m = P(level | match) in EM: an expert guess that
+        says "true matches mostly agree" (not fitted, only a start; the
+        field's values are normalised to sum to 1).
+    agrees
+        Whether the level counts as *agreement* for the rule that a match
+        must agree on at least two fields (see :mod:`sendlink.link.model`).
+    sql
+        The same condition in Splink's SQL over the prepared columns
+        (:func:`sendlink.link.splink_export.splink_records`); ``None`` for
+        the last level (``ELSE``).
+    """
+
+    label: str
+    when: Callable[[Pairs], np.ndarray] | None
+    m_start: float
+    agrees: bool
+    sql: str | None
 
 
-def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where((a < 0) | (b < 0), -1, np.where(a == b, 0, 1)).astype(np.int8)
+@dataclass(frozen=True)
+class Comparison:
+    """One compared field: when it is missing, its levels (strongest first), term-frequency adjustment.
+
+    Attributes
+    ----------
+    name
+        The field (a column of the pairs file).
+    missing
+        Pairs where the field is no evidence (either side lacks it).
+    levels
+        The levels, strongest agreement first; the last is disagreement and
+        takes every pair left.
+    term_frequency
+        Whether the first (exact) level is adjusted for how common the
+        value is (:mod:`sendlink.link.model`).
+    missing_sql
+        The missing condition in Splink's SQL (the null level).
+    """
+
+    name: str
+    missing: Callable[[Pairs], np.ndarray]
+    levels: tuple[Level, ...]
+    missing_sql: str
+    term_frequency: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.levels or self.levels[-1].when is not None or any(level.when is None for level in self.levels[:-1]):
+            raise ValueError(f"{self.name}: every level but the last needs a condition; the last takes the rest")
+        labels = self.labels
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"{self.name}: level labels must be distinct, got {labels}")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(level.label for level in self.levels)
+
+    @property
+    def m_start(self) -> tuple[float, ...]:
+        return tuple(level.m_start for level in self.levels)
+
+    @property
+    def agrees(self) -> tuple[bool, ...]:
+        return tuple(level.agrees for level in self.levels)
+
+    def index(self, label: str) -> int:
+        """The position of the level called ``label``."""
+        return self.labels.index(label)
+
+    def level_of(self, pairs: Pairs) -> np.ndarray:
+        """Each pair's level (its position in :attr:`levels`), ``-1`` where the field is missing."""
+        levels = np.where(self.missing(pairs), -1, -2).astype(np.int8)
+        for index, level in enumerate(self.levels):
+            todo = np.flatnonzero(levels == -2)
+            if not len(todo):
+                break
+            hit = todo if level.when is None else todo[np.asarray(level.when(pairs.take(todo)), dtype=bool)]
+            levels[hit] = index
+        return levels
+
+
+# --------------------------------------------------------------------------- forename
+
+
+def _fn(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    return p.s.fn(p.survey_rows), p.n.fn(p.npd_rows)
+
+
+def _fnfull(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    return p.s.fnfull(p.survey_rows), p.n.fnfull(p.npd_rows)
+
+
+def _missing(values: Callable[[Pairs], tuple[np.ndarray, np.ndarray]]) -> Callable[[Pairs], np.ndarray]:
+    """Either side lacks the field."""
+    def missing(p: Pairs) -> np.ndarray:
+        a, b = values(p)
+        return (a < 0) | (b < 0)
+    return missing
+
+
+def _forename_exact(p: Pairs) -> np.ndarray:
+    """The first given names, or all given names run together, are equal."""
+    (a, b), (af, bf) = _fn(p), _fnfull(p)
+    return (a == b) | ((af >= 0) & (af == bf))
+
+
+def _forename_scores(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Jaro-Winkler and OSA of the first given names; with several given names, also of all of them run together."""
+    (a, b), (af, bf) = _fn(p), _fnfull(p)
+    jw, osa = _string_scores(p.features.names, a, b)
+    multi = (af != a) | (bf != b)
+    if multi.any():  # several given names: also compare them run together
+        jw_full, osa_full = _string_scores(p.features.names, af[multi], bf[multi])
+        jw[multi] = np.maximum(jw[multi], jw_full)
+        osa[multi] = np.minimum(osa[multi], osa_full)
+    return jw, osa
+
+
+def _given_to_surname(p: Pairs) -> np.ndarray:
+    """The survey's given names are (near) the NPD's surname."""
+    return p.evidence("given_to_surname", lambda q: (_near(q.features, _fnfull(q)[0], q.n.sn(q.npd_rows)),))[0]
+
+
+def _surname_to_given(p: Pairs) -> np.ndarray:
+    """The survey's surname is (near) the NPD's given names."""
+    return p.evidence("surname_to_given", lambda q: (_near(q.features, q.s.sn(q.survey_rows), _fnfull(q)[1]),))[0]
+
+
+def _forename_close(p: Pairs) -> np.ndarray:
+    jw, osa = p.evidence("forename_scores", _forename_scores)
+    return (osa <= 1) | (jw >= JW_CLOSE)
+
+
+def _forename_similar(p: Pairs) -> np.ndarray:
+    jw, _ = p.evidence("forename_scores", _forename_scores)
+    return jw >= JW_SIMILAR
+
+
+def _middle_name(p: Pairs) -> np.ndarray:
+    a, b = _fn(p)
+    return _any_equal(a[:, None], p.n.mid(p.npd_rows)) | _any_equal(b[:, None], p.s.mid(p.survey_rows))
+
+
+def _initial(p: Pairs) -> np.ndarray:
+    # An initial for a forename ("J Smith") is common in records keyed from
+    # forms; to string measures J and James are far apart.
+    a, b = _fn(p)
+    f = p.features
+    first_a, first_b = f.name_initial[a], f.name_initial[b]
+    one_letter = (f.name_length[a] == 1) | (f.name_length[b] == 1)
+    return one_letter & (first_a >= 0) & (first_a == first_b)
+
+
+def _sql_near(a: str, b: str) -> str:
+    """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
+    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
+            f"OR jaro_winkler_similarity({a}, {b}) >= {JW_CLOSE}))")
+
+
+FORENAME = Comparison(
+    "forename",
+    missing=_missing(_fn),
+    missing_sql="fn_l IS NULL OR fn_r IS NULL",
+    term_frequency=True,
+    levels=(
+        Level("exact", _forename_exact, 0.85, True, "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
+        Level("variant", lambda p: _variant(p.features, *_fn(p)), 0.03, True, "list_has_any(fn_groups_l, fn_groups_r)"),
+        Level("close", _forename_close, 0.04, True,
+              f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {JW_CLOSE} "
+              f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_CLOSE})"),
+        Level("middle_name", _middle_name, 0.01, True, "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"),
+        Level("transposed", lambda p: _given_to_surname(p) & _surname_to_given(p), 0.005, True,
+              f"({_sql_near('fnfull_l', 'sn_r')} AND {_sql_near('sn_l', 'fnfull_r')})"),
+        Level("cross", lambda p: _given_to_surname(p) | _surname_to_given(p), 0.005, True,
+              f"({_sql_near('fnfull_l', 'sn_r')} OR {_sql_near('sn_l', 'fnfull_r')})"),
+        Level("initial", _initial, 0.005, False,
+              "((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) AND regexp_matches(left(fn_l, 1), '^[a-z]$'))"),
+        Level("similar", _forename_similar, 0.015, False,
+              f"(jaro_winkler_similarity(fn_l, fn_r) >= {JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_SIMILAR})"),
+        Level("different", None, 0.04, False, None),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- surname
+
+
+def _sn(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    return p.s.sn(p.survey_rows), p.n.sn(p.npd_rows)
+
+
+def _surname_part(p: Pairs) -> np.ndarray:
+    (a, b), sp, np_ = _sn(p), p.s.snparts(p.survey_rows), p.n.snparts(p.npd_rows)
+    return _any_equal(sp, np_) | _any_equal(a[:, None], np_) | _any_equal(b[:, None], sp)
+
+
+def _surname_scores(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    return _string_scores(p.features.names, *_sn(p))
+
+
+def _surname_close(p: Pairs) -> np.ndarray:
+    jw, osa = p.evidence("surname_scores", _surname_scores)
+    return (osa <= 1) | (jw >= JW_CLOSE)
+
+
+def _surname_similar(p: Pairs) -> np.ndarray:
+    jw, _ = p.evidence("surname_scores", _surname_scores)
+    return jw >= JW_SIMILAR
+
+
+#: When the names are transposed the surname is no evidence: the swap is one
+#: event, counted once, on the forename. In SQL: the forename's transposed
+#: condition holds and no stronger forename level does.
+_TRANSPOSED = FORENAME.index("transposed")
+_TRANSPOSED_SQL = (f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({' OR '.join(level.sql for level in FORENAME.levels[:_TRANSPOSED])}) "
+                   f"AND {FORENAME.levels[_TRANSPOSED].sql})")
+
+SURNAME = Comparison(
+    "surname",
+    missing=_missing(_sn),
+    missing_sql=f"sn_l IS NULL OR sn_r IS NULL OR {_TRANSPOSED_SQL}",
+    term_frequency=True,
+    levels=(
+        Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, "sn_l = sn_r"),
+        Level("part", _surname_part, 0.02, True,
+              "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"),
+        Level("close", _surname_close, 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
+        Level("similar", _surname_similar, 0.015, False, f"jaro_winkler_similarity(sn_l, sn_r) >= {JW_SIMILAR}"),
+        Level("different", None, 0.075, False, None),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- date of birth
+
+
+def _same_parts(p: Pairs) -> np.ndarray:
+    """How many of year, month and day agree."""
+    def count(q: Pairs) -> tuple[np.ndarray]:
+        s, n, si, ni = q.s, q.n, q.survey_rows, q.npd_rows
+        return ((s.year(si) == n.year(ni)).astype(np.int8) + (s.month(si) == n.month(ni)) + (s.day(si) == n.day(ni)),)
+    return p.evidence("dob_same_parts", count)[0]
+
+
+def _swapped(p: Pairs) -> np.ndarray:
+    s, n, si, ni = p.s, p.n, p.survey_rows, p.npd_rows
+    ys, ms, ds, yn, mn, dn = s.year(si), s.month(si), s.day(si), n.year(ni), n.month(ni), n.day(ni)
+    return (ys == yn) & (ms == dn) & (ds == mn) & (ms != ds)
+
+
+_SAME_SQL = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
+
+DATE_OF_BIRTH = Comparison(
+    "date_of_birth",
+    missing=_missing(lambda p: (p.s.year(p.survey_rows), p.n.year(p.npd_rows))),
+    missing_sql="dob_y_l IS NULL OR dob_y_r IS NULL",
+    levels=(
+        Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, f"{_SAME_SQL} = 3"),
+        Level("swapped", _swapped, 0.01, True, "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
+        Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, f"{_SAME_SQL} = 2"),
+        Level("different", None, 0.03, False, None),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- postcode
+
+
+def _pc(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    return p.s.pc(p.survey_rows), p.n.pc(p.npd_rows)
+
+
+def _postcode_typo(p: Pairs) -> np.ndarray:
+    """One character wrong or two swapped, anywhere in the compact postcode."""
+    _, osa = _string_scores(lambda codes: postcode_text(codes, p.features.long_postcodes), *_pc(p))
+    return osa <= 1
+
+
+POSTCODE = Comparison(
+    "postcode",
+    missing=_missing(_pc),
+    missing_sql="pc_l IS NULL OR pc_r IS NULL",
+    term_frequency=True,
+    levels=(
+        Level("unit", lambda p: _pc(p)[0] == _pc(p)[1], 0.75, True, "pc_l = pc_r"),
+        Level("sector", lambda p: (p.s.sector(p.survey_rows) >= 0) & (p.s.sector(p.survey_rows) == p.n.sector(p.npd_rows)), 0.04, True,
+              "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)"),
+        Level("district", lambda p: (p.s.district(p.survey_rows) >= 0) & (p.s.district(p.survey_rows) == p.n.district(p.npd_rows)), 0.04, True,
+              "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)"),
+        Level("typo", _postcode_typo, 0.02, True, "damerau_levenshtein(pc_l, pc_r) <= 1"),
+        Level("different", None, 0.15, False, None),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- sex and school
+
+
+def _agreement(name: str, values: Callable[[Pairs], tuple[np.ndarray, np.ndarray]], m_agree: float, m_disagree: float) -> Comparison:
+    """A field compared for equality only: ``agree`` / ``disagree``."""
+    return Comparison(
+        name,
+        missing=_missing(values),
+        missing_sql=f"{name}_l IS NULL OR {name}_r IS NULL",
+        levels=(
+            Level("agree", lambda p: np.equal(*values(p)), m_agree, True, f"{name}_l = {name}_r"),
+            Level("disagree", None, m_disagree, False, None),
+        ),
+    )
+
+
+SEX = _agreement("sex", lambda p: (p.s.sex(p.survey_rows), p.n.sex(p.npd_rows)), 0.97, 0.03)
+SCHOOL = _agreement("school", lambda p: (p.s.school(p.survey_rows), p.n.school(p.npd_rows)), 0.80, 0.20)
+
+#: The compared fields, in the order of the pairs file's columns.
+FIELDS: tuple[Comparison, ...] = (FORENAME, SURNAME, DATE_OF_BIRTH, POSTCODE, SEX, SCHOOL)
+
+
+def level_names(field: str) -> tuple[str, ...]:
+    """The level names of a field, strongest first."""
+    return next(f.labels for f in FIELDS if f.name == field)
 
 
 def compare(features: Features, survey_rows: np.ndarray, npd_rows: np.ndarray) -> pd.DataFrame:
@@ -297,19 +548,7 @@ def compare(features: Features, survey_rows: np.ndarray, npd_rows: np.ndarray) -
         holding the index of the level in the field's ``levels`` (0 =
         strongest agreement), or ``-1`` when either side is missing.
     """
-    s, n = features.survey, features.npd
-    si = np.asarray(survey_rows, dtype=np.int64)
-    ni = np.asarray(npd_rows, dtype=np.int64)
-    forename = _forename(features, s, n, si, ni)
-    surname = _surname(features, s, n, si, ni)
-    surname[forename == TRANSPOSED] = -1  # the swap is one event, counted once, on the forename
-    return pd.DataFrame(
-        {
-            "forename": forename,
-            "surname": surname,
-            "date_of_birth": _dob(s, n, si, ni),
-            "postcode": _postcode(features, s, n, si, ni),
-            "sex": _agree(s.sex(si), n.sex(ni)),
-            "school": _agree(s.school(si), n.school(ni)),
-        }
-    )
+    pairs = Pairs(features, np.asarray(survey_rows, dtype=np.int64), np.asarray(npd_rows, dtype=np.int64))
+    out = {spec.name: spec.level_of(pairs) for spec in FIELDS}
+    out["surname"][out["forename"] == _TRANSPOSED] = -1  # the swap is one event, counted once, on the forename
+    return pd.DataFrame(out)

@@ -139,7 +139,7 @@ def _tf_frequencies(features: Features, npd_rows: np.ndarray) -> dict[str, np.nd
 def _categorical_levels(levels: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for spec in compare.FIELDS:
-        out[spec.name] = pd.Categorical.from_codes(levels[spec.name].to_numpy().astype(np.int64), categories=list(spec.levels))
+        out[spec.name] = pd.Categorical.from_codes(levels[spec.name].to_numpy().astype(np.int64), categories=list(spec.labels))
     return pd.DataFrame(out, index=levels.index)
 
 

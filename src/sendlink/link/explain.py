@@ -10,7 +10,7 @@ not a copy of it.
 
 The tables that need the truth (blocking recall per pass, which pairs are
 true links, each child's outcome) are evaluation code, in
-:mod:`sendlink.evaluate.explain`; the helpers here that look at scores
+:mod:`sendlink.evaluate.tables`; the helpers here that look at scores
 against the truth take a boolean ``is_match`` per pair, whoever worked it out.
 
 Functions
@@ -170,7 +170,7 @@ def comparison_examples(examples: Sequence[tuple[str, Mapping[str, object], Mapp
     out = pd.DataFrame({"example": [d for d, _, _ in examples]})
     for spec in compare.FIELDS:
         codes = levels[spec.name].to_numpy()
-        out[spec.name] = [spec.levels[c] if c >= 0 else "missing" for c in codes]
+        out[spec.name] = [spec.labels[c] if c >= 0 else "missing" for c in codes]
     return out
 
 

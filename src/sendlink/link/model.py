@@ -107,7 +107,7 @@ import numpy as np
 import pandas as pd
 
 from sendlink.link.arrays import unique_inverse
-from sendlink.link.compare import FIELDS, FieldSpec
+from sendlink.link.compare import FIELDS, Comparison
 
 __all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "pair_log_u", "score"]
 
@@ -188,7 +188,7 @@ class FittedModel:
         rows = []
         for name in self.fields:
             spec = _FIELD[name]
-            for i, level in enumerate(spec.levels):
+            for i, level in enumerate(spec.labels):
                 m, u = float(self.m[name][i]), float(self.u[name][i])
                 rows.append({"field": name, "level": level, "m": m, "u": u, "bayes_factor": m / u,
                              "weight": float(np.log2(m / u)),
@@ -209,7 +209,7 @@ class FittedModel:
         """Everything needed to rebuild or publish the model, as plain JSON-ready values."""
         return {
             "summary": self.summary(),
-            "fields": {name: {"levels": list(_FIELD[name].levels), "m": [float(v) for v in self.m[name]],
+            "fields": {name: {"levels": list(_FIELD[name].labels), "m": [float(v) for v in self.m[name]],
                               "u": [float(v) for v in self.u[name]],
                               "m_start": [float(v) for v in self.m_start.get(name, [])],
                               "term_frequency": bool(_FIELD[name].term_frequency and self.term_frequency)}
@@ -276,7 +276,7 @@ def estimate_u(random_levels: pd.DataFrame) -> dict[str, np.ndarray]:
             for spec in FIELDS if spec.name in random_levels}
 
 
-def _agreeing(patterns: np.ndarray, fields: list[FieldSpec]) -> np.ndarray:
+def _agreeing(patterns: np.ndarray, fields: list[Comparison]) -> np.ndarray:
     count = np.zeros(len(patterns), dtype=np.int64)
     for j, spec in enumerate(fields):
         levels = patterns[:, j]

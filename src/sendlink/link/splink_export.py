@@ -11,7 +11,8 @@ frequencies and prior:
 
 * :func:`splink_settings` - ``link_only`` settings: one comparison per
   field, each level a SQL condition that reproduces
-  :mod:`sendlink.link.compare` on the prepared columns, with its m and u;
+  :mod:`sendlink.link.compare` on the prepared columns (each level's own
+  ``sql``), with its m and u;
   ``probability_two_random_records_match`` set so that Splink's prior
   weight equals :attr:`FittedModel.prior_weight`; the thresholds as
   metadata.
@@ -48,7 +49,6 @@ candidates step and the one-to-one assignment
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -56,60 +56,15 @@ import pandas as pd
 import pyarrow as pa
 
 from sendlink.link import compare
-from sendlink.link.features import Features, RawSpine, encode, postcode_text
+from sendlink.link.features import Features, encode, postcode_text
 from sendlink.link.model import FittedModel
+from sendlink.link.spine import RawSpine
 from sendlink.params.linkage import Thresholds
 
 __all__ = ["UNIQUE_ID", "splink_blocking_rules", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
 
 #: The unique id column of the prepared tables (the survey_id or the UPN).
 UNIQUE_ID = "unique_id"
-_JW_CLOSE, _JW_SIMILAR = compare.JW_CLOSE, compare.JW_SIMILAR
-
-
-def _near(a: str, b: str) -> str:
-    """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
-    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
-            f"OR jaro_winkler_similarity({a}, {b}) >= {_JW_CLOSE}))")
-
-
-def _forename_conditions() -> list[str]:
-    """SQL of each non-null forename level, in order (the first true one wins, as in compare)."""
-    exact = "(fn_l = fn_r OR fnfull_l = fnfull_r)"
-    variant = "list_has_any(fn_groups_l, fn_groups_r)"
-    close = (f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {_JW_CLOSE} "
-             f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_CLOSE})")
-    middle = "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"
-    transposed = f"({_near('fnfull_l', 'sn_r')} AND {_near('sn_l', 'fnfull_r')})"
-    cross = f"({_near('fnfull_l', 'sn_r')} OR {_near('sn_l', 'fnfull_r')})"
-    initial = ("((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) "
-               "AND regexp_matches(left(fn_l, 1), '^[a-z]$'))")
-    similar = f"(jaro_winkler_similarity(fn_l, fn_r) >= {_JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_SIMILAR})"
-    return [exact, variant, close, middle, transposed, cross, initial, similar]
-
-
-def _levels(field: str) -> tuple[str, list[str]]:
-    """(null-level SQL, SQL of each non-null level except the last, which is ELSE)."""
-    if field == "forename":
-        return "fn_l IS NULL OR fn_r IS NULL", _forename_conditions()
-    if field == "surname":
-        f = _forename_conditions()
-        transposed_forename = f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({' OR '.join(f[:4])}) AND {f[4]})"
-        part = "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"
-        close = f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {_JW_CLOSE})"
-        similar = f"jaro_winkler_similarity(sn_l, sn_r) >= {_JW_SIMILAR}"
-        return f"sn_l IS NULL OR sn_r IS NULL OR {transposed_forename}", ["sn_l = sn_r", part, close, similar]
-    if field == "date_of_birth":
-        same = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
-        swapped = "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"
-        return "dob_y_l IS NULL OR dob_y_r IS NULL", [f"{same} = 3", swapped, f"{same} = 2"]
-    if field == "postcode":
-        return "pc_l IS NULL OR pc_r IS NULL", [
-            "pc_l = pc_r", "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)",
-            "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)", "damerau_levenshtein(pc_l, pc_r) <= 1"]
-    if field in ("sex", "school"):
-        return f"{field}_l IS NULL OR {field}_r IS NULL", [f"{field}_l = {field}_r"]
-    raise ValueError(f"unknown field {field!r}")
 
 
 _TF_COLUMN = {"forename": "fn_tf", "surname": "sn_tf", "postcode": "pc_tf"}
@@ -129,18 +84,17 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
     for spec in compare.FIELDS:
         if spec.name not in model.fields:
             continue
-        null_sql, conditions = _levels(spec.name)
-        levels: list[dict[str, Any]] = [{"sql_condition": null_sql, "label_for_charts": "missing", "is_null_level": True}]
+        levels: list[dict[str, Any]] = [{"sql_condition": spec.missing_sql, "label_for_charts": "missing", "is_null_level": True}]
         m, u = model.m[spec.name], model.u[spec.name]
-        for i, name in enumerate(spec.levels):
-            level = {"sql_condition": conditions[i] if i < len(conditions) else "ELSE", "label_for_charts": name,
+        for i, own in enumerate(spec.levels):
+            level = {"sql_condition": own.sql if own.sql is not None else "ELSE", "label_for_charts": own.label,
                      "m_probability": float(m[i]), "u_probability": float(u[i])}
             if i == 0 and spec.term_frequency and model.term_frequency:
                 level.update({"tf_adjustment_column": _TF_COLUMN[spec.name], "tf_adjustment_weight": 1.0,
                               "disable_tf_exact_match_detection": True})
             levels.append(level)
         comparisons.append({"output_column_name": spec.name, "comparison_levels": levels,
-                            "comparison_description": f"sendlink {spec.name}: " + " / ".join(spec.levels)})
+                            "comparison_description": f"sendlink {spec.name}: " + " / ".join(spec.labels)})
     return {
         "link_type": "link_only",
         "unique_id_column_name": UNIQUE_ID,
@@ -262,8 +216,3 @@ def splink_blocking_rules() -> list[str]:
         "l.pc = r.pc",
         "l.school = r.school AND l.sn = r.sn",
     ]
-
-
-def prior_from_lambda(lam: float) -> float:
-    """Splink's prior weight for ``probability_two_random_records_match`` (for checks)."""
-    return math.log2(lam / (1 - lam))

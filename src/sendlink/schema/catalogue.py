@@ -164,6 +164,11 @@ SENSITIVITY = File("data/research/analysis/sensitivity.csv", "researchers", "Est
 # --- For everyone --------------------------------------------------------------------
 SUMMARY = File("data/summary.json", "everyone", "The run's headline numbers (disclosure-checked aggregates; truth checks added by evaluation).")
 DATA_DICTIONARY = File("data/README.md", "everyone", "The data dictionary, generated from the schema.")
+HEADLINE = File("pages/_headline.md", "everyone", "The landing page's headline results, written from the summary for the reports.")
+#: Measurements by the benchmarks (``make bench``) that the notebooks quote.
+FEBRL_RESULTS = File("benchmarks/results/febrl.json", "everyone", "Linkage of the public FEBRL sets.")
+VARIATION_RESULTS = File("benchmarks/results/link_variation.json", "everyone", "Linkage of a population from an independent generator.")
+SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bias and coverage of the estimators over many synthetic worlds.")
 
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
 FILES: tuple[File, ...] = (
@@ -171,7 +176,7 @@ FILES: tuple[File, ...] = (
     CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, REGISTER_KEY, ERASURE_LOG, WORLD,
     SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
     *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
-    SUMMARY, DATA_DICTIONARY,
+    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS,
 )
 
 #: The tables at their contracts' own paths, in data-flow order (what the data dictionary documents).

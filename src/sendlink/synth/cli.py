@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sendlink import config
 from sendlink.params import Params, load_params, override
+from sendlink.schema import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def generate_default(paths: config.Paths, params: Params, out: Path | None = Non
     seed, synth = params.seed, params.synth
     out = Path(out or paths.synthetic)
     if if_stale:
-        manifest = out / "manifest.json"
+        manifest = out / catalogue.MANIFEST.relative_to(catalogue.SYNTHETIC)
         if manifest.is_file():
             try:
                 old = json.loads(manifest.read_text(encoding="utf-8")).get("params_sha256")

@@ -8,7 +8,7 @@ every row is within tolerance, so a change that breaks calibration fails.
 Tolerances are wider where the synthetic design cannot match by
 construction (for example the published absence figures are for the autumn
 term only, the generated ones for whole years). The differences injected
-into the parents' reports are truth, shown by :mod:`sendlink.evaluate.explain`.
+into the parents' reports are truth, shown by :mod:`sendlink.evaluate.tables`.
 """
 
 from __future__ import annotations

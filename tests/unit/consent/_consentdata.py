@@ -7,22 +7,27 @@ one rule; expected outcomes as of 2025-12-01 are worked out by hand in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
 
+from tests.conftest import write_params
+
 AS_OF = "2025-12-01"
 
-PARAMS = f"""\
-seed: 1
-consent:
-  as_of: {AS_OF}
-  age_of_own_consent: 16
-  cohort_first_birth_date: 2008-09-01
-  cohort_last_birth_date: 2009-08-31
-  key_env: SENDLINK_TEST_REGISTER_KEY
-"""
+#: The fixture project's parameters: the project's, with this world's consent settings.
+PARAMS = {
+    "seed": 1,
+    "consent": {
+        "as_of": dt.date.fromisoformat(AS_OF),
+        "age_of_own_consent": 16,
+        "cohort_first_birth_date": dt.date(2008, 9, 1),
+        "cohort_last_birth_date": dt.date(2009, 8, 31),
+        "key_env": "SENDLINK_TEST_REGISTER_KEY",
+    },
+}
 
 # survey_id, forename, middle, surname, dob, sex, postcode, urn, parent forename, parent surname, address, email, phone
 CONTACTS = [
@@ -107,7 +112,7 @@ def write_project(root: Path, *, contacts=CONTACTS, events=EVENTS, requests=REQU
     """Write the world under ``root`` (a project root); return ``root``."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "params.yaml").write_text(PARAMS, encoding="utf-8")
+    write_params(root / "params.yaml", PARAMS)
     (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n", encoding="utf-8")
     survey = root / "data" / "synthetic" / "survey"
     survey.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,7 @@ import pytest
 from _consentdata import EVENTS, write_project
 
 from sendlink.config import Paths
-from sendlink.consent import keys
-from sendlink.consent.stage import run_consent_stage
+from sendlink.consent import keys, stage
 from sendlink.consent.demo import FOOTPRINT, Sandbox
 from sendlink.io import read_table
 
@@ -36,7 +35,7 @@ def source(tmp_path, monkeypatch):
     monkeypatch.setenv("SENDLINK_ROOT", str(root))
     monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", "test-key-for-consent-tests")
     paths = Paths(root)
-    run_consent_stage(paths)
+    stage.run(paths)
     return paths
 
 

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sendlink.consent import rules as R
-from sendlink.consent.stage import RawSurvey, build_outputs, erased_keys, events_frame
 from sendlink.consent.register import NewEvent, Register
+from sendlink.consent.stage import RawSurvey, build_outputs, erased_keys, events_frame
 
 RP = R.RuleParams()
 FIRST, LAST = RP.cohort_first_birth_date, RP.cohort_last_birth_date

@@ -11,10 +11,10 @@ import pytest
 from _consentdata import output_files
 
 from sendlink.cli import main
-from sendlink.consent import run_consent_stage
-from sendlink.consent.stage import context
+from sendlink.consent import stage
 from sendlink.consent.files import ConsentFiles
 from sendlink.consent.requests import Request, record_request
+from sendlink.consent.stage import context
 from sendlink.errors import RequestError
 
 TODAY = dt.date(2026, 1, 15)
@@ -56,7 +56,7 @@ BAD = [
 @pytest.mark.parametrize(("request_", "message"), BAD, ids=[f"{r.action}-{m[:20]}" for r, m in BAD])
 def test_bad_requests_are_refused_and_change_nothing(project, request_, message, stage_first):
     if stage_first:
-        run_consent_stage(project)
+        stage.run(project)
     before = state_of(project.root)
     count = register_count(project.root)
     with pytest.raises(RequestError, match=message):
@@ -90,14 +90,14 @@ def test_young_person_of_16_may_withdraw_the_permission_their_parent_gave(projec
 
 def test_recorded_requests_take_effect_at_the_next_run(project):
     ctx = context()
-    run_consent_stage(project)
+    stage.run(project)
     spine = lambda: list(pd.read_parquet(ConsentFiles(project).survey_spine)["survey_id"])  # noqa: E731
     assert "S001" in spine() and "S003" in spine()
     record_request(ctx, Request("withdraw", "S001"), today=TODAY)  # after as_of: honoured (later-stop)
     record_request(ctx, Request("restrict", "S003"), today=TODAY)
     record_request(ctx, Request("rectify", "S004", fields={"surname": "Evans-Price", "postcode": "cf10 3ab"}), today=TODAY)
     record_request(ctx, Request("unrestrict", "S007"), today=TODAY)  # a lift after as_of does not count yet
-    run_consent_stage(project)
+    stage.run(project)
     assert "S001" not in spine() and "S003" not in spine() and "S007" not in spine()
     row = pd.read_parquet(ConsentFiles(project).survey_spine).set_index("survey_id").loc["S004"]
     assert (row["surname"], row["postcode"]) == ("Evans-Price", "CF10 3AB")
@@ -107,10 +107,10 @@ def test_recorded_requests_take_effect_at_the_next_run(project):
 
 
 def test_erasure_through_the_command_line_then_the_next_run(project, capsys):
-    run_consent_stage(project)
+    stage.run(project)
     assert main(["rights", "erase", "S001", "--date", "2025-11-01", "--source", "email"]) == 0
     assert "erasure request by the parent" in capsys.readouterr().out
-    run_consent_stage(project)
+    stage.run(project)
     for path in output_files(project.root):
         from _consentdata import file_text
 
@@ -122,7 +122,7 @@ def test_erasure_through_the_command_line_then_the_next_run(project, capsys):
 
 
 def test_access_writes_a_readable_file_with_everything_held(project, tmp_path, capsys):
-    run_consent_stage(project)
+    stage.run(project)
     out = tmp_path / "access" / "S001.md"
     assert main(["rights", "access", "S001", "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")

@@ -15,11 +15,11 @@ from _consentdata import (
     write_project,
 )
 
-from sendlink.consent import run_consent_stage
-from sendlink.consent.files import ANSWERS, ConsentFiles
+from sendlink.consent import stage
+from sendlink.consent.files import ConsentFiles
 from sendlink.consent.register import Register
 from sendlink.errors import InputError
-from sendlink.schema import validate
+from sendlink.schema import catalogue, validate
 from sendlink.schema.consent import CONSENT_STATUS, ERASURE_LOG
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_SPINE
 
@@ -29,7 +29,7 @@ def snapshot(root):
 
 
 def test_status_is_as_worked_out_by_hand(project):
-    run_consent_stage(project)
+    stage.run(project)
     status = pd.read_parquet(ConsentFiles(project).status).set_index("survey_id")
     assert sorted(status.index) == sorted(EXPECTED)
     for sid, expected in EXPECTED.items():
@@ -40,7 +40,7 @@ def test_status_is_as_worked_out_by_hand(project):
 
 
 def test_survey_spine_holds_identifiers_of_permitted_cases_only(project):
-    run_consent_stage(project)
+    stage.run(project)
     spine = pd.read_parquet(ConsentFiles(project).survey_spine)
     validate(spine, SURVEY_SPINE, "spine")
     assert list(spine["survey_id"]) == sorted(s for s, e in EXPECTED.items() if e["send_for_linkage"])
@@ -50,7 +50,7 @@ def test_survey_spine_holds_identifiers_of_permitted_cases_only(project):
 
 
 def test_holdings_drop_the_erased_case_and_apply_rectifications(project):
-    run_consent_stage(project)
+    stage.run(project)
     files = ConsentFiles(project)
     contacts = pd.read_parquet(files.holding("contacts.parquet")).set_index("survey_id")
     assert ERASED not in contacts.index and len(contacts) == 7
@@ -58,7 +58,7 @@ def test_holdings_drop_the_erased_case_and_apply_rectifications(project):
     assert contacts.loc["S007", "forename"] == "Noah"  # restricted: kept
     sample = pd.read_parquet(files.holding("sample.parquet"))
     assert ERASED not in set(sample["survey_id"]) and len(sample) == 8
-    for name in ANSWERS:
+    for name in (f.name for f in catalogue.ANSWERS):
         raw = pd.read_parquet(project.survey / name)
         held = pd.read_parquet(files.holding(name))
         assert ERASED not in set(held["survey_id"])
@@ -66,7 +66,7 @@ def test_holdings_drop_the_erased_case_and_apply_rectifications(project):
 
 
 def test_erased_person_leaves_no_trace_in_any_output(project):
-    run_consent_stage(project)
+    stage.run(project)
     files = output_files(project.root)
     assert any(p.name == "consent.sqlite" for p in files)
     for path in files:
@@ -76,7 +76,7 @@ def test_erased_person_leaves_no_trace_in_any_output(project):
 
 
 def test_erasure_log_says_what_was_removed_without_personal_data(project):
-    run_consent_stage(project)
+    stage.run(project)
     log = pd.read_csv(ConsentFiles(project).erasure_log, dtype=str)
     validate(log.astype({"rows_removed": "int64"}), ERASURE_LOG, "log")
     assert set(log["requested_on"]) == {"2024-06-01"}
@@ -88,31 +88,31 @@ def test_erasure_log_says_what_was_removed_without_personal_data(project):
 
 
 def test_running_twice_imports_nothing_new_and_writes_identical_files(project):
-    first = run_consent_stage(project)
+    first = stage.run(project)
     before = snapshot(project.root)
-    second = run_consent_stage(project)
+    second = stage.run(project)
     assert first.imported.added == 23 and second.imported.added == 0 and second.imported.already_present == 23
     after = snapshot(project.root)
     assert after == before
 
 
 def test_regenerated_raw_files_do_not_bring_an_erased_case_back(project):
-    run_consent_stage(project)
+    stage.run(project)
     write_project(project.root)  # "make data" again: same files, erased case included
-    run_consent_stage(project)
+    stage.run(project)
     for path in output_files(project.root):
         assert ERASED not in file_text(path), path
 
 
 def test_a_failing_stage_changes_no_file(project, monkeypatch):
-    run_consent_stage(project)
+    stage.run(project)
     before = snapshot(project.root)
     count = Register(ConsentFiles(project).register, b"test-key-for-consent-tests").count()
     # bad input: an answers file without survey_id
     path = project.survey / "parent_w2.parquet"
     pd.read_parquet(path).drop(columns="survey_id").to_parquet(path)
     with pytest.raises(InputError, match="parent_w2.parquet"):
-        run_consent_stage(project)
+        stage.run(project)
     assert snapshot(project.root) == before
     # a failure at the last step (the register import)
     write_project(project.root, events=[*__import__("_consentdata").EVENTS, ("CE99", "S002", "parent", "child_answers", "granted", "2023-05-02", "wave2", "web")])
@@ -122,7 +122,7 @@ def test_a_failing_stage_changes_no_file(project, monkeypatch):
 
     monkeypatch.setattr(Register, "import_events", boom)
     with pytest.raises(RuntimeError):
-        run_consent_stage(project)
+        stage.run(project)
     assert snapshot(project.root) == before
     assert Register(ConsentFiles(project).register, b"test-key-for-consent-tests").count() == count
 
@@ -130,17 +130,17 @@ def test_a_failing_stage_changes_no_file(project, monkeypatch):
 def test_unknown_survey_id_in_consent_events_is_named(project):
     write_project(project.root, events=[("CE01", "S404", "parent", "child_answers", "granted", "2022-06-10", "wave1", "web")])
     with pytest.raises(InputError, match=r"consent_events.csv, column 'survey_id'.*S404"):
-        run_consent_stage(project)
+        stage.run(project)
 
 
 def test_malformed_rectification_in_fieldwork_requests_is_named(project):
     write_project(project.root, requests=[("RR01", "S001", "parent", "rectification", "2024-01-01", '{"postcode": "not a postcode"}')])
     with pytest.raises(InputError, match=r"rights_requests.csv, column 'details'.*postcode"):
-        run_consent_stage(project)
+        stage.run(project)
 
 
 def test_as_of_changes_who_is_sent(project):
-    run_consent_stage(project, as_of=pd.Timestamp("2022-06-30").date())
+    stage.run(project, as_of=pd.Timestamp("2022-06-30").date())
     spine = pd.read_parquet(ConsentFiles(project).survey_spine)
     # mid-2022: S001, S004, S005, S007, S008 granted (S006 too, but erased later); S003 not yet
     # (granted 2023); S007's restriction of 2024 is later than as_of but stops processing, so

@@ -21,6 +21,7 @@ from sendlink.consent.summary import (
     rate_table,
     status_over_time,
 )
+from tests.conftest import RULES
 
 STATUS = pd.DataFrame(
     {
@@ -123,7 +124,7 @@ def sixty(extra_missing: bool = False) -> pd.DataFrame:
 
 
 def test_overall_rates_by_hand():
-    t = overall_rates(sixty())
+    t = overall_rates(sixty(), RULES)
     disclosure.check_published(t)
     assert t.display.loc["permission for either scope (as of the date)", "%"] == "58.3"  # 35 / 60
     assert t.display.loc["permission to link the child's answers", "%"] == "0.0"
@@ -131,7 +132,7 @@ def test_overall_rates_by_hand():
 
 
 def test_rate_table_by_hand():
-    t = rate_table(sixty(), variables={"frame_fsm": "FSM"})
+    t = rate_table(sixty(), RULES, variables={"frame_fsm": "FSM"})
     disclosure.check_published(t)
     assert t.display.loc[("FSM", "no"), "% consenting"] == "66.7"  # 20 / 30
     assert t.display.loc[("FSM", "yes"), "% consenting"] == "50.0"  # 15 / 30
@@ -140,7 +141,7 @@ def test_rate_table_by_hand():
 
 
 def test_bias_table_by_hand():
-    t = bias_table(sixty(), variables={"frame_fsm": "FSM"})
+    t = bias_table(sixty(), RULES, variables={"frame_fsm": "FSM"})
     disclosure.check_published(t)
     d = t.display
     assert d.loc[("FSM", "no"), "% of consenters"] == "57.1"  # 20 / 35
@@ -152,7 +153,7 @@ def test_bias_table_by_hand():
 
 
 def test_small_groups_are_suppressed_and_their_gap_hidden():
-    t = bias_table(sixty(extra_missing=True), variables={"frame_fsm": "FSM"})
+    t = bias_table(sixty(extra_missing=True), RULES, variables={"frame_fsm": "FSM"})
     disclosure.check_published(t)
     d = t.display
     # 2 consenters and 2 non-consenters with FSM unknown: below the threshold
@@ -160,25 +161,25 @@ def test_small_groups_are_suppressed_and_their_gap_hidden():
     assert d.loc[("FSM", "missing"), "gap (pp)"] == "c"
     hidden = (d["% of consenters"] == "c") | (d["% of non-consenters"] == "c")
     assert (d.loc[hidden, "gap (pp)"] == "c").all()
-    rates = rate_table(sixty(extra_missing=True), variables={"frame_fsm": "FSM"})
+    rates = rate_table(sixty(extra_missing=True), RULES, variables={"frame_fsm": "FSM"})
     assert rates.display.loc[("FSM", "missing"), "n"] == "c"  # 4 families
 
 
 def test_dropping_missing_values_gives_the_table_without_them():
-    dropped = bias_table(sixty(extra_missing=True), variables={"frame_fsm": "FSM"}, missing="drop")
+    dropped = bias_table(sixty(extra_missing=True), RULES, variables={"frame_fsm": "FSM"}, missing="drop")
     # the 4 unknowns (2 + 2) leave 35 consenters and 25 non-consenters with FSM known
     assert list(dropped.display.index) == [("FSM", "no"), ("FSM", "yes")]
     assert dropped.display.loc[("FSM", "no"), "gap (pp)"] == "17.1"
     assert "missing values left out" in dropped.footnote
     with pytest.raises(ValueError, match="missing"):
-        rate_table(sixty(), variables={"frame_fsm": "FSM"}, missing="ignore")
+        rate_table(sixty(), RULES, variables={"frame_fsm": "FSM"}, missing="ignore")
 
 
 def test_unknown_outcome_or_column_is_refused():
     with pytest.raises(ValueError, match="outcome"):
-        rate_table(sixty(), variables={"frame_fsm": "FSM"}, outcome="linked")
+        rate_table(sixty(), RULES, variables={"frame_fsm": "FSM"}, outcome="linked")
     with pytest.raises(KeyError, match="frame_eal"):
-        bias_table(sixty(), variables={"frame_eal": "EAL"})
+        bias_table(sixty(), RULES, variables={"frame_eal": "EAL"})
 
 
 # --- consent over time ----------------------------------------------------------------------------

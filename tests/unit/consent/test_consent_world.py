@@ -3,7 +3,8 @@
 import json
 
 from sendlink.config import Paths
-from sendlink.consent.stage import WORLD_FILE, bind_register_to_world
+from sendlink.consent.stage import bind_register_to_world
+from sendlink.schema import catalogue
 
 
 def _world(root, fingerprint):
@@ -14,7 +15,7 @@ def _world(root, fingerprint):
 def test_first_run_records_the_world(tmp_path):
     _world(tmp_path, "a" * 64)
     assert bind_register_to_world(Paths(tmp_path)) is None
-    assert json.loads((tmp_path / "data" / "register" / WORLD_FILE).read_text())["params_sha256"] == "a" * 64
+    assert json.loads((tmp_path / "data" / "register" / catalogue.WORLD.name).read_text())["params_sha256"] == "a" * 64
 
 
 def test_same_world_keeps_the_register(tmp_path):
@@ -37,7 +38,7 @@ def test_new_world_archives_register_and_erasure_log(tmp_path):
     assert (archived / "consent.sqlite").read_text() == "old events"
     assert (archived / "erasure_log.csv").read_text() == "old log"
     assert not (register / "consent.sqlite").exists()
-    assert json.loads((register / WORLD_FILE).read_text())["params_sha256"] == "b" * 64
+    assert json.loads((register / catalogue.WORLD.name).read_text())["params_sha256"] == "b" * 64
     # Going back to the first world archives again, never overwrites.
     (register / "consent.sqlite").write_text("b events")
     _world(tmp_path, "a" * 64)

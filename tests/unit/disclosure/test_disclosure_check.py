@@ -101,9 +101,9 @@ def test_percentage_of_too_few_people_fails():
 
 
 def test_magnitude_tables_are_checked_for_symbols_only():
-    check_published(shown({"A": ["4.5"], "B": ["c"]}, ["mean"]), kind="magnitudes")
+    check_published(shown({"A": ["4.5"], "B": ["c"]}, ["mean"]), RULES, kind="magnitudes")
     with pytest.raises(DisclosureError, match="neither a number"):
-        check_published(shown({"A": ["n/a"]}, ["mean"]), kind="magnitudes")
+        check_published(shown({"A": ["n/a"]}, ["mean"]), RULES, kind="magnitudes")
 
 
 def test_protected_tables_pass_and_tampering_is_caught():
@@ -112,7 +112,7 @@ def test_protected_tables_pass_and_tampering_is_caught():
     )
     table = protect_counts(counts, RULES)
     check_published(table)
-    check_published(table.to_frame())  # what a notebook shows, as strings
+    check_published(table.to_frame(), RULES)  # what a notebook shows, as strings
     table.display.loc["r1", "C"] = "5"
     with pytest.raises(DisclosureError) as caught:
         check_published(table)
@@ -129,4 +129,4 @@ def test_a_table_made_with_looser_rules_fails_the_project_rules():
 
 def test_magnitude_protected_table_passes():
     data = pd.DataFrame({"group": ["A"] * 10 + ["B"] * 3, "value": range(13)})
-    check_published(protect_magnitudes(data, "group", "value"))
+    check_published(protect_magnitudes(data, "group", "value", RULES))

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from sendlink.params import load_params
+
+#: The project's linkage parameters and seed: the linker under test behaves as the pipeline's does.
+PROJECT = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
+LINKAGE, SEED = PROJECT.linkage, PROJECT.seed
 
 FORENAMES = ["oliver", "amelia", "harry", "isla", "jack", "ava", "charlie", "mia", "george", "emily",
              "noah", "poppy", "leo", "ella", "oscar", "grace", "archie", "lily", "jacob", "sophie",

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.link.features import encode_frames
 from sendlink.link.compare import compare, level_names
+from sendlink.link.features import encode_frames
 
 BASE = {"forename": "Oliver", "middle_names": "", "surname": "Smith", "date_of_birth": "2009-03-12",
         "sex": "M", "postcode": "M14 5AB", "school_urn": "100001"}

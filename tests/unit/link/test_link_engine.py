@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _linkdata import make_population, survey_from
+from _linkdata import LINKAGE, PROJECT, SEED, make_population, survey_from
 
 from sendlink.errors import InputError
-from sendlink.link import LinkageParams, link, link_files
+from sendlink.link import link, link_files
 from sendlink.link.clerical import build_review, read_decisions
+from sendlink.params import override
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def population(rng) -> pd.DataFrame:
 
 def test_clean_copies_link_to_themselves(population):
     survey = survey_from(population, range(50))
-    result = link(survey, population)
+    result = link(survey, population, LINKAGE, seed=SEED)
     links = result.links
     assert (links["link_status"] == "matched").all()
     assert links["upn"].tolist() == population["upn"].iloc[:50].tolist()
@@ -36,7 +37,7 @@ def test_twins_are_not_matched_twice(population):
     npd = population
     rows = [len(npd) - 2, len(npd) - 1, *range(1, 40)]
     survey = survey_from(npd, rows)
-    result = link(survey, npd)
+    result = link(survey, npd, LINKAGE, seed=SEED)
     links = result.links.set_index("survey_id")
     assert links.loc["S000000", "upn"] == "TWIN_A" and links.loc["S000000", "link_status"] == "matched"
     assert links.loc["S000001", "upn"] == "TWIN_B" and links.loc["S000001", "link_status"] == "matched"
@@ -48,7 +49,7 @@ def test_twin_without_forename_goes_to_review_not_a_guess(population):
     npd = population
     survey = survey_from(npd, [len(npd) - 2, *range(1, 40)])
     survey.loc[0, "forename"] = ""  # which twin? nothing says
-    result = link(survey, npd)
+    result = link(survey, npd, LINKAGE, seed=SEED)
     row = result.links.set_index("survey_id").loc["S000000"]
     assert row["link_status"] == "clerical_review"
     assert row["upn"] in {"TWIN_A", "TWIN_B"}
@@ -60,7 +61,7 @@ def test_reviewer_decisions_are_honoured(population, tmp_path):
     npd = population
     survey = survey_from(npd, [len(npd) - 2, 5, *range(10, 40)])
     survey.loc[0, "forename"] = ""
-    first = link(survey, npd)
+    first = link(survey, npd, LINKAGE, seed=SEED)
     review = build_review(first.links, first.pairs, survey, npd)
     assert review["survey_id"].tolist() == ["S000000"]
     assert {"survey_surname", "npd_surname", "level_forename", "decision", "reviewer", "date"} <= set(review.columns)
@@ -71,7 +72,7 @@ def test_reviewer_decisions_are_honoured(population, tmp_path):
         "survey_id": ["S000000", "S000001"], "upn": ["TWIN_B", wrong], "decision": ["Match", "non_match"],
         "reviewer": ["A. Reviewer"] * 2, "date": ["2024-05-01"] * 2,
     }).to_csv(decisions_file, index=False)
-    second = link(survey, npd, decisions=read_decisions(decisions_file))
+    second = link(survey, npd, LINKAGE, seed=SEED, decisions=read_decisions(decisions_file))
     links = second.links.set_index("survey_id")
     assert (links.loc["S000000", "upn"], links.loc["S000000", "link_status"], links.loc["S000000", "decided_by"]) == ("TWIN_B", "matched", "reviewer")
     assert links.loc["S000001", "upn"] != wrong
@@ -100,7 +101,7 @@ def test_corrupted_records_still_link(population, rng):
     survey.loc[5, "forename"] = survey.loc[5, "forename"][:-1]  # a slip
     survey.loc[6, "date_of_birth"] = None
     survey.loc[7, ["forename", "surname"]] = survey.loc[7, ["surname", "forename"]].to_numpy()  # transposed
-    result = link(survey, npd)
+    result = link(survey, npd, LINKAGE, seed=SEED)
     links = result.links
     correct = links["upn"] == npd["upn"].iloc[:60].to_numpy()
     assert (links.loc[correct, "link_status"] != "unmatched").all()
@@ -111,13 +112,13 @@ def test_bad_keys_name_file_column_and_rows(population):
     survey = survey_from(population, range(3))
     survey.loc[2, "survey_id"] = survey.loc[0, "survey_id"]
     with pytest.raises(InputError, match=r"survey\.csv, column 'survey_id': duplicate key \(data rows, from 1: 1: 'S000000', 3: 'S000000'\)"):
-        link(survey, population, survey_source="survey.csv")
+        link(survey, population, LINKAGE, seed=SEED, survey_source="survey.csv")
     with pytest.raises(InputError, match="missing key column 'upn'"):
-        link(survey_from(population, range(3)), population.drop(columns="upn"))
+        link(survey_from(population, range(3)), population.drop(columns="upn"), LINKAGE, seed=SEED)
     empty_key = survey_from(population, range(3))
     empty_key.loc[1, "survey_id"] = " "
     with pytest.raises(InputError, match="empty key.*data rows, from 1: 2"):
-        link(empty_key, population)
+        link(empty_key, population, LINKAGE, seed=SEED)
 
 
 def test_a_semicolon_file_gets_a_hint_about_its_delimiter(tmp_path):
@@ -126,20 +127,20 @@ def test_a_semicolon_file_gets_a_hint_about_its_delimiter(tmp_path):
     survey = tmp_path / "survey.csv"
     survey.write_text("survey_id,forename,surname,date_of_birth\n1,Ann,Smith,2009-01-02\n")
     with pytest.raises(InputError, match="npd.csv, column 'upn': missing key column.*delimited by something other than commas"):
-        link_files(survey, path, tmp_path / "links.csv")
+        link_files(survey, path, tmp_path / "links.csv", PROJECT)
     assert not (tmp_path / "links.csv").exists()
 
 
 def test_deterministic(population):
     survey = survey_from(population, range(30))
-    a = link(survey, population, LinkageParams())
-    b = link(survey, population, LinkageParams())
+    a = link(survey, population, LINKAGE, seed=SEED)
+    b = link(survey, population, LINKAGE, seed=SEED)
     pd.testing.assert_frame_equal(a.links, b.links)
 
 
 def test_thresholds_come_from_params(population):
     survey = survey_from(population, range(20))
-    strict = link(survey, population, LinkageParams(thresholds={"match": 1.0, "review": 0.9}))
+    strict = link(survey, population, override(PROJECT, {"linkage": {"thresholds": {"match": 1.0, "review": 0.9}}}).linkage, seed=SEED)
     # No probability reaches exactly 1 in floating point unless overwhelming; every clean copy is at least reviewed.
     assert (strict.links["link_status"] != "unmatched").all()
     assert np.all(strict.links["match_probability"] >= 0.9)

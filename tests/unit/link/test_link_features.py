@@ -1,4 +1,4 @@
-"""Spines as codes: reading Parquet dictionary-encoded, keys checked, vectorised rules equal to the reference rules."""
+"""Spines read and held as codes: Parquet read dictionary-encoded, keys checked, vectorised rules equal to the reference rules."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sendlink.errors import InputError
-from sendlink.link.features import (
-    RawSpine,
-    clean_names,
-    encode_frames,
-    postcode_codes,
-    postcode_text,
-    read_spine,
-)
+from sendlink.link.features import clean_names, encode_frames, postcode_codes, postcode_text
+from sendlink.link.spine import RawSpine, read_spine
 from sendlink.link.standardise import clean_name, postcode_levels
 
 AWKWARD_NAMES = ["  SMITH ", "Zoë", "Siân", "O'Brien", "O\u2019Neill", "Smith-Jones", "St. John", "mary   jane", "R2D2",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sendlink.params.outcomes import OutcomesParams
 from sendlink.schema.research import EXTRACT
+
+#: Analysis settings for the hand-made worlds: 95% intervals, no trimming
+#: (a replicated population must be recovered exactly), the usual floors.
+SETTINGS = OutcomesParams(confidence=0.95, trim_quantile=1.0, min_propensity=0.02, min_category_rows=10, overdispersion_alpha=0.05)
 
 #: Values of the contract's non-nullable text columns in a blank row.
 TEXT_DEFAULTS = {

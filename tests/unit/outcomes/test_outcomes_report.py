@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _outcomesdata import replicate_world
+from _outcomesdata import SETTINGS, replicate_world
 
-from sendlink.disclosure import DisclosureParams, check_published
+from sendlink.disclosure import check_published
+from sendlink.evaluate.outcomes import comparison, without_false_matches
 from sendlink.outcomes.analysis import analyse
 from sendlink.outcomes.report import (
     describe_by_provision,
@@ -15,10 +16,8 @@ from sendlink.outcomes.report import (
     publish_estimates,
     publish_weights,
 )
-from sendlink.outcomes.stage import _find_metrics, summary
-from sendlink.evaluate.outcomes import comparison, without_false_matches
-
-RULES = {"disclosure": DisclosureParams().model_dump()}
+from sendlink.outcomes.stage import summary
+from tests.conftest import RULES
 
 
 def _estimate(**kw) -> dict:
@@ -62,13 +61,6 @@ def test_comparison_with_census_by_hand():
     assert table.loc["naive", "bias"] == pytest.approx(0.3) and table.loc["naive", "generating"] == -0.9
 
 
-def test_quality_metrics_are_found_where_they_sit():
-    assert _find_metrics({"precision": 0.9, "recall": 0.8, "f1": 0.85}) == {"precision": 0.9, "recall": 0.8, "f1": 0.85}
-    nested = {"counts": {"tp": 3}, "main": {"precision": 0.99, "recall": 0.97, "f1": 0.98}}
-    assert _find_metrics(nested)["f1"] == 0.98
-    assert _find_metrics({"nothing": {}}) == {}
-
-
 def test_false_matches_lose_their_npd_data():
     extract, _ = replicate_world()
     false_id = extract.loc[extract["npd_linked"], "research_id"].iloc[0]
@@ -82,12 +74,12 @@ def test_false_matches_lose_their_npd_data():
 @pytest.fixture(scope="module")
 def replicate_analysis():
     extract, _ = replicate_world()
-    return extract, analyse(extract, {"trim_quantile": 1.0})
+    return extract, analyse(extract, SETTINGS)
 
 
 def test_summary_keys_without_truth(replicate_analysis):
     extract, analysis = replicate_analysis
-    s = summary(extract, analysis, params={"outcomes": {}})
+    s = summary(extract, analysis, SETTINGS)
     assert set(s) == {"version", "consent", "linkage", "samples", "weights", "effects", "settings"}
     assert s["consent"]["households"] == len(extract)
     assert s["consent"]["parent_answers_granted"] == pytest.approx(extract["npd_linked"].mean(), abs=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _outcomesdata import blank_extract, linked_frame_row_values, replicate_world
+from _outcomesdata import SETTINGS, blank_extract, linked_frame_row_values, replicate_world
 
 from sendlink.outcomes.analysis import OUTCOMES, analyse, complete_rows, fit_model, masks
 from sendlink.outcomes.variables import analysis_variables
@@ -109,7 +109,7 @@ def test_weighting_recovers_the_population_exactly_when_consenters_replicate_it(
     # population; the consent model (saturated in s) finds P = c(s)/4, and the
     # weighted fit on consenters is the population fit. The naive fit is not.
     extract, population = replicate_world()
-    result = analyse(extract, {"trim_quantile": 1.0}, outcomes=(outcome,), models=("main",), estimators=("naive", "weighted"))
+    result = analyse(extract, SETTINGS, outcomes=(outcome,), models=("main",), estimators=("naive", "weighted"))
     everyone = analysis_variables(population)
     rows = complete_rows(everyone, outcome, "main")
     truth = fit_model(everyone, OUTCOMES[outcome], "main", rows, None).result.params

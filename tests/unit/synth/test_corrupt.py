@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlink.synth.corrupt import report_identifiers, typo
 from sendlink.params.synth import IdentifierParams
+from sendlink.synth.corrupt import report_identifiers, typo
 
 ZERO = {name: 0.0 for name in IdentifierParams.model_fields}
 ZERO["eal_multiplier"] = 1.0

@@ -84,7 +84,7 @@ def test_override_validates_again_and_names_its_source(project_params):
     assert changed.linkage.thresholds.match == 0.99
     assert changed.linkage.thresholds.review == project_params.linkage.thresholds.review
     assert changed.source == "command line"
-    with pytest.raises(ParameterError, match=r"command line: .*linkage\.thresholds.*review threshold 0\.25 is above the match threshold 0\.2"):
+    with pytest.raises(ParameterError, match=r"(?s)command line: .*linkage\.thresholds.*review threshold 0\.25 is above the match threshold 0\.2"):
         override(project_params, {"linkage": {"thresholds": {"match": 0.2}}})
 
 
