@@ -20,8 +20,10 @@ from __future__ import annotations
 import pytest
 
 from sendlink import config
-from sendlink.evaluate import outcomes as truth
+from sendlink.evaluate import outcomes, truth
 from sendlink.outcomes import analyse, read_extract
+from sendlink.params import load_params
+from sendlink.schema import catalogue
 
 pytestmark = pytest.mark.needs_data
 
@@ -29,12 +31,13 @@ pytestmark = pytest.mark.needs_data
 @pytest.fixture(scope="module")
 def evaluation(default_data):
     paths = config.Paths(default_data.parents[1])
-    extract_path = paths.research / "extract.parquet"
+    extract_path = catalogue.EXTRACT.at(paths)
     if not extract_path.is_file():
         pytest.skip(f"{extract_path} not found: run the pipeline (`sendlink pipeline`) on the default data first")
-    params = config.load_params(paths.params)
-    analysis = analyse(read_extract(extract_path), params)
-    return truth.comparison(analysis.estimates, truth.census_values(paths), truth.planted_effects(paths))
+    params = load_params(paths.params)
+    analysis = analyse(read_extract(extract_path), params.outcomes)
+    census = outcomes.census_values(paths, params.synth.survey.frame_year)
+    return outcomes.comparison(analysis.estimates, census, truth.planted_effects(paths))
 
 
 def test_every_weighted_estimate_is_within_its_99_percent_interval_of_the_census_value(evaluation):

@@ -15,11 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlink.config import Paths, load_params
-from sendlink.evaluate.linkage import classify, metrics, run_quality_stage
-from sendlink.link import blocking_recall, link_spines, read_spine, run_linkage_stage
-from sendlink.link.stage import LINKAGE_FILES
-from sendlink.params.linkage import load as load_link_params
+from sendlink.config import Paths
+from sendlink.evaluate.blocking import blocking_recall
+from sendlink.evaluate.linkage import classify, metrics, write_linkage_quality
+from sendlink.link import link_spines, read_spine
+from sendlink.link import stage as link_stage
+from sendlink.params import load_params
+from sendlink.schema import catalogue
 
 pytestmark = pytest.mark.needs_data
 
@@ -33,7 +35,8 @@ def cohort(default_data, tmp_path_factory):
     pd.read_parquet(default_data / "survey" / "contacts.parquet", columns=SPINE).to_parquet(survey_path, index=False)
     survey = read_spine(survey_path, "survey_id")
     npd = read_spine(default_data / "npd" / "spine.parquet", "upn")
-    result = link_spines(survey, npd, load_link_params())
+    params = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
+    result = link_spines(survey, npd, params.linkage, seed=params.seed)
     truth = pd.read_parquet(default_data / "truth" / "links.parquet")
     return result, truth
 
@@ -72,11 +75,11 @@ def test_stage_and_quality_report_on_the_cohort(default_data, tmp_path):
         os.symlink(default_data / sub, root / "data" / "synthetic" / sub)
     paths = Paths(root)
     params = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
-    incoming = paths.linkage / LINKAGE_FILES["survey_spine"]
+    incoming = catalogue.SURVEY_SPINE.at(paths)
     incoming.parent.mkdir(parents=True)
     pd.read_parquet(default_data / "survey" / "contacts.parquet", columns=SPINE).to_parquet(incoming, index=False)
-    run_linkage_stage(paths, params)
-    report = run_quality_stage(paths, params, baselines=True)
+    link_stage.run(paths, params)
+    report = write_linkage_quality(paths, params, baselines=True)
     summary = report.summary.set_index(["method", "links"])
     assert summary.loc[("model", "matched"), "precision"] >= 0.995
     assert summary.loc[("model", "matched"), "recall"] >= 0.985

@@ -3,7 +3,7 @@
 Needs the default synthetic data (``make data``) and the consent and linkage
 outputs (``make pipeline``); skipped otherwise. The extracts are built in a
 temporary folder, so the project's own ``data/research/`` is not touched;
-the project's ``data/research/`` and ``reports/`` are scanned as they are.
+the project's ``data/research/``, summary and ``reports/`` are scanned as they are.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ import pandas as pd
 import pytest
 
 from sendlink import config
-from sendlink.deidentify import Scanner, collect_identifiers, run_extract_stage, scan
+from sendlink.deidentify import stage as extract_stage
 from sendlink.deidentify.keys import ProjectKey
-from sendlink.schema.research import DIRECT_IDENTIFIERS, EXTRACT_FILES
+from sendlink.params import load_params
+from sendlink.scan import Scanner, collect_identifiers, scan
+from sendlink.schema import catalogue
+from sendlink.schema.research import DIRECT_IDENTIFIERS
 
 pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 
@@ -25,7 +28,7 @@ pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def project(default_data, tmp_path_factory):
     paths = config.Paths.discover()
-    needed = [paths.survey_org / "consent_status.parquet", paths.linkage / "links.parquet"]
+    needed = [catalogue.CONSENT_STATUS.at(paths), catalogue.LINKS.at(paths)]
     if not all(p.is_file() for p in needed):
         pytest.skip("consent and linkage outputs missing; run `make pipeline`")
     # A copy of the project root whose data/ points at the real inputs, so
@@ -43,7 +46,7 @@ def project(default_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def built(project, monkeypatch_module):
     monkeypatch_module.setenv("SENDLINK_RESEARCH_KEY", "end-to-end test key, never written")
-    result = run_extract_stage(project, config.load_params(project.params))
+    result = extract_stage.run(project, load_params(project.params))
     return project, result
 
 
@@ -61,8 +64,8 @@ def scanner():
 def test_extracts_hold_their_promises(built):
     project, result = built
     assert result.report["holds"]
-    for name, file in EXTRACT_FILES.items():
-        frame = pd.read_parquet(project.research / file)
+    for name, file in catalogue.EXTRACTS.items():
+        frame = pd.read_parquet(file.at(project))
         assert not DIRECT_IDENTIFIERS & set(frame.columns)
         assert frame["research_id"].is_unique
         assert len(frame) == result.rows[name]
@@ -123,5 +126,6 @@ def test_scanner_catches_a_real_identifier_planted_in_the_extract(built, scanner
 
 def test_project_research_folder_and_reports_are_clean(scanner):
     paths = config.Paths.discover()
-    result = scan([paths.research, paths.reports, paths.notebooks], scanner, notebooks=paths.notebooks)
+    summary = [catalogue.SUMMARY.at(paths)] if catalogue.SUMMARY.at(paths).is_file() else []
+    result = scan([paths.research, *summary, paths.reports, paths.notebooks], scanner, notebooks=paths.notebooks)
     assert result.clean, result.summary()

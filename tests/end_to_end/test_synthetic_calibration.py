@@ -2,13 +2,14 @@
 
 import pytest
 
+from sendlink.config import Paths
 from sendlink.synth.report import PUBLISHED, calibration_table
 
 pytestmark = pytest.mark.needs_data
 
 
 def test_every_published_figure_is_matched_within_its_tolerance(default_data):
-    table = calibration_table(default_data)
+    table = calibration_table(Paths(default_data.parents[1], synthetic_dir=default_data))
     assert len(table) == len(PUBLISHED)
     outside = table[~table["within"]]
     assert outside.empty, "outside tolerance:\n" + outside.to_string()

@@ -22,7 +22,9 @@ import pytest
 from sendlink.cli import main
 from sendlink.config import Paths
 from sendlink.consent import linkage_permitted
-from sendlink.consent.files import ANSWERS, ConsentFiles
+from sendlink.consent.files import ConsentFiles
+from sendlink.schema import catalogue
+from tests.conftest import write_params
 
 N = 300
 COHORT = (dt.date(2008, 9, 1), dt.date(2009, 8, 31))
@@ -38,9 +40,7 @@ def generate(root: Path, seed: int = 7) -> None:
     rng = np.random.default_rng(seed)
     survey = root / "data" / "synthetic" / "survey"
     survey.mkdir(parents=True, exist_ok=True)
-    (root / "params.yaml").write_text(
-        "seed: 1\nconsent:\n  as_of: 2025-12-01\n  key_env: SENDLINK_TEST_REGISTER_KEY\n", encoding="utf-8"
-    )
+    write_params(root / "params.yaml", {"seed": 1, "consent": {"as_of": dt.date(2025, 12, 1), "key_env": "SENDLINK_TEST_REGISTER_KEY"}})
     (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n", encoding="utf-8")
     ids = [f"SF{i:05d}" for i in range(N)]
     dob = [_day(rng, *COHORT) for _ in ids]
@@ -64,7 +64,7 @@ def generate(root: Path, seed: int = 7) -> None:
     )
     contacts.to_parquet(survey / "contacts.parquet", index=False)
     pd.DataFrame({"survey_id": ids + [f"SN{i:05d}" for i in range(50)], "strand": "web", "design_weight": 12.5}).to_parquet(survey / "sample.parquet", index=False)
-    for name in ANSWERS:
+    for name in (f.name for f in catalogue.ANSWERS):
         keep = rng.random(N) < 0.8
         pd.DataFrame({"survey_id": np.array(ids)[keep], "interview_date": "2022-06-01", "q_wellbeing": rng.integers(1, 6, keep.sum())}).to_parquet(survey / name, index=False)
     events, requests = [], []

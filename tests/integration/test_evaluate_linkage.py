@@ -16,15 +16,16 @@ from _linkdata import make_population, survey_from, write_linkage_inputs
 from sendlink.cli import main
 from sendlink.config import Paths
 from sendlink.evaluate.linkage import (
-    QUALITY_FILE,
     by_difference,
     by_subgroup,
     classify,
     evaluate_linkage,
     metrics,
-    run_quality_stage,
+    write_linkage_quality,
 )
-from sendlink.link import run_linkage_stage
+from sendlink.link import stage as link_stage
+from sendlink.schema import catalogue
+from sendlink.schema.truth import IDENTIFIER_DIFFERENCES, TRUE_LINKS
 
 # Six children: A and B linked right, C linked to the wrong pupil, D sent to
 # review with the right pupil, E unmatched though in the NPD (never blocked),
@@ -103,17 +104,17 @@ def project(tmp_path, project_params):
     survey.loc[3, "surname"] = "Zzyzx"
     paths = Paths(tmp_path)
     write_linkage_inputs(paths, npd, survey)
-    paths.truth.mkdir(parents=True)
-    pd.DataFrame({"survey_id": survey["survey_id"], "upn": npd["upn"].iloc[:40].to_numpy(), "in_npd": True, "twin": False}).to_parquet(paths.truth / "links.parquet", index=False)
-    pd.DataFrame({"survey_id": ["S000003"], "field": ["surname"], "difference": ["changed"]}).to_parquet(paths.truth / "identifier_differences.parquet", index=False)
-    run_linkage_stage(paths, project_params)
+    TRUE_LINKS.at(paths).parent.mkdir(parents=True)
+    pd.DataFrame({"survey_id": survey["survey_id"], "upn": npd["upn"].iloc[:40].to_numpy(), "in_npd": True, "twin": False}).to_parquet(TRUE_LINKS.at(paths), index=False)
+    pd.DataFrame({"survey_id": ["S000003"], "field": ["surname"], "difference": ["changed"]}).to_parquet(IDENTIFIER_DIFFERENCES.at(paths), index=False)
+    link_stage.run(paths, project_params)
     return paths, project_params
 
 
 def test_quality_stage_writes_the_report(project):
     paths, params = project
-    report = run_quality_stage(paths, params, baselines=False)
-    written = json.loads((paths.linkage / QUALITY_FILE).read_text())
+    report = write_linkage_quality(paths, params, baselines=False)
+    written = json.loads(catalogue.LINKAGE_QUALITY.at(paths).read_text())
     assert written["main"]["precision"] == report.main["precision"] >= 0.95
     assert {"summary", "outcomes", "by_difference", "blocking", "threshold_tradeoff", "data_provision"} <= set(written)
     assert written["by_difference"][0]["difference"] in {"surname: changed", "none"}
@@ -121,17 +122,20 @@ def test_quality_stage_writes_the_report(project):
 
 def test_quality_stage_with_baselines_side_by_side(project):
     paths, params = project
-    report = run_quality_stage(paths, params, baselines=True)
+    report = write_linkage_quality(paths, params, baselines=True)
     methods = set(report.summary["method"])
     assert {"model", "rule cascade", "recordlinkage ECM"} <= methods
     assert "recordlinkage ECM" in report.extra["baseline_diagnostics"]
 
 
-def test_quality_command_is_registered(project, monkeypatch, capsys):
+def test_evaluate_command_writes_the_linkage_report(project, monkeypatch, capsys):
     paths, _ = project
     monkeypatch.setenv("SENDLINK_ROOT", str(paths.root))
     # The temporary root has no params.yaml: copy the project's.
     (paths.root / "params.yaml").write_text((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
-    assert main(["-q", "quality", "--no-baselines"]) == 0
-    assert "precision" in capsys.readouterr().out
-    assert (paths.linkage / QUALITY_FILE).is_file()
+    assert main(["-q", "evaluate", "--no-baselines"]) == 0
+    out = capsys.readouterr().out
+    # A world made for linkage alone: the linkage report, and no outcome check.
+    assert "precision" in out and "census" not in out
+    assert catalogue.LINKAGE_QUALITY.at(paths).is_file()
+    assert not catalogue.SUMMARY.at(paths).exists()

@@ -32,7 +32,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from link_febrl import evaluate, febrl4_spines
 
-from sendlink.link import blocking_recall, link
+from sendlink.evaluate.blocking import blocking_recall
+from sendlink.link import link
+from sendlink.params import load_params
+
+PARAMS = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +48,7 @@ def febrl4():
 def test_febrl4_precision_and_recall(febrl4):
     survey, npd, truth = febrl4
     start = time.perf_counter()
-    result = link(survey, npd)
+    result = link(survey, npd, PARAMS.linkage, seed=PARAMS.seed)
     elapsed = time.perf_counter() - start
     scores = evaluate(result.links, truth)
     assert scores["precision"] >= 0.995, scores

@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "link"))
-from _linkdata import make_population, survey_from
+from _linkdata import LINKAGE, SEED, make_population, survey_from
 
 from sendlink.link import link
 from sendlink.link.compare import FIELDS
-from sendlink.link.features import RawSpine, encode
+from sendlink.link.features import encode
+from sendlink.link.spine import RawSpine
 from sendlink.link.splink_export import (
     splink_export,
     splink_records,
@@ -66,7 +67,7 @@ def linked():
     rng = np.random.default_rng(20220516)
     npd = make_population(800, rng)
     survey = corrupted_survey(npd, rng)
-    result = link(survey, npd)
+    result = link(survey, npd, LINKAGE, seed=SEED)
     s_raw, n_raw = RawSpine.from_frame(survey, "survey_id"), RawSpine.from_frame(npd, "upn")
     return result, s_raw, n_raw
 

@@ -16,8 +16,8 @@ from _linkdata import make_population, survey_from, write_linkage_inputs
 
 from sendlink.config import Paths
 from sendlink.errors import InputError
-from sendlink.link import run_linkage_stage
-from sendlink.link.stage import LINKAGE_FILES
+from sendlink.link import stage as link_stage
+from sendlink.schema import catalogue
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def project(tmp_path, project_params):
 
 def test_stage_writes_every_file(project):
     paths, params, npd, survey = project
-    result = run_linkage_stage(paths, params)
+    result = link_stage.run(paths, params)
     folder = paths.linkage
     links = pd.read_parquet(folder / "links.parquet")
     assert list(links.columns) == ["survey_id", "upn", "match_probability", "match_weight", "link_status"]
@@ -48,7 +48,7 @@ def test_stage_writes_every_file(project):
     model = json.loads((folder / "model.json").read_text())
     assert {"model", "m_u_table", "thresholds", "blocking", "links", "timings_seconds"} <= set(model)
     assert model["model"]["summary"]["degenerate"] is False
-    assert [row["name"] for row in model["blocking"]] == [p["name"] for p in params["linkage"]["blocking"]["passes"]]
+    assert [row["name"] for row in model["blocking"]] == [p.name for p in params.linkage.blocking.passes]
     review = pd.read_csv(folder / "clerical_review.csv", dtype=str, keep_default_na=False)
     assert {"survey_forename", "npd_forename", "decision", "reviewer", "date"} <= set(review.columns)
     assert len(review) == (links["link_status"] == "clerical_review").sum()
@@ -58,13 +58,13 @@ def test_stage_writes_every_file(project):
 
 def test_reviewer_decisions_are_honoured_and_their_folder_kept(project):
     paths, params, npd, survey = project
-    first = run_linkage_stage(paths, params).links.set_index("survey_id")
+    first = link_stage.run(paths, params).links.set_index("survey_id")
     wrong = first.loc["S000002", "upn"]
-    decisions = paths.linkage / LINKAGE_FILES["decisions"]
+    decisions = catalogue.DECISIONS.at(paths)
     decisions.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"survey_id": ["S000002"], "upn": [wrong], "decision": ["non-match"], "reviewer": ["R"], "date": ["2025-01-01"]}).to_csv(decisions, index=False)
     before = decisions.read_bytes()
-    second = run_linkage_stage(paths, params).links.set_index("survey_id")
+    second = link_stage.run(paths, params).links.set_index("survey_id")
     assert second.loc["S000002", "upn"] != wrong
     assert decisions.read_bytes() == before
     assert sorted(p.name for p in decisions.parent.iterdir()) == ["decisions.csv"]
@@ -72,28 +72,28 @@ def test_reviewer_decisions_are_honoured_and_their_folder_kept(project):
 
 def test_a_failing_stage_leaves_the_previous_outputs(project):
     paths, params, npd, survey = project
-    run_linkage_stage(paths, params)
-    before = {name: (paths.linkage / LINKAGE_FILES[name]).read_bytes() for name in ("links", "pairs", "model", "review")}
-    (paths.npd / "spine.parquet").write_bytes(b"not parquet")
+    link_stage.run(paths, params)
+    before = {f.name: f.at(paths).read_bytes() for f in (catalogue.LINKS, catalogue.PAIRS, catalogue.MODEL, catalogue.REVIEW_QUEUE)}
+    catalogue.NPD_SPINE.at(paths).write_bytes(b"not parquet")
     with pytest.raises(InputError, match="spine.parquet"):
-        run_linkage_stage(paths, params)
-    after = {name: (paths.linkage / LINKAGE_FILES[name]).read_bytes() for name in before}
+        link_stage.run(paths, params)
+    after = {f.name: f.at(paths).read_bytes() for f in (catalogue.LINKS, catalogue.PAIRS, catalogue.MODEL, catalogue.REVIEW_QUEUE)}
     assert after == before
     assert not [p for p in paths.linkage.iterdir() if p.name.startswith(".")]
 
 
 def test_missing_survey_spine_is_a_clear_error(project):
     paths, params, *_ = project
-    (paths.linkage / LINKAGE_FILES["survey_spine"]).unlink()
+    (catalogue.SURVEY_SPINE.at(paths)).unlink()
     with pytest.raises(InputError, match="survey_spine.parquet.*file not found"):
-        run_linkage_stage(paths, params)
+        link_stage.run(paths, params)
 
 
 def test_survey_spine_is_checked_against_its_contract(project):
     paths, params, npd, survey = project
     bad = survey.copy()
     bad.loc[4, "date_of_birth"] = "12/03/2009"  # the contract says ISO dates
-    bad.to_parquet(paths.linkage / LINKAGE_FILES["survey_spine"], index=False)
+    bad.to_parquet(catalogue.SURVEY_SPINE.at(paths), index=False)
     with pytest.raises(InputError, match="survey_spine.parquet.*date_of_birth"):
-        run_linkage_stage(paths, params)
-    assert not (paths.linkage / "links.parquet").exists()
+        link_stage.run(paths, params)
+    assert not catalogue.LINKS.at(paths).exists()

@@ -1,11 +1,12 @@
-"""The analysis stage on a small generated world: consent -> (links) -> extract -> analyse.
+"""The analysis and evaluation stages on a small generated world: consent -> (links) -> extract -> analyse -> evaluate.
 
 The small world of ``tests/conftest.py`` is written to a temporary project;
 the consent and extract stages run as the pipeline runs them. In place of
 the linker (tested on its own) the true links are used, with two children's
 records deliberately swapped, so that the evaluation code must find exactly
 those two false matches. The analysis stage then writes its tables and the
-summary, all of which must pass disclosure control.
+summary, all of which must pass disclosure control, and the evaluation
+stage completes the summary with what the truth says.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from sendlink import config
 from sendlink.cli import main
 from sendlink.disclosure import check_published
 from sendlink.io import read_table, write_table
+from sendlink.params import load_params
+from sendlink.schema import catalogue, truth
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOT_FILES = ("params.yaml", "pyproject.toml")
@@ -28,8 +31,8 @@ ROOT_FILES = ("params.yaml", "pyproject.toml")
 
 @pytest.fixture(scope="module")
 def project(small_dataset, tmp_path_factory, project_params):
-    from sendlink.consent import run_consent_stage
-    from sendlink.deidentify import run_extract_stage
+    from sendlink.consent import stage as consent_stage
+    from sendlink.deidentify import stage as extract_stage
     from sendlink.synth.generate import write
 
     root = tmp_path_factory.mktemp("outcomes_project")
@@ -37,36 +40,53 @@ def project(small_dataset, tmp_path_factory, project_params):
         shutil.copy(ROOT / name, root / name)
     paths = config.Paths(root)
     write(small_dataset, paths.synthetic)
-    params = config.load_params(paths.params)
-    run_consent_stage(paths, params)
-    spine = read_table(paths.linkage / "incoming" / "survey_spine.parquet")
-    true = read_table(paths.truth / "links.parquet").set_index("survey_id")["upn"]
+    params = load_params(paths.params)
+    consent_stage.run(paths, params)
+    spine = read_table(catalogue.SURVEY_SPINE.at(paths))
+    true = read_table(truth.TRUE_LINKS.at(paths)).set_index("survey_id")["upn"]
     links = pd.DataFrame({"survey_id": spine["survey_id"], "upn": spine["survey_id"].map(true)})
     links["match_probability"] = links["upn"].notna().astype(float)
     links["match_weight"] = links["match_probability"] * 20.0
     links["link_status"] = links["upn"].notna().map({True: "matched", False: "unmatched"})
     matched = links.index[links["upn"].notna()][:2]
     links.loc[matched, "upn"] = links.loc[matched[::-1], "upn"].to_numpy()  # two false matches
-    write_table(links, paths.linkage / "links.parquet")
-    run_extract_stage(paths, params)
+    write_table(links, catalogue.LINKS.at(paths))
+    extract_stage.run(paths, params)
     return paths, params, set(links.loc[matched, "upn"])
 
 
 @pytest.fixture(scope="module")
 def result(project):
-    from sendlink.outcomes import run_analysis_stage
+    from sendlink.outcomes import stage as analysis_stage
 
     paths, params, _ = project
-    return run_analysis_stage(paths, params)
+    return analysis_stage.run(paths, params)
 
 
-def test_stage_writes_its_tables_and_the_summary(project, result):
+@pytest.fixture(scope="module")
+def evaluated(project, result):
+    from sendlink.evaluate import stage as evaluate_stage
+
+    paths, params, _ = project
+    return evaluate_stage.run(paths, params, baselines=False)
+
+
+def test_stage_writes_its_tables_and_the_summary_without_truth(project, result):
     paths, _, _ = project
     names = {p.name for p in result.written}
     assert names == {"estimates.csv", "weights.csv", "consent_model.csv", "sensitivity.csv", "summary.json"}
-    summary = json.loads((paths.reports / "summary.json").read_text())
+    assert catalogue.SUMMARY.at(paths) in result.written
+    assert "evaluation" not in result.summary and result.summary["linkage"]["precision"] is None
+    assert all(entry["census_value"] is None for entry in result.summary["effects"])
+
+
+def test_evaluation_completes_the_summary(project, evaluated):
+    paths, _, _ = project
+    summary = json.loads(catalogue.SUMMARY.at(paths).read_text())
+    assert summary == evaluated.summary
     assert summary["version"] == 1
-    assert len(summary["effects"]) == len(read_table(paths.truth / "planted_effects.csv"))
+    assert summary["linkage"]["quality_report"] == catalogue.LINKAGE_QUALITY.path and summary["linkage"]["precision"] < 1
+    assert len(summary["effects"]) == len(read_table(truth.TRUE_EFFECTS.at(paths)))
     for entry in summary["effects"]:
         assert entry["census_value"] is not None and entry["generating_value"] is not None
         assert {"estimate", "ci_low", "ci_high", "effect", "n"} <= set(entry["weighted"])
@@ -74,26 +94,27 @@ def test_stage_writes_its_tables_and_the_summary(project, result):
 
 def test_published_tables_pass_disclosure_control(project, result):
     paths, params, _ = project
-    folder = paths.research / "analysis"
-    for name, counts in (("estimates.csv", ("n",)), ("weights.csv", ("n", "n_trimmed", "effective_n")), ("consent_model.csv", ("n_with",))):
-        table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+    for file, counts in ((catalogue.ESTIMATES, ("n",)), (catalogue.WEIGHTS, ("n", "n_trimmed", "effective_n")), (catalogue.CONSENT_MODEL, ("n_with",))):
+        table = pd.read_csv(file.at(paths), dtype=str, keep_default_na=False)
         numbers = table[[c for c in table.columns if c in counts or c in ("effect", "coef", "se", "odds_ratio", "median")]]
-        check_published(numbers, params, kind="magnitudes", count_columns=counts)
+        check_published(numbers, params.disclosure, kind="magnitudes", count_columns=counts)
 
 
-def test_evaluation_finds_the_planted_false_matches(project, result):
-    summary = result.summary["evaluation"]
+def test_evaluation_finds_the_planted_false_matches(project, evaluated):
+    summary = evaluated.summary["evaluation"]
     assert summary["linkage_errors"]["main"]["false_matches"] == 2
     assert "no_false_matches" in summary["linkage_sensitivity"]
 
 
-def test_rerun_gives_identical_summary(project, result):
-    from sendlink.outcomes import run_analysis_stage
+def test_rerun_gives_identical_summary(project, evaluated):
+    from sendlink.evaluate import stage as evaluate_stage
+    from sendlink.outcomes import stage as analysis_stage
 
     paths, params, _ = project
-    first = (paths.reports / "summary.json").read_bytes()
-    run_analysis_stage(paths, params)
-    assert (paths.reports / "summary.json").read_bytes() == first
+    first = catalogue.SUMMARY.at(paths).read_bytes()
+    analysis_stage.run(paths, params)
+    evaluate_stage.run(paths, params, baselines=False)
+    assert catalogue.SUMMARY.at(paths).read_bytes() == first
 
 
 def test_cli_reports_a_missing_extract_clearly(tmp_path, monkeypatch, capsys):

@@ -22,6 +22,7 @@ import yaml
 
 from sendlink import config, notebooks, site
 from sendlink.errors import SendlinkError
+from sendlink.schema import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBERED = sorted(
@@ -321,24 +322,25 @@ def _fake_quarto(folder: Path, exit_code: int = 0) -> None:
 
 
 @pytest.mark.parametrize("exit_code", [0, 1])
-def test_quarto_render_keeps_the_pipeline_outputs(tmp_path, monkeypatch, capsys, exit_code):
+def test_quarto_render_leaves_the_pipeline_outputs_alone(tmp_path, monkeypatch, capsys, exit_code):
+    # The summary lives outside Quarto's output folder, so emptying reports/ cannot touch it.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _fake_quarto(bin_dir, exit_code)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     root = tmp_path / "project"
     (root / "reports").mkdir(parents=True)
-    (root / "reports" / "summary.json").write_text('{"version": 1}\n', encoding="utf-8")
-    (root / "reports" / "search.json").write_text("old\n", encoding="utf-8")
     paths = config.Paths(root)
+    summary = catalogue.SUMMARY.at(paths)
+    summary.parent.mkdir(parents=True)
+    summary.write_text('{"version": 1}\n', encoding="utf-8")
+    (root / "reports" / "search.json").write_text("old\n", encoding="utf-8")
     if exit_code:
         with pytest.raises(SendlinkError, match="quarto render failed"):
             notebooks.render(paths)
     else:
         assert notebooks.render(paths) == "quarto"
         assert "with Quarto" in capsys.readouterr().out
-    assert (root / "reports" / "summary.json").read_text(encoding="utf-8") == '{"version": 1}\n'
-    assert (root / "reports" / "search.json").read_text(
-        encoding="utf-8"
-    ) == "{}\n"  # Quarto's own, not put back
+    assert summary.read_text(encoding="utf-8") == '{"version": 1}\n'
+    assert (root / "reports" / "search.json").read_text(encoding="utf-8") == "{}\n"  # Quarto's own
     assert (root / "tz.txt").read_text(encoding="utf-8").strip() == notebooks.RENDER_TZ

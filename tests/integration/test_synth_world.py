@@ -8,14 +8,12 @@ import json
 import pandas as pd
 import pytest
 
-from sendlink.schema import npd as npd_schema
-from sendlink.schema import survey as survey_schema
-from sendlink.schema import truth as truth_schema
-from sendlink.schema import validate
+from sendlink.schema import catalogue, truth, validate
 from sendlink.synth.generate import generate, write
 from tests.conftest import small_synth_params
 
-ALL_TABLES = {**npd_schema.TABLES, **survey_schema.TABLES, **truth_schema.TABLES}
+#: Every file of the synthetic world, keyed as the generator keys its tables, with its contract.
+ALL_TABLES = {f.relative_to(catalogue.SYNTHETIC): f.contract for f in (*catalogue.NPD, *catalogue.SURVEY, *truth.FILES)}
 
 
 def test_every_file_has_a_contract_and_meets_it(small_dataset):

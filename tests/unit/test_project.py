@@ -1,8 +1,7 @@
-"""Project-wide guarantees: truth quarantine, data dictionary, notebooks, CLI."""
+"""Project-wide guarantees: data dictionary, notebooks, CLI (the truth boundary is in test_architecture.py)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -14,68 +13,6 @@ import pytest
 from sendlink.schema import dictionary
 
 ROOT = Path(__file__).resolve().parents[2]
-SRC = ROOT / "src" / "sendlink"
-
-#: The only modules allowed to read data/synthetic/truth/: the generator
-#: that writes it and the evaluation code that checks against it.
-TRUTH_READERS = {
-    "synth",  # writes truth
-    "quality.py",  # linkage evaluation
-    "outcomes/truth.py",  # analysis evaluation
-    "config.py",  # defines the path
-    "schema/truth.py",  # its contract
-    "schema/dictionary.py",  # documents it
-    "synth/report.py",  # notebook 01's description of the synthetic data
-}
-
-
-def _allowed(path: Path) -> bool:
-    rel = path.relative_to(SRC).as_posix()
-    return any(rel == allowed or rel.startswith(allowed + "/") for allowed in TRUTH_READERS)
-
-
-def _is_truth_path(text: str) -> bool:
-    # A path into the folder; prose that mentions truth (docstrings, column
-    # descriptions, dictionary keys) is not a read.
-    return "truth/" in text and (text.startswith(("data/", "truth/")) or text.endswith((".parquet", ".csv")))
-
-
-def _mentions_truth(source: str) -> list[int]:
-    """Lines that name the truth folder: a `.truth` attribute or a "truth" path string."""
-    lines = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and node.attr == "truth":
-            lines.append(node.lineno)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _is_truth_path(node.value):
-            lines.append(node.lineno)
-        elif (
-            isinstance(node, ast.BinOp)
-            and isinstance(node.op, ast.Div)
-            and isinstance(node.right, ast.Constant)
-            and node.right.value == "truth"
-        ):
-            lines.append(node.lineno)  # paths.synthetic / "truth"
-    return lines
-
-
-def test_truth_is_read_only_by_evaluation_code():
-    offenders = []
-    for path in sorted(SRC.rglob("*.py")):
-        if _allowed(path):
-            continue
-        for line in _mentions_truth(path.read_text(encoding="utf-8")):
-            offenders.append(f"{path.relative_to(ROOT)}:{line}")
-    assert not offenders, "pipeline code must not read data/synthetic/truth/: " + ", ".join(offenders)
-
-
-def test_the_quarantine_check_can_fail():
-    assert _mentions_truth("x = paths.truth / 'links.parquet'") == [1]
-    assert _mentions_truth("open('data/synthetic/truth/links.parquet')") == [1]
-    assert _mentions_truth("p = root / 'data' / 'synthetic' / 'truth' / 'links.parquet'") == [1]
-    assert _mentions_truth("keys = ('census', 'truth')") == []
-    assert _mentions_truth("truthful = 1") == []
-    assert _mentions_truth("doc = 'differences are listed in truth/identifier_differences, see there'") == []
-
 
 def test_data_dictionary_is_in_step_with_the_schema():
     committed = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
@@ -117,7 +54,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_lists_commands():
     out = _cli("--help")
     assert out.returncode == 0
-    for command in ("synth", "consent", "link", "extract", "analyse", "report"):
+    for command in ("synth", "consent", "link", "extract", "analyse", "evaluate", "scan", "report"):
         assert command in out.stdout
 
 
@@ -137,10 +74,10 @@ def test_bad_params_file_gives_a_clear_error_and_exit_2(tmp_path):
 
 
 def test_manifest_of_default_data_matches_parameters(default_data):
-    from sendlink import config
-    from sendlink.params.synth import SynthParams
+    from sendlink.params import load_params
+    from sendlink.schema import catalogue
     from sendlink.synth.generate import params_fingerprint
 
-    params = config.load_params(ROOT / "params.yaml")
-    manifest = json.loads((default_data / "manifest.json").read_text())
-    assert manifest["params_sha256"] == params_fingerprint(config.section(params, "synth", SynthParams), params["seed"])
+    params = load_params(ROOT / "params.yaml")
+    manifest = json.loads((default_data / catalogue.MANIFEST.relative_to(catalogue.SYNTHETIC)).read_text())
+    assert manifest["params_sha256"] == params_fingerprint(params.synth, params.seed)

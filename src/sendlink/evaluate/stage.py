@@ -14,7 +14,8 @@ extracts and ``data/summary.json`` as the analysis wrote it. **Out:**
   ``census_value``; and ``evaluation`` (:mod:`sendlink.evaluate.outcomes`).
 
 Without the truth (a real study) there is nothing to evaluate: the stage
-says so and writes nothing.
+says so and writes nothing. With true links but no frame or planted effects
+(a world made for linkage alone), only the linkage report is written.
 """
 
 from __future__ import annotations
@@ -47,13 +48,15 @@ class EvaluateResult:
     """What the evaluation stage found."""
 
     quality: QualityReport
-    outcomes: Evaluation
-    summary: dict[str, Any]
+    outcomes: Evaluation | None = None
+    summary: dict[str, Any] | None = None
 
     def __str__(self) -> str:
         m = self.quality.main
-        return (f"linkage: matched precision {m['precision']:.4f}, recall {m['recall']:.4f}; weighted estimates "
-                f"within 99% of the census: {self.outcomes.summary['weighted_within_99']}")
+        text = f"linkage: matched precision {m['precision']:.4f}, recall {m['recall']:.4f}"
+        if self.outcomes is not None:
+            text += f"; weighted estimates within 99% of the census: {self.outcomes.summary['weighted_within_99']}"
+        return text
 
 
 def _rounded(value: object) -> float | None:
@@ -98,11 +101,14 @@ def run(paths: Paths | None = None, params: Params | None = None, *, baselines: 
     if not truth.available(paths):
         log.info("no synthetic truth in %s: nothing to evaluate", paths.synthetic)
         return None
+    quality = write_linkage_quality(paths, params, baselines=baselines)
+    if not truth.has_outcome_truth(paths):
+        log.info("no frame or planted effects in the truth: the outcome analysis is not checked")
+        return EvaluateResult(quality)
     summary_path = catalogue.SUMMARY.at(paths)
     if not summary_path.is_file():
         raise InputError(summary_path, "file not found (the analysis stage writes it: run `sendlink analyse` first)")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    quality = write_linkage_quality(paths, params, baselines=baselines)
     # The analysis is deterministic: fitting it again here gives the estimates the
     # analysis stage published, at full precision, without the researchers' files
     # ever holding anything from the truth.

@@ -19,7 +19,7 @@ from sendlink.config import Paths
 from sendlink.io import read_table
 from sendlink.schema.truth import IDENTIFIER_DIFFERENCES, TRUE_EFFECTS, TRUE_FRAME, TRUE_LINKS
 
-__all__ = ["available", "frame", "identifier_differences", "planted_effects", "true_links"]
+__all__ = ["available", "frame", "has_outcome_truth", "identifier_differences", "planted_effects", "true_links"]
 
 
 def true_links(paths: Paths, survey_ids: Sequence[str] | pd.Series | None = None) -> pd.DataFrame:
@@ -52,5 +52,10 @@ def planted_effects(paths: Paths) -> pd.DataFrame:
 
 
 def available(paths: Paths) -> bool:
-    """Whether the synthetic truth is there (a real study has none)."""
-    return all(f.at(paths).is_file() for f in (TRUE_LINKS, TRUE_FRAME, TRUE_EFFECTS))
+    """Whether the true links are there (a real study has none)."""
+    return TRUE_LINKS.at(paths).is_file()
+
+
+def has_outcome_truth(paths: Paths) -> bool:
+    """Whether the frame and the planted effects are there, to check the outcome analysis."""
+    return TRUE_FRAME.at(paths).is_file() and TRUE_EFFECTS.at(paths).is_file()

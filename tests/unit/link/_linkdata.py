@@ -45,13 +45,12 @@ def survey_from(npd: pd.DataFrame, rows: list[int] | np.ndarray) -> pd.DataFrame
     return survey
 
 
-
 def write_linkage_inputs(paths, npd: pd.DataFrame, survey: pd.DataFrame) -> None:
     """Write what the pipeline's linkage stage reads: the NPD spine and the incoming survey spine."""
-    from sendlink.link.stage import LINKAGE_FILES
+    from sendlink.schema import catalogue
 
-    paths.npd.mkdir(parents=True, exist_ok=True)
-    npd.to_parquet(paths.npd / "spine.parquet", index=False)
-    incoming = paths.linkage / LINKAGE_FILES["survey_spine"]
+    catalogue.NPD_SPINE.at(paths).parent.mkdir(parents=True, exist_ok=True)
+    npd.to_parquet(catalogue.NPD_SPINE.at(paths), index=False)
+    incoming = catalogue.SURVEY_SPINE.at(paths)
     incoming.parent.mkdir(parents=True, exist_ok=True)
     survey.to_parquet(incoming, index=False)
