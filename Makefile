@@ -38,8 +38,7 @@ setup: $(STAMP) ## Create .venv and install the project (done for you by report 
 data: $(STAMP) ## Generate the synthetic data from params.yaml into data/synthetic/
 	$(BIN)/sendlink synth --out data/synthetic
 
-pipeline: $(STAMP) ## Run every pipeline stage after data generation (consent, link, ..., scan)
-	$(BIN)/sendlink synth --if-stale
+pipeline: $(STAMP) ## Run every pipeline stage (synth when stale, consent, link, extract, analyse, evaluate, scan)
 	$(BIN)/sendlink pipeline
 
 notebooks: $(STAMP) ## Execute every notebook in place (restart and run all)
@@ -52,7 +51,6 @@ report: $(STAMP) ## Regenerate data, run the pipeline, execute and render every 
 	$(BIN)/sendlink report
 
 test: $(STAMP) ## Run every test, notebooks included (generates the data and runs the pipeline first)
-	$(BIN)/sendlink -q synth --if-stale
 	$(BIN)/sendlink -q pipeline --skip scan
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
@@ -68,4 +66,4 @@ bench: $(STAMP) ## Run the benchmarks in benchmarks/ (long: tens of minutes; not
 	$(BIN)/python benchmarks/run_all.py $(if $(ONLY),--only $(ONLY),)
 
 clean: ## Remove generated data, reports and the virtual environment
-	rm -rf $(VENV) data/synthetic/npd data/synthetic/survey data/synthetic/truth data/synthetic/manifest.json data/linkage data/research data/register data/survey_org reports/* .pytest_cache .ruff_cache
+	rm -rf $(VENV) data/synthetic/npd data/synthetic/survey data/synthetic/truth data/synthetic/manifest.json data/linkage data/research data/register data/survey_org data/summary.json reports/* .pytest_cache .ruff_cache

@@ -52,12 +52,15 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import sendlink.link as sl
+    from sendlink.params import load_params
+
+    params = load_params()
 
     survey = pd.read_parquet(args.data / "survey" / "contacts.parquet", columns=SPINE)
     npd = pd.read_parquet(args.data / "npd" / "spine.parquet")
     truth = pd.read_parquet(args.data / "truth" / "links.parquet")
     wall, cpu = time.perf_counter(), time.process_time()
-    result = sl.link(survey, npd)
+    result = sl.link(survey, npd, params.linkage, seed=params.seed)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     model = result.model
     diagnostics = model.diagnostics if model is not None else {}

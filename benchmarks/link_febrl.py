@@ -84,20 +84,25 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    from sendlink.link import blocking_recall, link
+    from sendlink.config import Paths
+    from sendlink.evaluate.blocking import blocking_recall
+    from sendlink.link import link
+    from sendlink.params import load_params
+    from sendlink.schema import catalogue
 
+    params = load_params()
     report = {"febrl4": _febrl4(args.baselines)}
     for number in (1, 2, 3):
         survey, npd, truth = febrl_dedup_spines(number)
         start = time.perf_counter()
-        result = link(survey, npd)
+        result = link(survey, npd, params.linkage, seed=params.seed)
         report[f"febrl{number}"] = {"model": evaluate(result.links, truth) | {
             "seconds": round(time.perf_counter() - start, 2), "survey": len(survey), "npd": len(npd),
             "blocking_recall": blocking_recall(result.pairs, truth),
             "clerical_review": int((result.links["link_status"] == "clerical_review").sum())}}
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "febrl.json").write_text(json.dumps(report, indent=2) + "\n")
+    catalogue.FEBRL_RESULTS.at(Paths.discover()).write_text(json.dumps(report, indent=2) + "\n")
     lines = ["| data | method | survey x NPD | precision | recall | F1 | seconds |", "|---|---|---|---:|---:|---:|---:|"]
     for data, methods in report.items():
         for method, r in methods.items():
@@ -107,11 +112,14 @@ def main() -> None:
 
 
 def _febrl4(baselines: bool) -> dict:
-    from sendlink.link import blocking_recall, link
+    from sendlink.evaluate.blocking import blocking_recall
+    from sendlink.link import link
+    from sendlink.params import load_params
 
+    params = load_params()
     survey, npd, truth = febrl4_spines()
     start = time.perf_counter()
-    result = link(survey, npd)
+    result = link(survey, npd, params.linkage, seed=params.seed)
     elapsed = time.perf_counter() - start
     report = {"model": evaluate(result.links, truth) | {"seconds": round(elapsed, 2)}}
     report["model"]["blocking_recall"] = blocking_recall(result.pairs, truth)
@@ -129,7 +137,7 @@ def _febrl4(baselines: bool) -> dict:
 
         for name, function in (("rules", link_rules), ("ecm", link_ecm)):
             start = time.perf_counter()
-            res = function(survey, npd)
+            res = function(survey, npd, params.linkage)
             report[name] = evaluate(res.links, truth) | {"seconds": round(time.perf_counter() - start, 2)}
     return report
 

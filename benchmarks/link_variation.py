@@ -1,6 +1,6 @@
 """The linker on identifier variation the project's own generator never makes.
 
-``sendlink.synth`` plants the differences DOMAIN.md describes (nicknames,
+``sendlink.synth`` plants the differences docs/DOMAIN.md describes (nicknames,
 moves, new surnames, day-month swaps, twins). A linker tuned only on those
 could look better than it is. This benchmark builds a population with an
 *independent* generator (Faker, ten locales, so names from many languages
@@ -248,7 +248,10 @@ def main() -> None:
     print(json.dumps(result, indent=1))
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "link_variation.json").write_text(json.dumps(result, indent=1) + "\n")
+        from sendlink.config import Paths
+        from sendlink.schema import catalogue
+
+        catalogue.VARIATION_RESULTS.at(Paths.discover()).write_text(json.dumps(result, indent=1) + "\n")
         lines = ["| damage | records | recall (matched) | to clerical review | false matches |", "|---|---:|---:|---:|---:|"]
         for kind in KINDS:
             if kind in per_kind:

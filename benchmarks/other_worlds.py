@@ -6,7 +6,7 @@ made with another seed may lack one of them; the report must still run to
 the end. For each seed this copies the project's tracked files to a
 temporary folder, changes ``seed`` in ``params.yaml`` and runs ``sendlink
 report --nbconvert`` there (generate, pipeline, notebooks, render, scan),
-then reads that world's ``reports/summary.json``.
+then reads that world's ``data/summary.json``.
 
 Run: ``.venv/bin/python benchmarks/other_worlds.py [--seeds 7071 1234 99]``;
 writes ``benchmarks/results/other_worlds.json`` and ``.md``. Several minutes
@@ -57,7 +57,10 @@ def run_world(seed: int, keep: bool) -> dict:
         if done.returncode != 0:
             result["error"] = done.stderr.strip().splitlines()[-20:]
             return result
-        summary = json.loads((folder / "reports" / "summary.json").read_text())
+        from sendlink.config import Paths
+        from sendlink.schema import catalogue
+
+        summary = json.loads(catalogue.SUMMARY.at(Paths(folder)).read_text())
         link = summary["linkage"]
         effects = summary["effects"]
         outside = []

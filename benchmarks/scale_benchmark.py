@@ -103,10 +103,11 @@ def run_floor(npd: str) -> None:
 
 def run_sendlink(survey: str, npd: str, out: str) -> None:
     from sendlink.link import link_files
+    from sendlink.params import load_params
 
     links_path = Path(out).with_suffix(".links.parquet")
     started = time.perf_counter()
-    result = link_files(survey, npd, links_path)
+    result = link_files(survey, npd, links_path, load_params())
     seconds = time.perf_counter() - started
     # For blocking recall per pass (evaluated by the parent): keys and passes only.
     result.pairs[["survey_id", "upn", "passes"]].astype(str).to_parquet(Path(out).with_suffix(".pairs.parquet"), index=False)
@@ -206,9 +207,10 @@ def run_splink(survey: str, npd: str, out: str) -> None:
 
 def run_recordlinkage(survey: str, npd: str, out: str) -> None:
     from sendlink.link import link_ecm
+    from sendlink.params import load_params
 
     s, n = pd.read_parquet(survey), pd.read_parquet(npd)
-    result = link_ecm(s, n)
+    result = link_ecm(s, n, load_params().linkage)
     result.links.to_parquet(Path(out).with_suffix(".links.parquet"), index=False)
     keep = ("degenerate", "reasons", "predicted_matches")
     Path(out).write_text(json.dumps({"diagnostics": {k: result.diagnostics.get(k) for k in keep},
@@ -244,7 +246,7 @@ def bench_one(folder: Path, n: int, m: int, *, splink: bool, recordlinkage: bool
     row["sendlink"].update(evaluate(links, truth))
     row["sendlink"].update(details)
     row["sendlink"]["x_floor"] = round(row["sendlink"]["wall_s"] / row["floor"]["wall_s"], 2)
-    from sendlink.link import blocking_recall, pass_recall
+    from sendlink.evaluate.blocking import blocking_recall, pass_recall
 
     pairs = pd.read_parquet(out.with_suffix(".pairs.parquet"))
     row["sendlink"]["blocking_recall"] = blocking_recall(pairs, truth)

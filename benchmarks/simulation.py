@@ -79,8 +79,9 @@ def reduced_params(base: dict, seed: int, pupils: int, las: int) -> dict:
 def build(root: Path, params: dict) -> dict[str, float]:
     """Generate the world and run consent, linkage and extract in ``root``."""
     from sendlink import config
+    from sendlink.params import load_params
+    from sendlink.pipeline import run_pipeline
     from sendlink.synth.generate import generate, write
-    from sendlink.params.synth import SynthParams
 
     timings = {}
     start = time.perf_counter()
@@ -90,32 +91,11 @@ def build(root: Path, params: dict) -> dict[str, float]:
     clean = {k: v for k, v in params.items() if not k.startswith("_")}
     (root / "params.yaml").write_text(yaml.safe_dump(clean, sort_keys=False), encoding="utf-8")
     (root / "pyproject.toml").write_text("[project]\nname = 'simulation'\n", encoding="utf-8")
-    params = config.load_params(root / "params.yaml")
-    synth = config.section(params, "synth", SynthParams)
-    write(generate(synth, params["seed"], as_of=synth.consent.events_until), paths.synthetic)
+    params = load_params(root / "params.yaml")
+    synth = params.synth
+    write(generate(synth, params.seed, as_of=synth.consent.events_until), paths.synthetic)
     timings["synth"] = time.perf_counter() - start
-    import sendlink.link as link_module
-
-    if hasattr(link_module, "run_linkage_stage"):
-        from sendlink.pipeline import run_pipeline
-
-        timings.update(run_pipeline(paths, params, only=["consent", "link", "extract"]))
-    else:  # the linkage stage function not yet there: the same steps by hand
-        from sendlink.consent import run_consent_stage
-        from sendlink.deidentify import run_extract_stage
-        from sendlink.link.cli import link_files
-        from sendlink.params.linkage import load as linkage_params
-
-        t = time.perf_counter()
-        run_consent_stage(paths, params)
-        timings["consent"] = time.perf_counter() - t
-        t = time.perf_counter()
-        link_files(paths.linkage / "incoming" / "survey_spine.parquet", paths.npd / "spine.parquet", paths.linkage / "links.parquet",
-                   linkage_params(root / "params.yaml"))
-        timings["link"] = time.perf_counter() - t
-        t = time.perf_counter()
-        run_extract_stage(paths, params)
-        timings["extract"] = time.perf_counter() - t
+    timings.update(run_pipeline(paths, params, only=["consent", "link", "extract"]))
     return timings
 
 
@@ -129,11 +109,11 @@ def respondents_estimates(paths, params, census_rows: pd.DataFrame) -> pd.DataFr
         estimates_rows,
         fit_model,
     )
-    from sendlink.params.outcomes import settings
     from sendlink.outcomes.variables import analysis_variables
+    from sendlink.schema import catalogue
 
-    s = settings(params)
-    sample = read_table(paths.survey / "sample.parquet")
+    s = params.outcomes
+    sample = read_table(catalogue.SAMPLE.at(paths))
     sample = sample[sample["w1_responded"]].set_index("survey_id")
     rows = census_rows[census_rows["survey_id"].isin(sample.index)].reset_index(drop=True)
     weights = {
@@ -158,22 +138,26 @@ def one_seed(seed: int, base: dict, pupils: int, las: int, keep_dir: Path | None
     """Everything for one seed: per planted effect and estimator, the estimate and its census value."""
     from sendlink import config
     from sendlink.evaluate import outcomes as truth
+    from sendlink.evaluate.truth import planted_effects
     from sendlink.outcomes.analysis import analyse, read_extract
+    from sendlink.params import load_params
+    from sendlink.schema import catalogue
 
     params = reduced_params(base, seed, pupils, las)
     with tempfile.TemporaryDirectory(prefix=f"sendlink_sim_{seed}_") as tmp:
         root = Path(tmp)
         timings = build(root, params)
         paths = config.Paths(root)
-        params = config.load_params(root / "params.yaml")
+        params = load_params(root / "params.yaml")
         t = time.perf_counter()
-        extract = read_extract(paths.research / "extract.parquet")
-        analysis = analyse(extract, params)
+        extract = read_extract(catalogue.EXTRACT.at(paths))
+        analysis = analyse(extract, params.outcomes)
         timings["analyse"] = time.perf_counter() - t
         t = time.perf_counter()
-        rows = truth.frame_rows(paths)
-        census = truth.census_values(paths, rows=rows)
-        planted = truth.planted_effects(paths)
+        year = params.synth.survey.frame_year
+        rows = truth.frame_rows(paths, year)
+        census = truth.census_values(paths, year, rows=rows)
+        planted = planted_effects(paths)
         resp = respondents_estimates(paths, params, rows)
         errors = truth.link_errors(paths, extract, truth.research_id_mapper(paths, params))
         timings["evaluate"] = time.perf_counter() - t
@@ -325,10 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("sendlink",):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    from sendlink import config
+    import yaml
 
-    base = config.load_params(ROOT / "params.yaml")
-    base.pop("_source", None)
+    base = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     meta = {"pupils_per_year_group": args.pupils, "local_authorities": args.las, "python": platform.python_version()}
     runs_file = args.out / "simulation_runs.csv"
     done = pd.read_csv(runs_file) if runs_file.is_file() else pd.DataFrame()

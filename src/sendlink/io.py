@@ -154,9 +154,20 @@ class StagedWrites:
 
     Examples
     --------
-    >>> with StagedWrites() as out:                     # doctest: +SKIP
-    ...     out.table(links, "data/linkage/links.parquet")
-    ...     out.json(summary, "data/linkage/summary.json")
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with StagedWrites() as out:
+    ...     _ = out.table(pd.DataFrame({"survey_id": ["S1"], "upn": ["A1"]}), folder / "links.csv")
+    ...     _ = out.json({"rows": 1}, folder / "summary.json")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['links.csv', 'summary.json']
+    >>> with StagedWrites() as out:  # a failure half way: nothing is put in place
+    ...     _ = out.json({"rows": 2}, folder / "summary.json")
+    ...     raise RuntimeError("the stage failed")
+    Traceback (most recent call last):
+    RuntimeError: the stage failed
+    >>> json.loads((folder / "summary.json").read_text())  # the earlier file, untouched
+    {'rows': 1}
     """
 
     def __init__(self) -> None:

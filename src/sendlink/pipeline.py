@@ -5,7 +5,7 @@ each reads files and writes files (:mod:`sendlink.schema.catalogue`), so any
 stage can be rerun alone. In data-flow order, with the party of
 docs/DESIGN.md section 2 that runs it::
 
-    synth     the synthetic world                  (nobody in the story)
+    synth     the synthetic world (nobody)         sendlink.synth.stage
     consent   survey organisation                  sendlink.consent.stage
     link      DfE                                  sendlink.link.stage
     extract   DfE + survey organisation            sendlink.deidentify.stage
@@ -13,8 +13,9 @@ docs/DESIGN.md section 2 that runs it::
     evaluate  evaluation (reads the truth)         sendlink.evaluate.stage
     scan      release check                        sendlink.scan.stage
 
-``synth`` generates the world (``make data``); ``pipeline`` runs the rest;
-``report`` regenerates the data, runs the pipeline, executes every notebook
+``synth`` generates the world (``make data``), and within ``pipeline`` only
+when the parameters or the generator changed; ``report`` regenerates the
+data, runs the other stages, executes every notebook
 in place and renders the reports, then scans ``data/research/``, the
 summary and ``reports/`` for identifiers and fails if it finds any.
 """
@@ -54,8 +55,9 @@ class Stage:
         return importlib.import_module(self.module).run
 
 
-#: The stages after data generation, in data-flow order.
+#: The stages, in data-flow order (``synth`` regenerates the world only when it is stale).
 STAGES: tuple[Stage, ...] = (
+    Stage("synth", "synth", "the synthetic world", "generate the synthetic NPD, survey and truth (when the parameters changed)"),
     Stage("consent", "consent", "survey organisation",
           "import consent events, apply the rules as of the consent date, send permitted identifiers to DfE"),
     Stage("link", "link", "DfE", "link the permitted survey children to the NPD; clerical-review queue"),
@@ -97,12 +99,12 @@ def run_pipeline(paths: config.Paths | None = None, params: Params | None = None
 def report(paths: config.Paths | None = None, *, force_nbconvert: bool = False) -> str:
     """Regenerate the data, run the pipeline, execute the notebooks, render, scan."""
     from sendlink import notebooks, site
-    from sendlink.synth.cli import generate_default
+    from sendlink.synth import stage as synth_stage
 
     paths = paths or config.Paths.discover()
     params = load_params(paths.params)
-    generate_default(paths, params)
-    run_pipeline(paths, params, skip=["scan"])
+    synth_stage.run(paths, params, if_stale=False)
+    run_pipeline(paths, params, skip=["synth", "scan"])
     site.write_headline(paths)
     notebooks.run_all(paths.notebooks)
     renderer = notebooks.render(paths, force_nbconvert=force_nbconvert)

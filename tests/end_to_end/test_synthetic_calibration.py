@@ -16,7 +16,7 @@ def test_every_published_figure_is_matched_within_its_tolerance(default_data):
 
 
 def test_published_figures_are_the_ones_in_domain_notes():
-    # A few anchors from DOMAIN.md, so the table cannot drift silently.
+    # A few anchors from docs/DOMAIN.md, so the table cannot drift silently.
     values = {(p.measure, p.group): p.value for p in PUBLISHED}
     assert values[("EHC plan share of pupils (%)", "2024/25")] == 5.3
     assert values[("FSM eligible (%)", "EHC plan, 2024/25")] == 43.8

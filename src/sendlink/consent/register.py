@@ -197,6 +197,26 @@ class NewEvent:
     natural_key: str | None = None
     recorded_at: str | None = None
 
+    def row(self, *, seq: int, event_key: str, case_key: str, recorded_at: str, details: dict | None = None) -> dict[str, object]:
+        """The event as :meth:`Register.events` lists it: one row of :data:`EVENT_FRAME_COLUMNS`.
+
+        The one place an event becomes a record: :meth:`Transaction.append`
+        stores it, and the consent stage replays events not yet imported in
+        this form.
+        """
+        return {
+            "seq": seq, "event_key": event_key, "case_key": case_key, "survey_id": self.survey_id,
+            "person": self.person, "kind": self.kind, "scope": self.scope, "decision": self.decision,
+            "effective_date": self.effective_date, "contact": self.contact, "source": self.source,
+            "origin": self.origin, "details": dict(self.details if details is None else details),
+            "recorded_at": recorded_at, "source_ref": self.source_ref, "payload": self.payload,
+        }
+
+
+#: Columns of the ``events`` table, in insertion order (the rest of a row lives in ``cases`` and ``event_payloads``).
+_STORED = ("event_key", "case_key", "person", "kind", "scope", "decision", "effective_date", "contact", "source", "origin",
+           "details", "recorded_at")
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -421,23 +441,10 @@ class Transaction:
         if event.kind == "erasure" and not erased_before:
             removed = self._count_personal(case_key)
             details["register_rows_removed"] = removed
+        record = event.row(seq=0, event_key=event_key, case_key=case_key, recorded_at=recorded_at, details=details)
         cur = self.con.execute(
-            "INSERT INTO events (event_key, case_key, person, kind, scope, decision, effective_date, contact, source, origin, details, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event_key,
-                case_key,
-                event.person,
-                event.kind,
-                event.scope,
-                event.decision,
-                event.effective_date,
-                event.contact,
-                event.source,
-                event.origin,
-                _dumps(details),
-                recorded_at,
-            ),
+            f"INSERT INTO events ({', '.join(_STORED)}) VALUES ({', '.join('?' * len(_STORED))})",
+            tuple(_dumps(record[c]) if c == "details" else record[c] for c in _STORED),
         )
         seq = int(cur.lastrowid)
         if event.kind == "erasure":

@@ -360,26 +360,8 @@ def events_frame(register_events: pd.DataFrame, pending: Sequence[NewEvent], reg
         ek = register.event_key(event.natural_key) if event.natural_key else None
         if ek is not None and ek in present:
             continue
-        rows.append(
-            {
-                "seq": next_seq,
-                "event_key": ek or f"pending-{next_seq}",
-                "case_key": register.case_key(event.survey_id),
-                "survey_id": event.survey_id,
-                "person": event.person,
-                "kind": event.kind,
-                "scope": event.scope,
-                "decision": event.decision,
-                "effective_date": event.effective_date,
-                "contact": event.contact,
-                "source": event.source,
-                "origin": event.origin,
-                "details": dict(event.details),
-                "recorded_at": event.recorded_at or "",
-                "source_ref": event.source_ref,
-                "payload": event.payload,
-            }
-        )
+        rows.append(event.row(seq=next_seq, event_key=ek or f"pending-{next_seq}", case_key=register.case_key(event.survey_id),
+                              recorded_at=event.recorded_at or ""))
         if ek is not None:
             present.add(ek)
         next_seq += 1

@@ -116,20 +116,15 @@ QUASI_IDENTIFIERS: dict[str, QuasiIdentifier] = {
     )
 }
 
-#: The SEND Code of Practice's four broad areas of need (6.28-6.35), and the
-#: codes of the extract for them; OTH and NSA belong to none.
+#: The SEND Code of Practice's four broad areas of need (6.28-6.35): each need
+#: type's area code in the extract (described in :data:`sendlink.schema.research.NEED_AREAS`);
+#: OTH and NSA belong to none.
 NEED_AREAS = {
     "SLCN": "CI", "ASD": "CI",
     "SPLD": "CL", "MLD": "CL", "SLD": "CL", "PMLD": "CL",
     "SEMH": "SEMH",
     "HI": "SP", "VI": "SP", "MSI": "SP", "PD": "SP",
     "OTH": "OTH_NSA", "NSA": "OTH_NSA",
-}
-AREA_CODES = {
-    "CI": "communication and interaction (SLCN, ASD)",
-    "CL": "cognition and learning (SPLD, MLD, SLD, PMLD)",
-    "SP": "sensory and/or physical (HI, VI, MSI, PD)",
-    "OTH_NSA": "other difficulty, or not assessed (OTH, NSA)",
 }
 _TERMS = {9: "autumn", 10: "autumn", 11: "autumn", 12: "autumn", 1: "spring", 2: "spring", 3: "spring", 4: "spring"}
 

@@ -121,7 +121,7 @@ def dfe_side(
     ----------
     links
         The linker's output (``survey_id, upn, match_probability,
-        match_weight, link_status``; DESIGN.md section 4).
+        match_weight, link_status``; docs/DESIGN.md section 4).
     linkable
         Survey ids the survey organisation currently permits to be linked
         (the cases on its latest survey spine). A link of any other case

@@ -326,8 +326,10 @@ def protect_counts(
     Examples
     --------
     >>> import pandas as pd
+    >>> rules = DisclosureParams(threshold=10, suppress_zeros=False, rounding_base=5, min_contributors=10,
+    ...     dominance_n=2, dominance_k=85, magnitude_protection=10, decimals=1, percent_decimals=1)
     >>> counts = pd.DataFrame({"EHC plan": [20, 4], "SEN support": [30, 25]}, index=["F", "M"])
-    >>> protect_counts(counts).display  # doctest: +NORMALIZE_WHITESPACE
+    >>> protect_counts(counts, rules).display  # doctest: +NORMALIZE_WHITESPACE
          EHC plan SEN support Total
     F           c           c    50
     M           c           c    30

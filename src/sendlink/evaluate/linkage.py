@@ -258,12 +258,12 @@ class QualityReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counts, rates and labels only."""
-        from sendlink.link.model import _jsonable
+        from sendlink.link.model import jsonable
 
         def records(frame: pd.DataFrame) -> list[dict]:
-            return _jsonable(frame.to_dict(orient="records")) if len(frame) else []
+            return jsonable(frame.to_dict(orient="records")) if len(frame) else []
 
-        return _jsonable({
+        return jsonable({
             "layout": 1,
             "main": self.main,
             "summary": records(self.summary),

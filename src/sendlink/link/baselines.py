@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sendlink.link import assign, standardise
-from sendlink.link.engine import LinkResult, _empty_links
+from sendlink.link.engine import LinkResult, empty_links
 from sendlink.link.spine import NPD_KEY, SURVEY_KEY, check_spine
 from sendlink.params.linkage import LinkageParams
 
@@ -111,7 +111,7 @@ def link_rules(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams, *
     """Link with the deterministic rule cascade (:data:`RULES`); ``params.thresholds.match`` splits matched from review."""
     survey = check_spine(survey, SURVEY_KEY, "survey spine")
     npd = check_spine(npd, NPD_KEY, "NPD spine")
-    links = _empty_links(survey[SURVEY_KEY])
+    links = empty_links(survey[SURVEY_KEY])
     s, n = _prepared(survey, SURVEY_KEY), _prepared(npd, NPD_KEY)
     accepted = []
     for name, confidence, _text in RULES:
@@ -151,7 +151,7 @@ def link_ecm(survey: pd.DataFrame, npd: pd.DataFrame, params: LinkageParams, **_
 
     survey = check_spine(survey, SURVEY_KEY, "survey spine")
     npd = check_spine(npd, NPD_KEY, "NPD spine")
-    links = _empty_links(survey[SURVEY_KEY])
+    links = empty_links(survey[SURVEY_KEY])
     s = standardise.standardise_spine(survey, SURVEY_KEY)
     n = standardise.standardise_spine(npd, NPD_KEY)
     fields = [f for f in _ECM_FIELDS if s[f].notna().any() and n[f].notna().any()]

@@ -35,7 +35,7 @@ from sendlink.link.features import Features, encode
 from sendlink.link.spine import NPD_KEY, SURVEY_KEY, RawSpine, check_columns
 from sendlink.params.linkage import LinkageParams, Thresholds
 
-__all__ = ["LINK_COLUMNS", "LinkResult", "decide", "link", "link_spines"]
+__all__ = ["LINK_COLUMNS", "LinkResult", "decide", "empty_links", "link", "link_spines"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class LinkResult:
         return self.links[LINK_COLUMNS].copy()
 
 
-def _empty_links(keys: pd.Series) -> pd.DataFrame:
+def empty_links(keys: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({
         SURVEY_KEY: keys.astype(str).to_numpy(),
         NPD_KEY: pd.Series([""] * len(keys), dtype=object).to_numpy(),
@@ -326,7 +326,7 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
     go to clerical review. ``match_probability`` in :attr:`LinkResult.pairs`
     is updated to the value used for the decision.
     """
-    links = _empty_links(survey_keys)
+    links = empty_links(survey_keys)
     if pairs.empty:
         return links
     s_code = pairs[SURVEY_KEY].cat.codes.to_numpy()

@@ -109,7 +109,7 @@ import pandas as pd
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.compare import FIELDS, Comparison
 
-__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "pair_log_u", "score"]
+__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "jsonable", "pair_log_u", "score"]
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class FittedModel:
                               "term_frequency": bool(_FIELD[name].term_frequency and self.term_frequency)}
                        for name in self.fields},
             "em_trace": _records(self.trace),
-            "diagnostics": _jsonable(self.diagnostics),
+            "diagnostics": jsonable(self.diagnostics),
         }
 
     def __repr__(self) -> str:
@@ -237,14 +237,14 @@ class FittedModel:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def _jsonable(value: object) -> object:
+def jsonable(value: object) -> object:
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer,)):
@@ -253,7 +253,7 @@ def _jsonable(value: object) -> object:
         v = float(value)
         return v if np.isfinite(v) else None
     if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
+        return [jsonable(v) for v in value.tolist()]
     return value
 
 

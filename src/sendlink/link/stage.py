@@ -44,14 +44,14 @@ log = logging.getLogger(__name__)
 
 def model_report(result: LinkResult) -> dict[str, Any]:
     """``model.json``: the model, thresholds, blocking counts, link counts and timings (no identifiers)."""
-    from sendlink.link.model import _jsonable
+    from sendlink.link.model import jsonable
 
     counts = result.links["link_status"].value_counts()
     report: dict[str, Any] = {
         "model": result.model.to_dict() if result.model is not None else None,
-        "m_u_table": _jsonable(result.model.table().to_dict(orient="records")) if result.model is not None else [],
+        "m_u_table": jsonable(result.model.table().to_dict(orient="records")) if result.model is not None else [],
         "thresholds": result.params.thresholds.model_dump() if result.params is not None else None,
-        "blocking": _jsonable(result.blocking.to_dict(orient="records")),
+        "blocking": jsonable(result.blocking.to_dict(orient="records")),
         "candidate_pairs": int(len(result.pairs)),
         "links": {status: int(counts.get(status, 0)) for status in ("matched", "clerical_review", "unmatched")},
         "decided_by_reviewer": int((result.links.get("decided_by", pd.Series(dtype=str)) == "reviewer").sum()),
@@ -65,7 +65,7 @@ def model_report(result: LinkResult) -> dict[str, Any]:
 
         # The same model as Splink settings (the route to Spark: see sendlink.link.splink_export).
         report["splink"] = splink_export(result.model, result.params.thresholds)
-    return _jsonable(report)
+    return jsonable(report)
 
 
 def _pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Standardisation: the same identifier, written the same way on both sides.
 
 Stage ``link``, run by the DfE linkage team. **In:** a linkage spine
-(DESIGN.md section 4; survey or NPD side, any identifier column may be empty
+(docs/DESIGN.md section 4; survey or NPD side, any identifier column may be empty
 or absent). **Out:** one row per input row with the identifiers cleaned and
 split into the parts the comparisons and blocking passes use. Nothing is
 dropped and nothing raises on a strange value: a value that cannot be
@@ -57,6 +57,9 @@ import numpy as np
 import pandas as pd
 
 from sendlink.link.variants import SPELLING_VARIANTS
+from sendlink.schema.spine import (
+    IDENTIFIER_COLUMNS,  # the spine contract's columns (docs/DESIGN.md section 4)
+)
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
@@ -67,8 +70,6 @@ __all__ = [
     "standardise_spine",
 ]
 
-#: The identifier columns of the spine contract (DESIGN.md section 4).
-IDENTIFIER_COLUMNS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "school_urn")
 
 #: Surname particles: written or dropped freely (``de Souza``/``Souza``), so
 #: they do not count as a part of their own. Kept in ``surname`` itself.

@@ -12,7 +12,7 @@ different names and are left out). Entries are already standardised
 
 Sources: the spellings are those that appear side by side in the ONS "Baby
 names in England and Wales" tables for children born 2005-2012 (the cohort
-of DOMAIN.md); the grouping itself is a documented assumption.
+of docs/DOMAIN.md); the grouping itself is a documented assumption.
 """
 
 from __future__ import annotations

@@ -231,7 +231,7 @@ def analysis_status(extract: pd.DataFrame) -> pd.Series:
 
 
 def comparison_from_summary(summary: dict) -> pd.DataFrame:
-    """The truth comparison as a table, from ``reports/summary.json`` (no truth read here).
+    """The truth comparison as a table, from ``data/summary.json`` (no truth read here).
 
     Same columns as :func:`sendlink.evaluate.outcomes.comparison` (model scale):
     ``effect, outcome, exposure, term, scale, generating, census, estimator,

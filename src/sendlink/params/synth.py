@@ -33,7 +33,6 @@ ORIGINS: tuple[str, ...] = (
     "arabic",
     "chinese",
 )
-PROVISIONS = ("E", "K", "N")
 
 
 class _Strict(BaseModel):

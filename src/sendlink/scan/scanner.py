@@ -79,8 +79,6 @@ BINARY_ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp", ".w
 TABLE_TYPES = {".csv": ",", ".tsv": "\t", ".parquet": None}
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
-_SEP_CELL = " \x1f "  # between cells of a row: blocks multi-word patterns and adjacency
-_SEP_ROW = " \x1e "  # between rows
 
 
 class IdentifierLeak(SendlinkError):

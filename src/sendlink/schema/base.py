@@ -94,7 +94,7 @@ def table(
     Parameters
     ----------
     holder
-        The party of DESIGN.md section 2 that holds the table: ``dfe``,
+        The party of docs/DESIGN.md section 2 that holds the table: ``dfe``,
         ``survey_organisation``, ``researchers`` or ``truth``.
     path
         Where the table lives, relative to the project root, e.g.

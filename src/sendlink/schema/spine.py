@@ -1,4 +1,4 @@
-"""The linkage spine contract (DESIGN.md section 4) and the links it produces.
+"""The linkage spine contract (docs/DESIGN.md section 4) and the links it produces.
 
 The survey organisation sends DfE a *survey spine*; DfE matches it to the
 *NPD spine*. Both carry the same identifier columns after their key. Every

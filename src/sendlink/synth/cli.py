@@ -9,14 +9,12 @@ spines drawn from it, for linkage benchmarks (see :mod:`sendlink.synth.scale`).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import time
 from pathlib import Path
 
 from sendlink import config
-from sendlink.params import Params, load_params, override
-from sendlink.schema import catalogue
+from sendlink.params import load_params, override
+from sendlink.synth import stage
 
 log = logging.getLogger(__name__)
 
@@ -36,33 +34,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     scale.add_argument("--chunk-size", type=int, default=500_000, help="pupils generated per chunk in scale mode (bounds memory)")
 
 
-def generate_default(paths: config.Paths, params: Params, out: Path | None = None, *, if_stale: bool = False) -> bool:
-    """Generate the default synthetic world into ``out`` (``data/synthetic``).
-
-    Returns False when ``if_stale`` is set and the existing data were made
-    from the same parameters (nothing is written), True otherwise.
-    """
-    from sendlink.synth.generate import generate, params_fingerprint, write
-
-    seed, synth = params.seed, params.synth
-    out = Path(out or paths.synthetic)
-    if if_stale:
-        manifest = out / catalogue.MANIFEST.relative_to(catalogue.SYNTHETIC)
-        if manifest.is_file():
-            try:
-                old = json.loads(manifest.read_text(encoding="utf-8")).get("params_sha256")
-            except json.JSONDecodeError:
-                old = None
-            if old == params_fingerprint(synth, seed):
-                log.info("%s is up to date with the parameters; nothing to do", out)
-                return False
-    start = time.perf_counter()
-    dataset = generate(synth, seed, as_of=synth.consent.events_until, progress=log.isEnabledFor(logging.INFO))
-    written = write(dataset, out)
-    log.info("wrote %d files to %s in %.1f s", len(written), out, time.perf_counter() - start)
-    return True
-
-
 def run(args: argparse.Namespace) -> int:
     paths = config.Paths.discover()
     params = load_params(args.params)
@@ -74,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
 
         write_scale(params.synth, params.seed, out, npd_size=args.npd_size, survey_sizes=args.survey_size or [], chunk_size=args.chunk_size)
         return 0
-    generate_default(paths, params, out, if_stale=args.if_stale)
+    stage.run(config.Paths(paths.root, synthetic_dir=Path(out)), params, if_stale=args.if_stale)
     return 0

@@ -109,11 +109,6 @@ def random_postcodes(area: np.ndarray, rng: np.random.Generator, district: np.nd
     return text.astype(object)
 
 
-def postcode_district(postcodes: np.ndarray) -> np.ndarray:
-    """The outward code (area + district) of each postcode."""
-    return np.array([p.split(" ")[0] for p in postcodes], dtype=object)
-
-
 def random_addresses(n: int, rng: np.random.Generator) -> np.ndarray:
     """House number and street, e.g. ``"14 Willow Close"``."""
     number = rng.integers(1, 180, n)

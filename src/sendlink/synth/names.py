@@ -25,9 +25,9 @@ from importlib import resources
 
 import numpy as np
 
-from sendlink.params.synth import ORIGINS
-
-ORIGIN_CODE = {name: code for code, name in enumerate(ORIGINS)}
+from sendlink.params.synth import (
+    ORIGINS as ORIGINS,  # the name-origin groups, in code order (re-exported: names.ORIGINS)
+)
 
 # Elements of English surnames, combined into a long tail of rare surnames
 # (Ashworth, Thornfield, ...). No library ships a frequency-weighted tail of

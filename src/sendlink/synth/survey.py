@@ -30,14 +30,6 @@ from scipy.special import expit
 from sendlink.params.synth import SurveyParams
 from sendlink.synth.calibrate import solve_logistic_intercept
 
-SUPPORT_TYPES = (
-    "support_teaching_assistant",
-    "support_speech_language_therapy",
-    "support_educational_psychologist",
-    "support_counselling",
-    "support_occupational_therapy",
-    "support_specialist_teacher",
-)
 EXPECTATIONS = ("university", "college_or_training", "apprenticeship_or_job", "not_sure")
 
 
