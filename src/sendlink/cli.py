@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyse": ("sendlink.outcomes.cli", "fit the outcome models on the research extract"),
     "evaluate": ("sendlink.evaluate.cli", "check linkage and the estimates against the synthetic truth"),
     "scan": ("sendlink.scan.cli", "search research data, the summary and reports for identifiers"),
-    "pipeline": ("sendlink.pipeline", "run every stage after data generation, in order"),
+    "pipeline": ("sendlink.pipeline", "run every stage in order (synth only when the parameters changed)"),
     "notebooks": ("sendlink.notebooks", "execute the notebooks in place or render them to reports/"),
     "report": ("sendlink.pipeline", "regenerate data, run the pipeline, execute and render notebooks"),
 }

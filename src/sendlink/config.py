@@ -86,10 +86,8 @@ class Paths:
         """The survey organisation's answers, contact identifiers and consent events."""
         return self.synthetic / "survey"
 
-    @property
-    def truth(self) -> Path:
-        """True links and planted effects: read by evaluation code only."""
-        return self.synthetic / "truth"
+    # The truth (data/synthetic/truth/) has no folder here: its files are named
+    # in sendlink.schema.truth, which only sendlink.evaluate reads.
 
     # Living holdings, produced or appended by the pipeline and the CLI.
     @property

@@ -49,7 +49,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Who may name the truth (read it, write it or describe it).
 TRUTH_READERS = ("sendlink.evaluate",)
 TRUTH_WRITERS = ("sendlink.synth.generate", "sendlink.synth.scale")
-TRUTH_DESCRIBERS = ("sendlink.schema", "sendlink.config")
+TRUTH_DESCRIBERS = ("sendlink.schema",)
 
 
 # --------------------------------------------------------------------------- the graph
