@@ -300,6 +300,22 @@ def _fnfull(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
     return p.s.fnfull(p.survey_rows), p.n.fnfull(p.npd_rows)
 
 
+def _close(scores: Callable[[Pairs], tuple[np.ndarray, np.ndarray]]) -> Callable[[Pairs], np.ndarray]:
+    """One typing slip apart (OSA distance at most 1) or Jaro-Winkler at least :data:`JW_CLOSE`, by ``scores``."""
+    def close(p: Pairs) -> np.ndarray:
+        jw, osa = p.evidence(scores.__name__, scores)
+        return (osa <= 1) | (jw >= JW_CLOSE)
+    return close
+
+
+def _similar(scores: Callable[[Pairs], tuple[np.ndarray, np.ndarray]]) -> Callable[[Pairs], np.ndarray]:
+    """Jaro-Winkler at least :data:`JW_SIMILAR`, by ``scores``."""
+    def similar(p: Pairs) -> np.ndarray:
+        jw, _ = p.evidence(scores.__name__, scores)
+        return jw >= JW_SIMILAR
+    return similar
+
+
 def _missing(values: Callable[[Pairs], tuple[np.ndarray, np.ndarray]]) -> Callable[[Pairs], np.ndarray]:
     """Either side lacks the field."""
     def missing(p: Pairs) -> np.ndarray:
@@ -336,16 +352,6 @@ def _surname_to_given(p: Pairs) -> np.ndarray:
     return p.evidence("surname_to_given", lambda q: (_near(q.features, q.s.sn(q.survey_rows), _fnfull(q)[1]),))[0]
 
 
-def _forename_close(p: Pairs) -> np.ndarray:
-    jw, osa = p.evidence("forename_scores", _forename_scores)
-    return (osa <= 1) | (jw >= JW_CLOSE)
-
-
-def _forename_similar(p: Pairs) -> np.ndarray:
-    jw, _ = p.evidence("forename_scores", _forename_scores)
-    return jw >= JW_SIMILAR
-
-
 def _middle_name(p: Pairs) -> np.ndarray:
     a, b = _fn(p)
     return _any_equal(a[:, None], p.n.mid(p.npd_rows)) | _any_equal(b[:, None], p.s.mid(p.survey_rows))
@@ -375,7 +381,7 @@ FORENAME = Comparison(
     levels=(
         Level("exact", _forename_exact, 0.85, True, "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
         Level("variant", lambda p: _variant(p.features, *_fn(p)), 0.03, True, "list_has_any(fn_groups_l, fn_groups_r)"),
-        Level("close", _forename_close, 0.04, True,
+        Level("close", _close(_forename_scores), 0.04, True,
               f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {JW_CLOSE} "
               f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_CLOSE})"),
         Level("middle_name", _middle_name, 0.01, True, "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"),
@@ -385,7 +391,7 @@ FORENAME = Comparison(
               f"({_sql_near('fnfull_l', 'sn_r')} OR {_sql_near('sn_l', 'fnfull_r')})"),
         Level("initial", _initial, 0.005, False,
               "((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) AND regexp_matches(left(fn_l, 1), '^[a-z]$'))"),
-        Level("similar", _forename_similar, 0.015, False,
+        Level("similar", _similar(_forename_scores), 0.015, False,
               f"(jaro_winkler_similarity(fn_l, fn_r) >= {JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_SIMILAR})"),
         Level("different", None, 0.04, False, None),
     ),
@@ -408,16 +414,6 @@ def _surname_scores(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
     return _string_scores(p.features.names, *_sn(p))
 
 
-def _surname_close(p: Pairs) -> np.ndarray:
-    jw, osa = p.evidence("surname_scores", _surname_scores)
-    return (osa <= 1) | (jw >= JW_CLOSE)
-
-
-def _surname_similar(p: Pairs) -> np.ndarray:
-    jw, _ = p.evidence("surname_scores", _surname_scores)
-    return jw >= JW_SIMILAR
-
-
 #: When the names are transposed the surname is no evidence: the swap is one
 #: event, counted once, on the forename. In SQL: the forename's transposed
 #: condition holds and no stronger forename level does.
@@ -434,8 +430,8 @@ SURNAME = Comparison(
         Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, "sn_l = sn_r"),
         Level("part", _surname_part, 0.02, True,
               "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"),
-        Level("close", _surname_close, 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
-        Level("similar", _surname_similar, 0.015, False, f"jaro_winkler_similarity(sn_l, sn_r) >= {JW_SIMILAR}"),
+        Level("close", _close(_surname_scores), 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
+        Level("similar", _similar(_surname_scores), 0.015, False, f"jaro_winkler_similarity(sn_l, sn_r) >= {JW_SIMILAR}"),
         Level("different", None, 0.075, False, None),
     ),
 )
