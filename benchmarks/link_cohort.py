@@ -52,6 +52,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import sendlink.link as sl
+    from sendlink.evaluate.blocking import blocking_recall, pass_recall
     from sendlink.params import load_params
 
     params = load_params()
@@ -74,16 +75,16 @@ def main() -> None:
         "timings": {k: round(float(v), 2) for k, v in result.diagnostics.get("timings", {}).items()},
         "matched": evaluate(result.links, truth),
         "matched_or_review": evaluate(result.links, truth, ("matched", "clerical_review")),
-        "blocking_recall": sl.blocking_recall(result.pairs, truth),
+        "blocking_recall": blocking_recall(result.pairs, truth),
         "em": {"degenerate": bool(diagnostics.get("degenerate")), "reasons": list(diagnostics.get("reasons", [])),
                "fallback": bool(getattr(model, "fallback", False)), "converged": bool(getattr(model, "converged", False)),
                "expected_matches": float(getattr(model, "expected_matches", float("nan")))},
         "link_status": result.links["link_status"].value_counts().to_dict(),
     }
     blocking = result.blocking.copy()
-    if hasattr(sl, "pass_recall") and "passes" in result.pairs:
+    if "passes" in result.pairs:
         names = list(blocking["name"])
-        per_pass = sl.pass_recall(result.pairs, truth, names).rename(columns={"pass": "name"})
+        per_pass = pass_recall(result.pairs, truth, names).rename(columns={"pass": "name"})
         blocking = blocking.merge(per_pass[["name", "true_pairs_found", "recall", "cumulative_recall", "only_this_pass"]], on="name", how="left")
     report["blocking"] = json.loads(blocking.drop(columns=[c for c in ("seconds",) if c in blocking]).to_json(orient="records"))
     text = json.dumps(report, indent=2, default=float)
