@@ -141,14 +141,18 @@ class IdentifierLeak(SendlinkError):
 def banner(party: str) -> str:
     """The visible banner a declared teaching notebook shows (Markdown).
 
-    Put it in the notebook's first cell and set ``metadata.sendlink.party``.
+    A warning callout (an HTML ``div``, which Quarto draws as a callout and
+    Jupyter and the nbconvert fallback show as a block) whose text opens with
+    the party's bold words. Put it in the notebook's first Markdown cell and
+    set ``metadata.sendlink.party``.
     """
     if party not in PARTIES:
         raise ValueError(f"party must be one of {sorted(PARTIES)}, got {party!r}")
     holder = "DfE's linkage team" if party == "dfe" else "the survey organisation"
     return (
-        f"> **{PARTIES[party]}** This teaching page shows *synthetic* identifiers as {holder} would see "
-        "them. No real person is described. Research-facing pages never show identifiers."
+        '<div class="callout callout-warning party-banner" title="Teaching page: synthetic identifiers">\n\n'
+        f"**{PARTIES[party]}** This teaching page shows *synthetic* identifiers as {holder} would see "
+        "them. No real person is described. Research-facing pages never show identifiers.\n\n</div>"
     )
 
 
