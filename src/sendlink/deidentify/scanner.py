@@ -150,7 +150,7 @@ def banner(party: str) -> str:
         raise ValueError(f"party must be one of {sorted(PARTIES)}, got {party!r}")
     holder = "DfE's linkage team" if party == "dfe" else "the survey organisation"
     return (
-        '<div class="callout callout-warning party-banner" title="Teaching page: synthetic identifiers">\n\n'
+        '<div class="callout-warning party-banner" title="Teaching page: synthetic identifiers">\n\n'
         f"**{PARTIES[party]}** This teaching page shows *synthetic* identifiers as {holder} would see "
         "them. No real person is described. Research-facing pages never show identifiers.\n\n</div>"
     )
