@@ -89,7 +89,7 @@ _LABEL_NUMBERS = re.compile(r"year|urn|\bid\b|_id\b|code|seed|number|rank|wave|d
 
 #: Words of column names written in capitals when shown.
 ACRONYMS = frozenset(
-    "ci se sd npd upn fsm eal ehc sen idaci ks1 ks2 ks4 eyfsp la urn dob id pp w1 w2 asd slcn semh mld".split()
+    "ci se sd npd upn fsm eal ehc sen idaci ks1 ks2 ks4 eyfsp la urn dob id pp w1 w2 asd slcn semh mld f1 ecm".split()
 )
 
 
@@ -103,7 +103,7 @@ def header(label: Any) -> str:
     if label is None:
         return ""
     text = str(label)
-    if "_" in text or text.isalpha():
+    if "_" in text or text.isalpha() or text.lower() in ACRONYMS:
         text = " ".join(w.upper() if w.lower() in ACRONYMS else w for w in text.split("_") if w)
     first = text.split(" ")[0]
     if len(first) > 1 and first.isalpha() and first.islower():
@@ -115,8 +115,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
-def cell(value: Any, *, label_numbers: bool = False) -> str:
-    """One value as it is shown: thousands separators, yes/no, blank for missing."""
+def cell(value: Any, *, label_numbers: bool = False, decimals: int | None = None) -> str:
+    """One value as it is shown: thousands separators, yes/no, blank for missing.
+
+    A float gets ``decimals`` places (a column's floats all get as many as
+    the most precise of them needs, up to three), else as many as it needs.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
@@ -127,6 +131,8 @@ def cell(value: Any, *, label_numbers: bool = False) -> str:
         number = float(value)
         if math.isnan(number):
             return ""
+        if decimals is not None:
+            return f"{number:,.{decimals}f}"
         return f"{number:,.3f}".rstrip("0").rstrip(".")
     try:
         import pandas as pd
@@ -136,6 +142,33 @@ def cell(value: Any, *, label_numbers: bool = False) -> str:
     except ImportError:  # pragma: no cover
         pass
     return str(value)
+
+
+#: Text that is a number as published: "1,040", "-7.7", "12.5%", or a
+#: disclosure symbol (c suppressed, x not available, z not applicable).
+_NUMBER_TEXT = re.compile(r"^[\u2212+-]?(\d{1,3}(,\d{3})*|\d+)?(\.\d+)?([eE][+-]?\d+)?%?$|^[cxz]$")
+
+
+def _numeric(column: Any) -> bool:
+    """Does a column hold numbers (or numbers already written as text)?"""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    texts = [str(v) for v in column.dropna() if str(v) != ""]
+    return bool(texts) and all(_NUMBER_TEXT.match(t) for t in texts) and any(any(ch.isdigit() for ch in t) for t in texts)
+
+
+def _decimals(column: Any) -> int | None:
+    """The places every float of a column is shown with: as many as its most precise value needs (at most 3)."""
+    import pandas as pd
+
+    if not pd.api.types.is_float_dtype(column):
+        return None
+    places = [len(f"{v:.3f}".rstrip("0").split(".")[1]) for v in column.dropna() if math.isfinite(v)]
+    return max(places) if places else None
 
 
 def frame_html(frame: Any, *, numbers: bool | None = None) -> str:
@@ -158,9 +191,10 @@ def frame_html(frame: Any, *, numbers: bool | None = None) -> str:
     if numbers is not None:
         numeric = [numbers] * len(columns)
     elif frame.columns.is_unique:
-        numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns]
+        numeric = [_numeric(frame[c]) for c in columns]
     else:
         numeric = [False] * len(columns)
+    decimals = [_decimals(frame.iloc[:, i]) for i in range(len(columns))]
     right = ' style="text-align: right;"'
     # Columns with a name of their own (a crosstab's, an unstacked variable's)
     # are categories, shown as they are under that name; otherwise they are
@@ -187,8 +221,8 @@ def frame_html(frame: Any, *, numbers: bool | None = None) -> str:
                 same += 1
             parts += [f"<th>{'' if i < same else html.escape(cell(v))}</th>" for i, v in enumerate(labels)]
             previous = labels
-        for c, value, num in zip(columns, values, numeric, strict=True):
-            text = html.escape(cell(value, label_numbers=bool(_LABEL_NUMBERS.search(str(c)))))
+        for c, value, num, places in zip(columns, values, numeric, decimals, strict=True):
+            text = html.escape(cell(value, label_numbers=bool(_LABEL_NUMBERS.search(str(c))), decimals=places))
             parts.append(f"<td{right if num else ''}>{text}</td>")
         rows.append("<tr>" + "".join(parts) + "</tr>")
     return (

@@ -118,3 +118,16 @@ def test_setup_registers_the_formatters_in_ipython():
         assert "<th>0</th>" not in formatter(pd.DataFrame({"file": ["a"]}))
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_numbers_written_as_text_are_right_aligned():
+    frame = pd.DataFrame({"level": ["EHC plan", "yes"], "gap (pp)": ["-7.7", "c"], "n": ["1,040", "12.5%"]})
+    soup, _, _ = _parse(display.frame_html(frame))
+    cells = soup.tbody.tr.find_all("td")
+    assert not cells[0].get("style") and "right" in cells[1]["style"] and "right" in cells[2]["style"]
+
+
+def test_a_columns_floats_share_their_decimal_places():
+    frame = pd.DataFrame({"recall": [0.886, 0.81, 1.0]})
+    _, _, body = _parse(display.frame_html(frame))
+    assert [row[0] for row in body] == ["0.886", "0.810", "1.000"]
