@@ -4,8 +4,9 @@
 cell, saving the outputs into the notebook (execution counts 1..N, no
 timing metadata), so committed notebooks are exactly what a fresh run gives
 and nbval can check them. ``sendlink notebooks render`` turns them into the
-site in ``reports/``: with Quarto when ``quarto`` is on the PATH, otherwise
-with nbconvert to HTML in the same layout, and it says which it used.
+site in ``reports/``: with Quarto when it finds ``quarto`` (on the PATH or in
+the virtual environment), otherwise with nbconvert to HTML with the same
+pages and navigation, and it says which it used.
 """
 
 from __future__ import annotations
@@ -240,9 +241,11 @@ def _restore(reports: Path, kept: dict[str, bytes]) -> None:
 # Every page, notebook or .qmd, becomes a notebook and goes through one
 # nbconvert exporter with one template (src/sendlink/templates/sendlink):
 # JupyterLab's look, plus the site's navigation, folded code, figure alt
-# text from `#| fig-alt:`, callouts from fenced divs, and maths as MathML
-# (drawn by the browser: nothing is loaded from the network). It renders
-# what a reader needs and nothing of Quarto's beyond that.
+# text from `#| fig-alt:`, and maths as MathML (drawn by the browser:
+# nothing is loaded from the network). Callouts and banners are written as
+# HTML divs (`<div class="callout-warning">`), which Quarto, Jupyter and this
+# fallback all show, so no Quarto syntax needs imitating. It renders what a
+# reader needs and nothing of Quarto's beyond that.
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -482,7 +485,7 @@ def _exporter(language: str = "en"):
                 anchor_link_text=self.anchor_link_text,
                 exclude_anchor_links=self.exclude_anchor_links,
             )
-            return MarkdownWithMath(renderer=renderer).render(_fenced_divs(source))
+            return MarkdownWithMath(renderer=renderer).render(source)
 
     exporter = Exporter(template_name="sendlink", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input_prompt = True
@@ -502,36 +505,6 @@ def _mathml(latex: str, display: str) -> str:
 
 
 _HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w-]*)\}\s*$")
-_DIV = re.compile(r"^(:{3,})\s*(?:\{([^}]*)\})?\s*$")
-_DIV_CLASS = re.compile(r"\.([\w-]+)")
-_DIV_TITLE = re.compile(r"""title\s*=\s*("[^"]*"|'[^']*')""")
-
-
-def _fenced_divs(text: str) -> str:
-    """Pandoc's fenced divs as HTML divs, so callouts and banners keep their class.
-
-    ``::: {.callout-warning title="..."}`` ... ``:::`` becomes ``<div
-    class="callout callout-warning">``, with the title first; the Markdown
-    inside stays Markdown (blank lines around it).
-    """
-    out = []
-    for line in text.split("\n"):
-        match = _DIV.match(line)
-        if not match:
-            out.append(line)
-        elif match.group(2) is None:
-            out.append("\n</div>\n")
-        else:
-            classes = _DIV_CLASS.findall(match.group(2))
-            if any(c.startswith("callout") for c in classes):
-                classes.insert(0, "callout")
-            out.append(f'\n<div class="{html.escape(" ".join(classes))}">\n')
-            title = _DIV_TITLE.search(match.group(2))
-            if title:
-                out.append(f'<p class="callout-title">{html.escape(title.group(1)[1:-1])}</p>\n')
-    return "\n".join(out)
-
-
 def _html_link(url: str) -> str:
     """A link to a ``.qmd`` or ``.ipynb`` source points at its page, as Quarto makes it."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#|^/", url):

@@ -539,11 +539,12 @@ def test_fallback_shows_banners_as_callouts_and_folds_code(rendered):
         assert "search: false" not in soup.get_text(), f"{path.name}: front matter shown as text"
 
 
-def test_fallback_turns_fenced_divs_into_callouts(tmp_path):
-    text = '::: {.callout-note title="Why"}\nSome **bold** text.\n:::\n'
+def test_fallback_keeps_html_callouts_and_explicit_heading_ids():
+    text = '## Why {#why}\n\n<div class="callout-note" title="Why">\n\nSome **bold** [text](methods.qmd#em).\n\n</div>\n'
     markup = notebooks._exporter().markdown2html({"cell": {}}, text)
-    assert '<div class="callout callout-note">' in markup and "<strong>bold</strong>" in markup
-    assert '<p class="callout-title">Why</p>' in markup and ":::" not in markup
+    assert 'id="why"' in markup and "{#why}" not in markup
+    assert '<div class="callout-note" title="Why">' in markup and "<strong>bold</strong>" in markup
+    assert 'href="methods.html#em"' in markup
 
 
 # --- the real thing: Quarto ---------------------------------------------------------------
