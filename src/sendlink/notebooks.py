@@ -152,7 +152,15 @@ def render(paths: config.Paths, *, force_nbconvert: bool = False) -> str:
         print(f"Rendered reports/ with Quarto ({quarto}){said}.")
         return "quarto"
     start = time.perf_counter()
-    written = render_nbconvert(paths.notebooks, paths.reports, paths.root)
+    # Like Quarto, start from an empty output folder, so no page of an
+    # earlier render (Quarto's search index, its PDF) is left beside these.
+    kept = _pipeline_outputs(paths.reports)
+    if paths.reports.is_dir():
+        shutil.rmtree(paths.reports)
+    try:
+        written = render_nbconvert(paths.notebooks, paths.reports, paths.root)
+    finally:
+        _restore(paths.reports, kept)
     why = "as asked (--nbconvert)" if quarto else "because Quarto is not installed"
     print(
         f"Rendered {len(written)} pages into reports/ with nbconvert in {time.perf_counter() - start:.0f} s, "

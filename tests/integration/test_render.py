@@ -312,6 +312,20 @@ def test_render_says_which_renderer_ran(tmp_path, capsys):
     assert "with nbconvert" in capsys.readouterr().out
 
 
+def test_fallback_replaces_an_earlier_render_and_keeps_the_summary(tmp_path):
+    """After a Quarto render, the fallback leaves no Quarto file behind (search.json, the PDF)."""
+    _copy_project(tmp_path)
+    reports = tmp_path / "reports"
+    (reports / "pages").mkdir(parents=True)
+    (reports / "search.json").write_text("[]", encoding="utf-8")
+    (reports / "pages" / "summary.pdf").write_bytes(b"%PDF-1.4 old")
+    (reports / "summary.json").write_text('{"version": 1}', encoding="utf-8")
+    notebooks.render(config.Paths(tmp_path), force_nbconvert=True)
+    assert not (reports / "search.json").exists() and not (reports / "pages" / "summary.pdf").exists()
+    assert (reports / "summary.json").read_text(encoding="utf-8") == '{"version": 1}'
+    assert {p.suffix for p in reports.rglob("*") if p.is_file()} == {".html", ".json"}
+
+
 def _fake_quarto(folder: Path, exit_code: int = 0) -> Path:
     """A stand-in for ``quarto``: empties reports/ as Quarto does, records its time zone,
     prints progress and a warning as Quarto does (ANSI colours included)."""
