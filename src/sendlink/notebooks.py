@@ -78,13 +78,33 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> float:
 
 
 def _tidy(nb: nbformat.NotebookNode) -> None:
-    """Remove run-specific metadata so reruns give byte-identical files."""
+    """Remove run-specific metadata so reruns give byte-identical files.
+
+    Consecutive stream outputs of one cell (stdout, say) are joined into one:
+    how the kernel splits printed text into messages depends on timing, so
+    unjoined they made two runs of the same notebook differ.
+    """
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
+            outputs: list = []
             for output in cell.get("outputs", []):
                 output.get("metadata", {}).pop("execution", None)
+                previous = outputs[-1] if outputs else None
+                if (
+                    previous is not None
+                    and output.get("output_type") == previous.get("output_type") == "stream"
+                    and output.get("name") == previous.get("name")
+                ):
+                    previous["text"] = _joined_text(previous["text"]) + _joined_text(output["text"])
+                else:
+                    outputs.append(output)
+            cell.outputs = outputs
+
+
+def _joined_text(text: str | list[str]) -> str:
+    return "".join(text) if isinstance(text, list) else text
 
 
 def run_all(folder: Path, only: list[str] | None = None) -> dict[str, float]:

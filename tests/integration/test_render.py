@@ -668,3 +668,22 @@ def test_quarto_search_index_holds_no_identifier(quarto_site, default_data):
     assert result.clean, result.summary()
     assert any(p.name == "search.json" for p in result.scanned)
     assert any(p.name == "summary.pdf" for p in result.scanned)
+
+
+def test_rerun_joins_stream_outputs_split_by_timing():
+    """The kernel may send one print in two messages; the stored notebook must not depend on it."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="weights positive: True"),
+        nbformat.v4.new_output("stream", name="stdout", text="\npairs: 405\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="after\n"),
+    ]
+    nb.cells = [cell]
+    notebooks._tidy(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [
+        ("stdout", "weights positive: True\npairs: 405\n"),
+        ("stderr", "warning\n"),
+        ("stdout", "after\n"),
+    ]
