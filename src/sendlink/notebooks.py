@@ -4,13 +4,15 @@
 cell, saving the outputs into the notebook (execution counts 1..N, no
 timing metadata), so committed notebooks are exactly what a fresh run gives
 and nbval can check them. ``sendlink notebooks render`` turns them into the
-site in ``reports/``: with Quarto when ``quarto`` is on the PATH, otherwise
-with nbconvert to HTML in the same layout, and it says which it used.
+site in ``reports/``: with Quarto when it finds ``quarto`` (on the PATH or in
+the virtual environment), otherwise with nbconvert to HTML with the same
+pages and navigation, and it says which it used.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import html
 import logging
 import os
@@ -18,6 +20,7 @@ import posixpath
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,13 +78,33 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> float:
 
 
 def _tidy(nb: nbformat.NotebookNode) -> None:
-    """Remove run-specific metadata so reruns give byte-identical files."""
+    """Remove run-specific metadata so reruns give byte-identical files.
+
+    Consecutive stream outputs of one cell (stdout, say) are joined into one:
+    how the kernel splits printed text into messages depends on timing, so
+    unjoined they made two runs of the same notebook differ.
+    """
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
+            outputs: list = []
             for output in cell.get("outputs", []):
                 output.get("metadata", {}).pop("execution", None)
+                previous = outputs[-1] if outputs else None
+                if (
+                    previous is not None
+                    and output.get("output_type") == previous.get("output_type") == "stream"
+                    and output.get("name") == previous.get("name")
+                ):
+                    previous["text"] = _joined_text(previous["text"]) + _joined_text(output["text"])
+                else:
+                    outputs.append(output)
+            cell.outputs = outputs
+
+
+def _joined_text(text: str | list[str]) -> str:
+    return "".join(text) if isinstance(text, list) else text
 
 
 def run_all(folder: Path, only: list[str] | None = None) -> dict[str, float]:
@@ -101,52 +124,138 @@ def run_all(folder: Path, only: list[str] | None = None) -> dict[str, float]:
 #: Quarto runs with this time zone so that any date it writes is the same on
 #: every machine (the Makefile exports it too).
 RENDER_TZ = "Europe/London"
+#: The stylesheet both renderers use (``_quarto.yml`` lists it under ``css``).
+STYLESHEET = "styles.css"
 FALLBACK_NOTE = (
     "These pages were rendered by sendlink's nbconvert fallback, because Quarto was not used. "
-    "They have the same content and layout; render with Quarto for search, folded code and the PDF summary."
+    "They have the same pages, content and navigation; render with Quarto for search and the PDF summary."
 )
+#: Where to get Quarto, said whenever the fallback is used.
+GET_QUARTO = (
+    "install Quarto from conda-forge (environment.yml), with pip install -e '.[site]' "
+    "(downloads Quarto from its servers), or from quarto.org"
+)
+
+
+def find_quarto() -> str | None:
+    """The ``quarto`` to render with: on the PATH, else inside this virtual environment.
+
+    ``pip install -e '.[site]'`` (the ``quarto-cli`` package) puts ``quarto``
+    in ``.venv/bin``, which is not on the PATH when ``make report`` runs
+    ``.venv/bin/sendlink``; it is found there too.
+    """
+    found = shutil.which("quarto")
+    if found:
+        return found
+    for folder in dict.fromkeys((Path(sys.executable).parent, Path(sys.prefix) / "bin")):
+        candidate = folder / ("quarto.exe" if os.name == "nt" else "quarto")
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
 
 
 def render(paths: config.Paths, *, force_nbconvert: bool = False) -> str:
     """Render the site into ``reports/``; return the renderer used (``quarto`` or ``nbconvert``).
 
-    Quarto when ``quarto`` is on the PATH (unless ``force_nbconvert``),
+    Quarto when :func:`find_quarto` finds it (unless ``force_nbconvert``),
     otherwise :func:`render_nbconvert`. Either way the command line says
     which ran, and the nbconvert pages say so at the foot of every page.
     """
-    quarto = shutil.which("quarto")
+    quarto = find_quarto()
     if quarto and not force_nbconvert:
-        log.info("rendering with Quarto (%s)", quarto)
-        env = {**os.environ, "TZ": RENDER_TZ}
-        result = subprocess.run([quarto, "render", str(paths.root)], capture_output=True, text=True, env=env)
-        if result.returncode != 0:
-            raise SendlinkError(f"quarto render failed:\n{result.stderr[-3000:]}")
-        print(f"Rendered reports/ with Quarto ({quarto}).")
+        warnings = run_quarto(quarto, paths.root)
+        said = f"; Quarto gave {len(warnings)} warning(s), shown above" if warnings else ""
+        print(f"Rendered reports/ with Quarto ({quarto}){said}.")
         return "quarto"
+    start = time.perf_counter()
+    # Like Quarto, start from an empty output folder, so no page of an
+    # earlier render (Quarto's search index, its PDF) is left beside these.
+    if paths.reports.is_dir():
+        shutil.rmtree(paths.reports)
     written = render_nbconvert(paths.notebooks, paths.reports, paths.root)
     why = "as asked (--nbconvert)" if quarto else "because Quarto is not installed"
     print(
-        f"Rendered {len(written)} pages into reports/ with nbconvert, {why}. "
-        "For the full site (search, folded code, the PDF summary) install Quarto from conda-forge "
-        "(environment.yml) or quarto.org."
+        f"Rendered {len(written)} pages into reports/ with nbconvert in {time.perf_counter() - start:.0f} s, "
+        f"{why}. For the full site (search, the PDF summary) {GET_QUARTO}."
     )
     return "nbconvert"
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: How Quarto (and pandoc and its Lua filters, through Quarto) start a warning line.
+_QUARTO_WARNING = re.compile(r"^\s*(WARN(ING)?\b|\[WARNING\])", re.IGNORECASE)
+
+
+def run_quarto(quarto: str, root: Path) -> list[str]:
+    """``quarto render`` the project, passing its output on as it comes; return its warnings.
+
+    Every line Quarto prints goes to the log (its progress at INFO, its
+    warnings at WARNING), so a warning is seen in ``make report`` whether or
+    not the render fails.
+
+    Raises
+    ------
+    SendlinkError
+        If Quarto exits non-zero (the message repeats the end of its output).
+    """
+    log.info("rendering with Quarto (%s)", quarto)
+    version = subprocess.run([quarto, "--version"], capture_output=True, text=True).stdout.strip()
+    log.info("Quarto %s", version or "(version unknown)")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [quarto, "render", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        env={**os.environ, "TZ": RENDER_TZ},
+    )
+    warnings: list[str] = []
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    assert process.stdout is not None
+    for raw in process.stdout:
+        line = _ANSI.sub("", raw).rstrip()
+        if not line.strip():
+            continue
+        tail.append(line)
+        if _QUARTO_WARNING.match(line):
+            warnings.append(line.strip())
+            log.warning("quarto: %s", line.strip())
+        else:
+            log.info("quarto: %s", line.strip())
+    code = process.wait()
+    if code != 0:
+        raise SendlinkError(f"quarto render failed (exit {code}):\n" + "\n".join(tail))
+    log.info("Quarto rendered the site in %.0f s with %d warning(s)", time.perf_counter() - started, len(warnings))
+    return warnings
+
+
+# --- the nbconvert fallback --------------------------------------------------------
+#
+# Every page, notebook or .qmd, becomes a notebook and goes through one
+# nbconvert exporter with one template (src/sendlink/templates/sendlink):
+# JupyterLab's look, plus the site's navigation, folded code, figure alt
+# text from `#| fig-alt:`, and maths as MathML (drawn by the browser:
+# nothing is loaded from the network). Callouts and banners are written as
+# HTML divs (`<div class="callout-warning">`), which Quarto, Jupyter and this
+# fallback all show, so no Quarto syntax needs imitating. It renders what a
+# reader needs and nothing of Quarto's beyond that.
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
 def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
-    """Render the site as Quarto would, with nbconvert; return the pages written.
+    """Render the site with nbconvert; return the pages written.
 
     The pages and the navigation come from ``_quarto.yml`` (``project.render``
-    and ``website.sidebar``), so both renderers build the same site, and each
-    page goes where Quarto would put it (``reports/index.html``,
-    ``reports/notebooks/NN_name.html``, ``reports/pages/NAME.html``), so links
-    work with either. Notebooks are converted as they are, with their stored
-    outputs (figures embedded in the page); ``.qmd`` pages are converted with
-    the small part of Quarto's Markdown they use: front matter, ``include``
-    shortcodes, fenced divs, heading ids. A Mermaid diagram cannot be drawn
-    without Quarto, so it is left out and the text version that follows it
-    (``<details class="diagram-text">``) is shown open. Links to ``.qmd`` and
-    ``.ipynb`` files are pointed at the rendered ``.html``.
+    and ``website.sidebar``), so both renderers build the same pages, each
+    where Quarto puts it (``reports/index.html``,
+    ``reports/notebooks/NN_name.html``, ``reports/pages/NAME.html``), and
+    links work with either. Notebooks are rendered with their stored outputs
+    (figures embedded in the page); a ``.qmd`` page is rendered as a
+    notebook of one Markdown cell, after its ``include`` shortcodes are
+    expanded. A Mermaid diagram needs JavaScript from the network, so it is
+    left out: the pages give a text version beside it.
 
     Parameters
     ----------
@@ -159,8 +268,9 @@ def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
     Raises
     ------
     SendlinkError
-        If ``_quarto.yml`` lists a file that does not exist, or a page
-        includes one that does not exist (Quarto fails on both too).
+        If ``_quarto.yml`` lists a file that does not exist, a page includes
+        one that does not exist, or a cell's ``#|`` options are not valid
+        YAML (Quarto fails on all three too).
     """
     from sendlink.io import write_text
 
@@ -178,80 +288,110 @@ def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
         if rel not in sources:
             log.warning("%s is not listed in %s, so it is not rendered", rel, site.CONFIG_FILE)
 
-    titles = {source: _source_title(root / source) for source in sources}
+    pages = {source: _as_notebook(root / source, root) for source in sources}
+    titles = {source: _title(nb) or Path(source).stem for source, nb in pages.items()}
     nav = site.navigation(cfg)
     site_title = str((cfg.get("website") or {}).get("title") or "sendlink")
+    css = "\n".join(
+        p.read_text(encoding="utf-8") for p in (root / STYLESHEET, TEMPLATES / "sendlink" / "fallback.css") if p.is_file()
+    )
+    exporter = _exporter(language=str(cfg.get("lang") or "en"))
     written = []
-    for source in sources:
+    for source, nb in pages.items():
+        resources = {
+            "metadata": {"name": titles[source]},
+            "sendlink": {
+                "nav": _nav_html(nav, titles, site_title, current=source),
+                "footer": html.escape(FALLBACK_NOTE),
+                "css": css,
+            },
+        }
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
         target = reports / site.output_path(source)
-        bar = _nav_html(nav, titles, site_title, current=source)
-        if source.endswith(".ipynb"):
-            text = _notebook_page(root / source, titles[source], bar)
-        else:
-            text = _qmd_page(root / source, root, titles[source], bar)
-        write_text(_html_links(text), target)
+        write_text(body, target)
         written.append(target)
     log.info("rendered %d pages into %s with nbconvert", len(written), reports)
     return written
 
 
-def _source_title(path: Path) -> str:
-    if path.suffix == ".ipynb":
-        return _title(nbformat.read(path, as_version=4)) or path.stem
-    front, _ = _front_matter(path.read_text(encoding="utf-8"))
-    return str(front.get("title") or path.stem)
+def cell_options(source: str, where: str = "cell") -> dict:
+    """A code cell's Quarto options: its leading ``#|`` lines, read as YAML.
 
-
-_FIG_ALT = re.compile(r"^#\|\s*fig-alt:\s*(.+?)\s*$", re.MULTILINE)
-
-
-class _DropMessage(logging.Filter):
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefix)
-
-
-def _figure_alts(nb: nbformat.NotebookNode) -> list[str | None]:
-    """The alt text of every image output, in order, from ``#| fig-alt:`` (Quarto's cell option)."""
-    alts: list[str | None] = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        match = _FIG_ALT.search(cell.source)
-        alt = match.group(1).strip().strip('"') if match else None
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "image/png" in data or "image/jpeg" in data:
-                alts.append(alt)
-    return alts
-
-
-def _with_alt_text(body: str, alts: list[str | None]) -> str:
-    """Give the page's figures the alt text their cells declare for Quarto.
-
-    nbconvert's lab template has no alt attribute for outputs (it labels
-    them "No description has been provided"), so the declared text is set
-    on the rendered images in document order, the order of the outputs.
+    Raises
+    ------
+    SendlinkError
+        If they are not a YAML mapping (Quarto refuses them too).
     """
-    from bs4 import BeautifulSoup
+    import yaml
 
-    soup = BeautifulSoup(body, "html.parser")
-    images = soup.select("div.jp-RenderedImage img")
-    if len(images) != len(alts):
-        log.warning("figure alt text not applied: %d images but %d image outputs", len(images), len(alts))
-        return body
-    for image, alt in zip(images, alts, strict=True):
-        if alt:
-            image["alt"] = alt
-        elif image.get("alt", "").startswith("No description"):
-            log.warning("a figure has no alt text: add `#| fig-alt: ...` to its cell")
-    return str(soup)
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#|"):
+            break
+        lines.append(line[2:].removeprefix(" "))
+    if not lines:
+        return {}
+    try:
+        options = yaml.safe_load("\n".join(lines))
+    except yaml.YAMLError as exc:
+        raise SendlinkError(f"{where}: its '#|' options are not valid YAML (quote values that hold ': '):\n{exc}") from None
+    if not isinstance(options, dict):
+        raise SendlinkError(f"{where}: its '#|' options must be 'key: value' lines")
+    return options
+
+
+def front_matter(text: str) -> tuple[dict, str]:
+    """Split text into its YAML front matter (between ``---`` lines) and the rest."""
+    import yaml
+
+    match = re.match(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", text, flags=re.DOTALL)
+    if not match:
+        return {}, text
+    front = yaml.safe_load(match.group(1)) or {}
+    return (front if isinstance(front, dict) else {}), text[match.end() :]
+
+
+def _as_notebook(path: Path, root: Path) -> nbformat.NotebookNode:
+    """A page as a notebook ready to export (a copy: the source is not changed).
+
+    A notebook loses its front-matter cell and its code cells' ``#|`` lines
+    (the figure alt text is kept for the template); a ``.qmd`` becomes one
+    Markdown cell: its title, subtitle and body.
+    """
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        front: dict = {}
+        if nb.cells and nb.cells[0].cell_type == "raw":
+            front, rest = front_matter(nb.cells[0].source)
+            if front and not rest.strip():
+                nb.cells.pop(0)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                options = cell_options(cell.source, f"{path.name} cell {i}")
+                cell.source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("#|"))
+                cell.metadata["sendlink_fig_alt"] = str(options.get("fig-alt") or "")
+        if front.get("title"):
+            nb.metadata["title"] = str(front["title"])
+        return nb
+    front, body = front_matter(path.read_text(encoding="utf-8"))
+    title = str(front.get("title") or path.stem)
+    heading = f"# {title}\n\n"
+    if front.get("subtitle"):
+        heading += f'<p class="subtitle">{html.escape(str(front["subtitle"]))}</p>\n\n'
+    body = _expand_includes(body, path.parent, root)
+    leftover = _SHORTCODE.findall(body)
+    if leftover:
+        log.warning("the nbconvert fallback ignores these shortcodes: %s", ", ".join(sorted(set(leftover))))
+        body = _SHORTCODE.sub("", body)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(heading + body)])
+    nb.metadata["title"] = title
+    return nb
 
 
 def _title(nb: nbformat.NotebookNode) -> str | None:
+    """A page's title: its front matter's, else its first level-1 heading."""
+    if nb.metadata.get("title"):
+        return str(nb.metadata["title"])
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
@@ -260,27 +400,8 @@ def _title(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def _front_matter(text: str) -> tuple[dict, str]:
-    """Split a ``.qmd`` into its YAML front matter and its body."""
-    import yaml
-
-    match = re.match(r"\A---\n(.*?)\n---\n", text, flags=re.DOTALL)
-    if not match:
-        return {}, text
-    front = yaml.safe_load(match.group(1)) or {}
-    return (front if isinstance(front, dict) else {}), text[match.end() :]
-
-
-# Quarto Markdown the fallback understands (everything the site's pages use).
 _INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
 _SHORTCODE = re.compile(r"\{\{<.*?>\}\}")
-_MERMAID = re.compile(r"^```\{mermaid\}\n.*?^```\s*$\n?", re.MULTILINE | re.DOTALL)
-_DIV_OPEN = re.compile(r"^:::+\s*\{([^}]*)\}\s*$", re.MULTILINE)
-_DIV_CLOSE = re.compile(r"^:::+\s*$", re.MULTILINE)
-_HEADING_ID = re.compile(r"^(#{1,6} .*?)\s*\{#([A-Za-z][\w-]*)\}\s*$", re.MULTILINE)
-_LOCAL_LINK = re.compile(
-    r'(href=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)([^"#?]+)\.(?:qmd|ipynb)((?:#[^"]*)?")'
-)
 
 
 def _expand_includes(text: str, folder: Path, root: Path, depth: int = 0) -> str:
@@ -291,74 +412,102 @@ def _expand_includes(text: str, folder: Path, root: Path, depth: int = 0) -> str
             raise SendlinkError(f"include not found: {path} (from {folder})")
         if depth > 5:
             raise SendlinkError(f"includes nested too deeply at {path}")
-        return _expand_includes(
-            path.read_text(encoding="utf-8"), path.parent, root, depth + 1
-        ).rstrip("\n")
+        return _expand_includes(path.read_text(encoding="utf-8"), path.parent, root, depth + 1).rstrip("\n")
 
     return _INCLUDE.sub(include, text)
 
 
-def _fenced_divs(text: str) -> str:
-    """``::: {.callout-note}`` ... ``:::`` -> ``<div class="callout-note">`` ... ``</div>``."""
-
-    def opening(match: re.Match) -> str:
-        classes = " ".join(part[1:] for part in match.group(1).split() if part.startswith("."))
-        return f'<div class="{html.escape(classes)}">\n'
-
-    return _DIV_CLOSE.sub("\n</div>", _DIV_OPEN.sub(opening, text))
-
-
-def _quarto_markdown(text: str, folder: Path, root: Path) -> str:
-    """The Markdown of a ``.qmd`` body, with Quarto's own syntax turned into plain Markdown or HTML."""
-    text = _expand_includes(text, folder, root)
-    text = _MERMAID.sub("", text)
-    text = text.replace('<details class="diagram-text">', '<details class="diagram-text" open>')
-    text = _fenced_divs(text)
-    text = _HEADING_ID.sub(lambda m: f'<a id="{m.group(2)}"></a>\n\n{m.group(1)}', text)
-    leftover = _SHORTCODE.findall(text)
-    if leftover:
-        log.warning(
-            "the nbconvert fallback ignores these shortcodes: %s", ", ".join(sorted(set(leftover)))
-        )
-        text = _SHORTCODE.sub("", text)
-    return text
-
-
-def _markdown_html(text: str) -> str:
-    # nbconvert's own Markdown filter (mistune), so pages match the notebooks.
-    from nbconvert.filters.markdown import markdown2html
-
-    return markdown2html(text)
-
-
-def _qmd_page(path: Path, root: Path, title: str, bar: str) -> str:
-    front, body = _front_matter(path.read_text(encoding="utf-8"))
-    heading = f"<h1>{html.escape(title)}</h1>"
-    if front.get("subtitle"):
-        heading += f'\n<p class="subtitle">{html.escape(str(front["subtitle"]))}</p>'
-    content = _markdown_html(_quarto_markdown(body, path.parent, root))
-    return _page(title, bar, f"<header>\n{heading}\n</header>\n{content}")
-
-
-def _notebook_page(path: Path, title: str, bar: str) -> str:
+def _exporter(language: str = "en"):
+    """The nbconvert exporter of every page: the ``sendlink`` template and :class:`_Markdown`."""
+    from jinja2 import pass_context
     from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    exporter = HTMLExporter(template_name="lab")
+    class Renderer(IPythonRenderer):
+        """nbconvert's Markdown renderer, with what the site's pages need."""
+
+        def block_math(self, body: str) -> str:
+            return _mathml(body, display="block")
+
+        def inline_math(self, body: str) -> str:
+            return _mathml(body, display="inline")
+
+        def multiline_math(self, text: str) -> str:
+            return _mathml(text.strip().strip("$"), display="block")
+
+        def latex_environment(self, name: str, body: str) -> str:
+            return _mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display="block")
+
+        def block_code(self, code: str, info: str | None = None) -> str:
+            if info and info.strip("{} \t").startswith("mermaid"):
+                return ""  # drawn by JavaScript from the network; the page has a text version
+            return super().block_code(code, info)
+
+        def heading(self, text: str, level: int, **attrs) -> str:
+            # Pandoc's explicit id, "## Methods {#methods}", which links point at.
+            match = _HEADING_ID.search(text)
+            if not match:
+                return super().heading(text, level, **attrs)
+            made = super().heading(text[: match.start()], level, **attrs)
+            auto = re.search(r'\bid="([^"]*)"', made)
+            if auto:  # nbconvert names the anchor from the text; use the declared id
+                made = made.replace(f'"{auto.group(1)}"', f'"{match.group(1)}"').replace(
+                    f'"#{auto.group(1)}"', f'"#{match.group(1)}"'
+                )
+            return made
+
+        def block_html(self, html: str) -> str:
+            # The diagram is not drawn here, so its text version is shown open.
+            html = html.replace('<details class="diagram-text">', '<details class="diagram-text" open>', 1)
+            return super().block_html(html)
+
+        def link(self, text: str, url: str, title: str | None = None) -> str:
+            return super().link(text, _html_link(url), title)
+
+    class Exporter(HTMLExporter):
+        def _init_resources(self, resources):
+            resources = super()._init_resources(resources)
+            resources["language_code"] = language  # the site's (en-GB), which nbconvert would cut to "en"
+            return resources
+
+        @pass_context
+        def markdown2html(self, context, source):
+            cell = context.get("cell", {})
+            renderer = Renderer(
+                escape=False,
+                attachments=cell.get("attachments", {}),
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+            )
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    exporter = Exporter(template_name="sendlink", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    nb = nbformat.read(path, as_version=4)
-    # nbconvert warns about alt text before we add it from the cells'
-    # declarations; drop that one warning (a real gap is logged below).
-    quiet = _DropMessage("Alternative text is missing")
-    exporter.log.addFilter(quiet)
+    return exporter
+
+
+def _mathml(latex: str, display: str) -> str:
+    """LaTeX as MathML, which browsers draw without any script (``latex2mathml``)."""
+    from latex2mathml.converter import convert
+
     try:
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    finally:
-        exporter.log.removeFilter(quiet)
-    body = _with_alt_text(body, _figure_alts(nb))
-    body = body.replace("</head>", f"<style>{_NAV_CSS}</style>\n</head>", 1)
-    body = re.sub(r"(<body[^>]*>)", lambda m: f"{m.group(1)}\n{bar}", body, count=1)
-    return body.replace("</body>", f"{_footer()}\n</body>", 1)
+        return convert(latex.strip(), display=display)
+    except Exception as exc:  # a formula it cannot read: show the source, say so
+        log.warning("could not turn a formula into MathML (%s): %s", exc, latex.strip()[:80])
+        return f"<code>{html.escape(latex)}</code>"
+
+
+_HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w-]*)\}\s*$")
+def _html_link(url: str) -> str:
+    """A link to a ``.qmd`` or ``.ipynb`` source points at its page, as Quarto makes it."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#|^/", url):
+        return url
+    path, hash_, anchor = url.partition("#")
+    for suffix in (".qmd", ".ipynb"):
+        if path.endswith(suffix):
+            return path[: -len(suffix)] + ".html" + hash_ + anchor
+    return url
 
 
 def _relative(target: str, current: str) -> str:
@@ -382,51 +531,6 @@ def _nav_html(nav: list, titles: dict[str, str], site_title: str, current: str) 
         parts.append(f'<a href="{href}"{mark}>{html.escape(text)}</a>')
     parts.append("</nav>")
     return "\n".join(parts)
-
-
-def _footer() -> str:
-    return f'<footer class="sendlink-renderer"><p>{html.escape(FALLBACK_NOTE)}</p></footer>'
-
-
-def _html_links(text: str) -> str:
-    """Point links to ``.qmd`` and ``.ipynb`` sources at their rendered pages, as Quarto does."""
-    return _LOCAL_LINK.sub(lambda m: f"{m.group(1)}{m.group(2)}.html{m.group(3)}", text)
-
-
-_NAV_CSS = (
-    ".sendlink-nav{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;padding:.6rem 1rem;"
-    "background:#2780e3;font-family:system-ui,sans-serif;font-size:.95rem}"
-    ".sendlink-nav a{color:#fff;text-decoration:none}.sendlink-nav a:hover{text-decoration:underline}"
-    ".sendlink-nav a[aria-current=page]{font-weight:700;text-decoration:underline}"
-    ".sendlink-nav .site-title{font-weight:700;margin-right:1rem}"
-    ".sendlink-nav .nav-section{color:#cfe3fa;text-transform:uppercase;font-size:.75rem;letter-spacing:.05em}"
-    ".sendlink-renderer{margin:3rem auto 1rem;max-width:52rem;padding:0 1rem;color:#666;font-size:.85rem;"
-    "font-family:system-ui,sans-serif;border-top:1px solid #ddd}"
-)
-_PAGE_CSS = (
-    "body{margin:0;font-family:system-ui,sans-serif;line-height:1.55;color:#222}"
-    "main{max-width:52rem;margin:1.5rem auto;padding:0 1rem}"
-    ".subtitle{font-size:1.2rem;color:#555;margin-top:-.5rem}"
-    "table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}"
-    "td,th{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top;text-align:left}"
-    "pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}code{font-size:.92em}"
-    "dt{font-weight:700;margin-top:.6rem}dd{margin-left:1.5rem}"
-    "details{margin:1rem 0}.anchor-link{display:none}"
-    "[class^=callout]{border-left:4px solid #2780e3;background:#f3f8fd;padding:.2rem 1rem;margin:1rem 0}"
-)
-
-
-def _page(title: str, bar: str, body: str) -> str:
-    from nbconvert import HTMLExporter
-
-    mathjax = HTMLExporter().mathjax_url
-    return (
-        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_NAV_CSS}{_PAGE_CSS}</style>\n"
-        "<script>window.MathJax={tex2jax:{inlineMath:[['$','$'],['\\\\(','\\\\)']],processEscapes:true}};</script>\n"
-        f'<script src="{mathjax}"></script>\n</head>\n<body>\n{bar}\n<main>\n{body}\n</main>\n{_footer()}\n</body>\n</html>\n'
-    )
 
 
 # --- command line ------------------------------------------------------------------

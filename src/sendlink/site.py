@@ -10,8 +10,8 @@ Two things live here, both used by :mod:`sendlink.notebooks` and the tests:
   (written by the analysis stage, completed by evaluation) into ``pages/_headline.md``, a Markdown
   include that the landing page pulls in with
   ``{{< include pages/_headline.md >}}``. Numbers are rounded for reading
-  (rates to whole per cent, linkage quality to one decimal place, effects
-  to two), the wording is plain, and nothing but numbers and short labels
+  (rates to whole per cent, linkage quality to one decimal place or as
+  many as it takes not to show 100%, effects to two), the wording is plain, and nothing but numbers and short labels
   is copied from the summary, so no identifier can reach the page. Keys
   that are missing are reported as not yet available, so the page renders
   while the analysis is in progress; with no summary at all the include is
@@ -226,7 +226,13 @@ def _consent_section(summary: Mapping[str, Any]) -> str:
         return "**Consent.** Consent rates are not yet available."
     households = _first(consent, ("households",))
     who = f"Of about {_count(households)} households" if households else "Of the households"
-    return f"**Consent.** {who} that answered at wave 1, {_listing(said)}."
+    return (
+        f"**Consent.** {who} that answered at wave 1, {_listing(said)}. "
+        "These are the households in the research extract: the few families who asked for "
+        "their data to be erased, objected to its use or restricted it are not in it, which is "
+        "why chapter 1, which counts every family that answered, has slightly more (chapter 2 "
+        "follows those requests)."
+    )
 
 
 def _linkage_section(summary: Mapping[str, Any]) -> str:
@@ -253,13 +259,25 @@ def _linkage_section(summary: Mapping[str, Any]) -> str:
         if key in found
     ]
     if quality:
-        listed = ", ".join(f"{name} {_percent(value, 1)}" for name, value in quality)
+        listed = ", ".join(f"{name} {_percent_precise(value)}" for name, value in quality)
         sentences.append(f"Checked against the synthetic truth: {listed}.")
     elif sentences:
         sentences.append("Precision and recall against the truth are not yet available.")
     if not sentences:
         return "**Linkage.** Linkage results are not yet available."
     return "**Linkage.** " + " ".join(sentences)
+
+
+#: The headline table's columns and their relative widths (the dashes of the
+#: Markdown separator line: pandoc sizes a wide table's columns by them, so
+#: the PDF summary does not split them evenly).
+_EFFECT_COLUMNS = (
+    ("Exposure", 40, ":"),
+    ("Population value", 12, ":"),
+    ("Naive estimate (95% CI)", 24, ":"),
+    ("Weighted estimate (95% CI)", 24, ":"),
+)
+MISSES = "*(misses)*"
 
 
 def _effects_section(summary: Mapping[str, Any]) -> str:
@@ -281,10 +299,7 @@ def _effects_section(summary: Mapping[str, Any]) -> str:
             inside = _covers(estimate, truth)
             checks.append(inside)
             covered[which] += bool(inside)
-            row += [
-                _interval(estimate),
-                "not available" if inside is None else ("yes" if inside else "no"),
-            ]
+            row.append(_interval(estimate) + (f" {MISSES}" if inside is False else ""))
         comparable += None not in checks
         outcome = _code_label(effect.get("outcome"), OUTCOME_LABELS)
         groups.setdefault(outcome, []).append(row)
@@ -292,22 +307,23 @@ def _effects_section(summary: Mapping[str, Any]) -> str:
     lines = [
         "**Outcomes.** For each effect planted in the synthetic data: its value in the whole "
         "synthetic population, the estimate from the linked families without weights (naive), "
-        "and the estimate weighted for consent, each with its 95% confidence interval and "
-        "whether the interval contains the population value."
+        f"and the estimate weighted for consent, each with its 95% confidence interval; {MISSES} "
+        "marks an interval that does not contain the population value."
     ]
     if comparable == len(effects):
         lines[0] += (
             f" The naive interval contains it for {covered['naive']} of the {len(effects)} effects, "
-            f"the weighted interval for {covered['weighted']}."
+            f"the weighted interval for {covered['weighted']}. By chance alone about one 95% "
+            "interval in twenty misses; chapter 6 also checks every weighted estimate against its "
+            "99% interval, the test `make test` applies, which a sound analysis fails by chance "
+            "far less often."
         )
+    header = [name for name, _, _ in _EFFECT_COLUMNS]
+    rule = [("-" * width) + (align if i else "") for i, (_, width, align) in enumerate(_EFFECT_COLUMNS)]
+    rule[0] = ":" + rule[0][1:]
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
     for outcome, rows in groups.items():
-        lines += [
-            "",
-            f"*{outcome}* ({scales[outcome]})",
-            "",
-            "| exposure | population value | naive (95% CI) | contains it | weighted (95% CI) | contains it |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
+        lines.append(f"| **{outcome}** ({scales[outcome]}) |  |  |  |")
         lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -373,9 +389,26 @@ def _percent(value: float, places: int) -> str:
     return f"{_round(share, places)}%"
 
 
+def _percent_precise(value: float) -> str:
+    """A share as a percentage with enough decimals to tell it from 100% or 0%.
+
+    0.993 is "99.3%", but 0.9996 is "99.96%", not "100.0%": a precision
+    shown as 100% reads as "no false matches", which is not what was found.
+    """
+    share = value * 100 if value <= 1 else value
+    for places in range(1, 5):
+        text = _round(share, places)
+        if (float(text) < 100 or share >= 100) and (float(text) > 0 or share <= 0):
+            return f"{text}%"
+    return f"{_round(share, 4)}%"
+
+
 def _round(value: float, places: int) -> str:
+    """``value`` to ``places`` decimals, negative with a minus sign (U+2212), never "-0"."""
     text = f"{value:.{places}f}"
-    return text[1:] if re.fullmatch(r"-0(\.0+)?", text) else text
+    if re.fullmatch(r"-0(\.0+)?", text):
+        return text[1:]
+    return "\u2212" + text[1:] if text.startswith("-") else text
 
 
 def _number(value: float | None) -> str:

@@ -126,12 +126,16 @@ def test_declared_teaching_page_passes_undeclared_fails(tmp_path, scanner):
     assert ("06_claim.ipynb", "postcode", "QB10 4WZ") in found
 
 
-def test_binary_assets_skipped_unknown_binary_fails(tmp_path, scanner):
+def test_fonts_skipped_broken_image_and_unknown_binary_fail(tmp_path, scanner):
+    (tmp_path / "font.woff2").write_bytes(b"wOF2\x00\x01")
     (tmp_path / "figure.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     (tmp_path / "blob.bin").write_bytes(b"\x00\xff\xfe\x80")
     result = scan([tmp_path], scanner)
-    assert [p.name for p in result.skipped] == ["figure.png"]
-    assert [h.kind for h in result.hits] == ["unreadable file (not text; cannot be checked)"]
+    assert [p.name for p in result.skipped] == ["font.woff2"]
+    assert sorted((h.path.name, h.kind) for h in result.hits) == [
+        ("blob.bin", "unreadable file (not text; cannot be checked)"),
+        ("figure.png", "unreadable image (cannot be checked)"),
+    ]
 
 
 def test_command_exits_non_zero_on_a_leak(tmp_path, monkeypatch, capsys):

@@ -38,7 +38,9 @@ def test_notebook_metadata_and_opening(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
     party = nb.metadata.get("sendlink", {}).get("party")
     assert party in {"researchers", "dfe", "survey_organisation"}, f"{path.name}: metadata.sendlink.party missing"
-    opening = nb.cells[0].source
+    # The first cell may be Quarto front matter (a raw cell), then the opening.
+    opening = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert nb.cells[0].cell_type in {"markdown", "raw"}
     assert opening.startswith(f"# {int(path.name[:2])}. "), f"{path.name}: first cell must be the numbered title"
     assert "What you will learn" in opening and "Time" in opening
     if party != "researchers":

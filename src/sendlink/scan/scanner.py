@@ -29,6 +29,47 @@ punctuation and spaces turned into one space, so "GAVIN  EDWARDS",
 ("Jackson" is not "Jack"). One Aho-Corasick automaton (``pyahocorasick``)
 finds every pattern in a single pass, whatever the number of people.
 
+Codes are also found when they are broken up: a UPN, survey id, postcode or
+phone number written in groups ("A901 0017 13019", "SF-100559") or split
+across inline HTML tags (``A9010<span>0171</span>3019``, which a browser
+shows as one word) is joined and matched, as long as its pieces are whole
+words. Dates of birth are matched day first (``25/11/2008``, ``25 Nov
+2008``), year first (``2008-11-25``, with or without a time such as
+``00:00:00``), month first as in the US (``11/25/2008``, ``November 25,
+2008``) and with two-digit years. A table cell that holds a timestamp
+(``2008-11-25 00:00:00``, as pandas writes a date) counts as that date.
+
+What is read
+------------
+Text files, CSV/TSV and Parquet tables (every cell, the column names, and the
+Parquet file's key-value and column metadata), JSON (strings, and lists of
+records as tables), notebooks (sources and stored outputs, and the metadata
+of their images), HTML and SVG (the text as a browser joins it, every table
+cell by cell, every attribute value, comments and scripts), PDF (the text of
+every page, the document information, link targets and outline, with
+``pypdf``) and images (PNG text chunks, EXIF, XMP and comments, with Pillow).
+Base64 anywhere in text (a ``data:`` URI, an encoded string) is decoded and
+read again: decoded text is scanned, a decoded image has its metadata read.
+
+What it cannot see (by design or by limit)
+------------------------------------------
+* Text drawn as pixels in an image, or as vector shapes in a PDF without a
+  text layer: there is no optical character recognition. Figures must not
+  plot identifiers (review figures of research pages by eye).
+* Fonts (``.woff``, ``.ttf``...): third-party assets, skipped and listed.
+* Encodings other than base64 (hex, rot13, compression other than a PNG's
+  zTXt chunk, encryption). An encrypted PDF that opens without a password is
+  read; one that needs a password is reported as unreadable.
+* A forename and surname that are lower case in free text ("jack smith"), or
+  further apart than a few middle names; a date of birth more than
+  :data:`WINDOW` characters from a name; a person singled out by a
+  combination of harmless-looking values (k-anonymity deals with that).
+* Names in URLs and ids made from headings (``#gavin-edwards``) are lower
+  case, so only the codes in them are found.
+
+A file that cannot be read (a broken PDF, image or Parquet file, binary data
+of an unknown kind) is itself a hit: what cannot be checked fails the run.
+
 The declared exception (docs/DESIGN.md section 2)
 --------------------------------------------
 A teaching notebook that shows the survey organisation's or DfE's own view
@@ -42,6 +83,7 @@ the banner fails. Everything else, research data above all, must be clean.
 
 from __future__ import annotations
 
+import base64
 import gc
 import html
 import json
@@ -74,9 +116,17 @@ CLEAN_PARTIES = ("researchers",)
 WINDOW = 80
 #: Middle names that may stand between a forename and a surname.
 MAX_MIDDLE = 2
-#: File types never scanned: images and fonts hold no text to search.
-BINARY_ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp", ".woff", ".woff2", ".ttf", ".otf", ".eot"})
+#: A table cell of more words than this is prose, read by the free-text rules.
+CELL_WORDS = 8
+#: File types never scanned: fonts are third-party assets with no text of ours.
+FONT_ASSETS = frozenset({".woff", ".woff2", ".ttf", ".otf", ".eot"})
+#: Images: their metadata (PNG text chunks, EXIF, XMP, comments) is read; pixels are not.
+IMAGE_TYPES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".ico", ".bmp"})
 TABLE_TYPES = {".csv": ",", ".tsv": "\t", ".parquet": None}
+#: Codes that are also matched when written in groups or split by inline tags.
+SPLITTABLE = ("upn", "survey_id", "postcode", "phone")
+#: Shortest run of base64 characters that is decoded and read again.
+BASE64_MIN = 16
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
 
@@ -92,14 +142,18 @@ class IdentifierLeak(SendlinkError):
 def banner(party: str) -> str:
     """The visible banner a declared teaching notebook shows (Markdown).
 
-    Put it in the notebook's first cell and set ``metadata.sendlink.party``.
+    A warning callout (an HTML ``div``, which Quarto draws as a callout and
+    Jupyter and the nbconvert fallback show as a block) whose text opens with
+    the party's bold words. Put it in the notebook's first Markdown cell and
+    set ``metadata.sendlink.party``.
     """
     if party not in PARTIES:
         raise ValueError(f"party must be one of {sorted(PARTIES)}, got {party!r}")
     holder = "DfE's linkage team" if party == "dfe" else "the survey organisation"
     return (
-        f"> **{PARTIES[party]}** This teaching page shows *synthetic* identifiers as {holder} would see "
-        "them. No real person is described. Research-facing pages never show identifiers."
+        '<div class="callout-warning party-banner" title="Teaching page: synthetic identifiers">\n\n'
+        f"**{PARTIES[party]}** This teaching page shows *synthetic* identifiers as {holder} would see "
+        "them. No real person is described. Research-facing pages never show identifiers.\n\n</div>"
     )
 
 
@@ -203,6 +257,12 @@ def collect_identifiers(paths: Paths | None = None) -> Identifiers:
 
 
 def _date_variants(iso: str) -> list[str]:
+    """The normalised forms a date of birth is searched in.
+
+    Day first (UK), year first (ISO, compact), month first (US), with the
+    month as a number, a name or its first three letters, and with a
+    two-digit year for the numeric forms.
+    """
     try:
         y, m, d = (int(x) for x in iso.split("-"))
     except ValueError:
@@ -210,11 +270,38 @@ def _date_variants(iso: str) -> list[str]:
     if not (1 <= m <= 12 and 1 <= d <= 31):
         return []
     month = _MONTHS[m - 1]
+    yy = y % 100
     return sorted({
-        f"{y:04d} {m:02d} {d:02d}", f"{d:02d} {m:02d} {y:04d}", f"{d} {m} {y:04d}",
-        f"{y:04d}{m:02d}{d:02d}", f"{d:02d}{m:02d}{y:04d}",
-        f"{d} {month} {y:04d}", f"{d} {month[:3]} {y:04d}", f"{month} {d} {y:04d}",
+        # year first
+        f"{y:04d} {m:02d} {d:02d}", f"{y:04d} {m} {d}", f"{y:04d}{m:02d}{d:02d}",
+        # day first
+        f"{d:02d} {m:02d} {y:04d}", f"{d} {m} {y:04d}", f"{d:02d}{m:02d}{y:04d}",
+        f"{d:02d} {m:02d} {yy:02d}", f"{d} {m} {yy:02d}",
+        f"{d} {month} {y:04d}", f"{d} {month[:3]} {y:04d}",
+        # month first (US)
+        f"{m:02d} {d:02d} {y:04d}", f"{m} {d} {y:04d}", f"{m:02d}{d:02d}{y:04d}",
+        f"{m:02d} {d:02d} {yy:02d}", f"{m} {d} {yy:02d}",
+        f"{month} {d} {y:04d}", f"{month[:3]} {d} {y:04d}",
     })
+
+
+#: Words that may follow a date in a timestamp besides numbers (``T``, a zone).
+_TIME_WORDS = frozenset({"t", "z", "utc", "gmt", "bst"})
+
+
+def _date_of_timestamp(key: str) -> str | None:
+    """The date part of a normalised timestamp (``2008 11 25 00 00 00`` -> ``2008 11 25``).
+
+    The date is the first three words (or the first, if compact), and what
+    follows must be a time: an hour, minutes, and optional seconds, fraction
+    and zone.
+    """
+    words = key.split()
+    for size in (3, 1):
+        rest = words[size:]
+        if 2 <= len(rest) <= 6 and len(rest[0]) <= 2 and all(w.rstrip("z").isdigit() or w in _TIME_WORDS for w in rest):
+            return " ".join(words[:size])
+    return None
 
 
 def _normalise_series(values: pd.Series) -> pd.Series:
@@ -382,6 +469,19 @@ class Scanner:
         automaton.make_automaton()
         self._automaton = automaton
         self._names = entries
+        # Codes with their separators removed, for codes written in groups
+        # or split by inline tags (see :meth:`_split_codes`).
+        compact = ahocorasick.Automaton()
+        for kind in SPLITTABLE:
+            for value in identifiers.codes.get(kind, []):
+                key = _ASCII_WORDS.sub("", normalise(str(value)))
+                if len(key) >= 5 and key not in compact:
+                    compact.add_word(key, (len(key), kind, str(value)))
+        if len(compact):
+            compact.make_automaton()
+            self._compact = compact
+        else:
+            self._compact = None
         log.debug("scanner: %d patterns from %d people", len(automaton), len(people))
 
     # --- matching ---------------------------------------------------------------------------
@@ -410,6 +510,7 @@ class Scanner:
         needs one of the same person's capitalised names within
         :data:`WINDOW` characters.
         """
+        original = _DATE_T.sub(" ", original)  # same length, so positions hold
         tok = _tokens(original)
         if not tok.text:
             return []
@@ -457,12 +558,53 @@ class Scanner:
                 if n.name and tok.spans[na][0] <= hi and tok.spans[nb][1] >= lo and (self._meet(e.dob, n.given) or self._meet(e.dob, n.surname)):
                     found.append((tok.spans[a][0], "date of birth with name", f"{text_of(a, b)} + {text_of(na, nb)}"))
                     break
+        found += self._split_codes(original, tok)
         return sorted(set(found))
 
-    def find_cell(self, cell: str) -> list[tuple[str, str]]:
-        """Identifiers inside one table cell (any case): ``(kind, value)``."""
+    def _split_codes(self, original: str, tok: _Tokens) -> list[tuple[int, str, str]]:
+        """Codes written in groups: words joined by one space, hyphen or nothing.
+
+        "A901 0017 13019", "SF-100559" and "A9010" "0171" "3019" from inline
+        tags are joined and matched against the codes with their separators
+        removed. A match must start at the start of a word and end at the end
+        of one, and span two words or more (one word is found on sight).
+        """
+        if self._compact is None or len(tok.spans) < 2:
+            return []
+        words = tok.text.split(" ")
+        found: list[tuple[int, str, str]] = []
+        i, n = 0, len(words)
+        while i < n:
+            j = i
+            while j + 1 < n and original[tok.spans[j][1] : tok.spans[j + 1][0]] in _JOINERS:
+                j += 1
+            if j > i:
+                starts, ends, pos = {}, {}, 0
+                for k in range(i, j + 1):
+                    starts[pos] = k
+                    pos += len(words[k])
+                    ends[pos] = k
+                for end, (length, kind, value) in self._compact.iter("".join(words[i : j + 1])):
+                    first, last = starts.get(end - length + 1), ends.get(end + 1)
+                    if first is not None and last is not None and last > first:
+                        found.append((tok.spans[first][0], kind, value))
+            i = j + 1
+        return found
+
+    def find_cell(self, cell: str, depth: int = 0) -> list[tuple[str, str]]:
+        """Identifiers inside one table cell (any case): ``(kind, value)``.
+
+        Also codes written in groups, and base64 in the cell, decoded.
+        """
         text = normalise(cell)
-        found = []
+        found: list[tuple[str, str]] = []
+        for _, decoded in _base64_runs(cell) if depth < _MAX_DEPTH else ():
+            found += [(f"{kind} (base64)", value) for _, kind, value in self._decoded(decoded, depth + 1)]
+        if text.count(" ") >= CELL_WORDS:
+            # A paragraph in a cell (a search index, a notes column) is prose:
+            # the free-text rules apply, not "any two names of one person".
+            return sorted(set(found + [(kind, value) for _, kind, value in self.find_text(cell)]))
+        found += [(kind, value) for _, kind, value in self._split_codes(cell, _tokens(cell))]
         hits = self._hits(text)
         for _, _, e in hits:
             if e.direct:
@@ -525,32 +667,132 @@ class Scanner:
         return hits
 
     def _exact(self, cell: str) -> _Entry | None:
-        """The name or date a whole cell is, if it is one."""
-        return self._names.get(normalise(cell))
+        """The name or date a whole cell is, if it is one.
 
-    def scan_text(self, text: str, path: Path, where: str = "line") -> list[Hit]:
-        """Scan free text; hits are placed by line."""
-        line_starts = np.cumsum([0] + [len(line) + 1 for line in text.split("\n")[:-1]])
-        return [
-            Hit(path, f"{where} {int(np.searchsorted(line_starts, pos, side='right'))}", kind, value)
-            for pos, kind, value in self.find_text(text)
-        ]
+        A date with a time of day (``2008-11-25 00:00:00``, as pandas
+        writes a timestamp) is that date.
+        """
+        key = normalise(cell)
+        entry = self._names.get(key)
+        if entry is None and any(ch.isdigit() for ch in key):
+            key = normalise(_DATE_T.sub(" ", cell))
+            entry = self._names.get(key)
+            if entry is None:
+                date = _date_of_timestamp(key)
+                entry = self._names.get(date) if date else None
+                if entry is not None and entry.dob is None:
+                    entry = None
+        return entry
+
+    def _decoded(self, data: bytes, depth: int) -> list[tuple[int, str, str]]:
+        """Identifiers in decoded base64: an image's metadata, or text."""
+        if data.startswith(_IMAGE_SIGNATURES):
+            try:
+                return self.find_text("\n".join(image_texts(data)))
+            except _Unreadable as exc:
+                return [(0, "unreadable image (cannot be checked)", str(exc))]
+        text = _as_text(data)
+        if text is None:
+            return []
+        found = self.find_text(text)
+        if depth < _MAX_DEPTH:
+            for _, inner in _base64_runs(text):
+                found += self._decoded(inner, depth + 1)
+        return found
+
+    def scan_text(self, text: str, path: Path, where: str = "line", *, place=None, depth: int = 0) -> list[Hit]:
+        """Scan free text; hits are placed by line (or by ``place(position)``).
+
+        Base64 runs in the text are decoded and scanned too (see module docstring).
+        """
+        if place is None:
+            line_starts = np.cumsum([0] + [len(line) + 1 for line in text.split("\n")[:-1]])
+
+            def place(pos: int) -> str:
+                return f"{where} {int(np.searchsorted(line_starts, pos, side='right'))}"
+
+        hits = [Hit(path, place(pos), kind, value) for pos, kind, value in self.find_text(text)]
+        if depth < _MAX_DEPTH:
+            for pos, data in _base64_runs(text):
+                for _, kind, value in self._decoded(data, depth + 1):
+                    hits.append(Hit(path, f"{place(pos)} (base64)", f"{kind} (base64)", value))
+        return hits
+
+    def _scan_segments(self, segments: list[tuple[str, str]], path: Path, joiner: str) -> list[Hit]:
+        """Scan labelled pieces of text as one text; each hit is placed by its piece's label."""
+        if not segments:
+            return []
+        starts = np.cumsum([0] + [len(t) + len(joiner) for _, t in segments[:-1]])
+        labels = [label for label, _ in segments]
+        text = joiner.join(t for _, t in segments)
+        return self.scan_text(text, path, place=lambda pos: labels[int(np.searchsorted(starts, pos, side="right")) - 1])
 
     def scan_html(self, text: str, path: Path, where: str = "") -> list[Hit]:
-        """Scan an HTML page: its text, and each of its tables cell by cell."""
+        """Scan an HTML page as a reader and a browser see it.
+
+        The text (inline tags joined as a browser joins them, so a code split
+        by ``<span>`` is whole again), each table cell by cell, every
+        attribute value (``alt``, ``title``, ``data-*``, ``href``, a
+        ``data:`` URI...) and every comment.
+        """
         prefix = f"{where}, " if where else ""
-        hits = self.scan_text(html_text(text), path, where=f"{prefix}line")
+        page = parse_html(text)
+        hits = self._scan_segments([(f"{prefix}line {line}", t) for line, t in page.text], path, "")
+        hits += self._scan_segments([(f"{prefix}line {line}, attribute {name}", v) for line, name, v in page.attributes], path, "\n")
+        hits += self._scan_segments([(f"{prefix}line {line}, comment", c) for line, c in page.comments], path, "\n")
         for t, table in enumerate(html_tables(text)):
             hits += self.scan_table(table, path, where=f"{prefix}table {t}")
         return hits
 
+    def scan_pdf(self, path: Path) -> list[Hit]:
+        """Scan a PDF: each page's text (as extracted, and with its lines
+        joined, so a name broken across lines is found), the document
+        information, link targets and the outline."""
+        try:
+            parts = pdf_texts(path)
+        except _Unreadable as exc:
+            return [Hit(path, "file", "unreadable PDF (cannot be checked)", str(exc))]
+        hits: list[Hit] = []
+        for where, text in parts:
+            hits += self.scan_text(text, path, where=f"{where}, line")
+            joined = re.sub(r"-\n(?=[a-z])", "", text).replace("\n", " ")
+            if joined != text:
+                hits += [
+                    Hit(path, f"{where} (lines joined)", h.kind, h.value)
+                    for h in self.scan_text(joined, path, where=where)
+                ]
+        return _unique(hits)
+
+    def scan_image(self, data: bytes, path: Path, where: str = "image metadata") -> list[Hit]:
+        """Scan an image's metadata (text chunks, EXIF, XMP, comments); pixels are not read."""
+        try:
+            texts = image_texts(data)
+        except _Unreadable as exc:
+            return [Hit(path, where, "unreadable image (cannot be checked)", str(exc))]
+        return self.scan_text("\n".join(texts), path, where=f"{where}, entry")
+
+    def scan_parquet_metadata(self, path: Path) -> list[Hit]:
+        """Scan a Parquet file's key-value metadata and each column's metadata."""
+        try:
+            entries = parquet_metadata(path)
+        except _Unreadable as exc:
+            return [Hit(path, "file metadata", "unreadable table (cannot be checked)", str(exc))]
+        return self._scan_segments([(f"metadata {key!r}", value) for key, value in entries], path, "\n")
+
     def scan_file(self, path: Path) -> list[Hit]:
         """Scan one file by its type (see module docstring)."""
         suffix = path.suffix.lower()
+        if suffix in IMAGE_TYPES:
+            return self.scan_image(path.read_bytes(), path)
+        if suffix == ".pdf":
+            return self.scan_pdf(path)
         if suffix in TABLE_TYPES:
             frame = _read_table(path)
             if frame is not None:
-                return self.scan_table(frame, path)
+                hits = self.scan_table(frame, path)
+                if suffix == ".parquet":
+                    hits += self.scan_parquet_metadata(path)
+                return hits
             if suffix == ".parquet":
                 return [Hit(path, "file", "unreadable table (cannot be checked)", path.name)]
         try:
@@ -579,12 +821,19 @@ class Scanner:
         return hits
 
     def scan_notebook(self, nb: Mapping, path: Path) -> list[Hit]:
-        """Scan every cell's source and stored outputs (images excepted)."""
+        """Scan every cell's source and stored outputs, and the metadata of its images."""
         hits = []
         for i, cell in enumerate(nb.get("cells", [])):
             for part, mime, text in _notebook_texts(cell):
                 where = f"cell {i} {part}"
-                if "html" in mime or "svg" in mime:
+                if mime.startswith("image/") and mime != "image/svg+xml":
+                    try:
+                        data = base64.b64decode(text, validate=False)
+                    except ValueError:
+                        hits.append(Hit(path, where, "unreadable image (cannot be checked)", mime))
+                        continue
+                    hits += self.scan_image(data, path, where=f"{where}, {mime} metadata")
+                elif "html" in mime or "svg" in mime:
                     hits += self.scan_html(text, path, where=where)
                 else:
                     hits += self.scan_text(text, path, where=f"{where}, line")
@@ -636,10 +885,233 @@ def html_tables(text: str) -> list[pd.DataFrame]:
     return out
 
 
+#: Tags a browser shows on lines of their own; every other tag is inline and
+#: joins the text either side of it ("A9010<span>0171</span>" reads "A90100171").
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote body br caption dd details dialog div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 head header hr html li link main meta nav ol option p pre "
+    "script section style summary table tbody td tfoot th thead title tr ul".split()
+)
+
+
+@dataclass
+class _Page:
+    """An HTML page as the scanner reads it (each piece with its source line)."""
+
+    text: list[tuple[int, str]] = field(default_factory=list)
+    attributes: list[tuple[int, str, str]] = field(default_factory=list)
+    comments: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = _Page()
+        self._pre = 0
+
+    def _tag(self, tag: str, attrs: list) -> None:
+        line = self.getpos()[0]
+        self.page.attributes += [(line, name, value) for name, value in attrs if value]
+        if tag in _BLOCK_TAGS:
+            self.page.text.append((line, "\n"))
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._tag(tag, attrs)
+        self._pre += tag == "pre"
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        self._tag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "pre" and self._pre:
+            self._pre -= 1
+        if tag in _BLOCK_TAGS:
+            self.page.text.append((self.getpos()[0], "\n"))
+
+    def handle_data(self, data: str) -> None:
+        # Outside <pre> a browser shows every run of white space as one space.
+        self.page.text.append((self.getpos()[0], data if self._pre else re.sub(r"\s+", " ", data)))
+
+    def handle_comment(self, data: str) -> None:
+        self.page.comments.append((self.getpos()[0], data))
+
+
+def parse_html(text: str) -> _Page:
+    """The text, attribute values and comments of an HTML page, by source line."""
+    parser = _PageParser()
+    parser.feed(text)
+    parser.close()
+    return parser.page
+
+
 def html_text(text: str) -> str:
-    """The text of an HTML page: tags dropped (line breaks kept), entities decoded."""
-    stripped = re.sub(r"<[^>]*>", lambda m: "\n" * m.group().count("\n") or " ", text)
-    return html.unescape(stripped)
+    """The text of an HTML page as a browser joins it (block tags on their own lines)."""
+    return "".join(t for _, t in parse_html(text).text)
+
+
+class _Unreadable(Exception):
+    """A file or embedded object that cannot be read, so cannot be vouched for."""
+
+
+#: How deep base64 inside decoded base64 is followed.
+_MAX_DEPTH = 2
+_BASE64 = re.compile(rf"[A-Za-z0-9+/_-]{{{BASE64_MIN},}}={{0,2}}")
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*")
+_JOINERS = frozenset({" ", "-", "\u00a0", "\u2009", "\u202f"})
+#: The "T" between a date and a time ("2008-11-25T00:00"), which would glue two words.
+_DATE_T = re.compile(r"(?<=\d)[Tt](?=\d{1,2}:\d{2})")
+
+
+def _base64_runs(text: str) -> Iterator[tuple[int, bytes]]:
+    """(position, decoded bytes) of every run of base64 in ``text`` that decodes.
+
+    Standard and URL-safe alphabets; runs shorter than :data:`BASE64_MIN`
+    characters are ignored (ordinary words).
+    """
+    for match in _BASE64.finditer(text):
+        run = match.group().rstrip("=")
+        if len(run) % 4 == 1 or not any(c.isdigit() or c.isupper() for c in run):
+            continue
+        urlsafe = "-" in run or "_" in run
+        if urlsafe and ("+" in run or "/" in run):
+            continue
+        try:
+            data = base64.b64decode(run + "=" * (-len(run) % 4), altchars=b"-_" if urlsafe else None, validate=True)
+        except ValueError:
+            continue
+        yield match.start(), data
+
+
+def _as_text(data: bytes) -> str | None:
+    """Decoded bytes as text, if they are text (UTF-8, nearly all printable)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text)
+    return text if text and printable >= 0.95 * len(text) else None
+
+
+def _unique(hits: list[Hit]) -> list[Hit]:
+    seen, out = set(), []
+    for h in hits:
+        if (h.kind, h.value) not in seen:
+            seen.add((h.kind, h.value))
+            out.append(h)
+    return out
+
+
+#: Image metadata keys that hold binary data, not text.
+_BINARY_INFO = frozenset({"icc_profile", "exif", "transparency", "dpi", "gamma", "aspect", "duration", "loop", "background", "version", "extension", "interlace", "chromaticity", "srgb", "adobe", "adobe_transform", "progression", "progressive", "jfif", "jfif_version", "jfif_unit", "jfif_density"})
+
+
+def image_texts(data: bytes) -> list[str]:
+    """The text an image file carries besides its pixels, as ``key: value`` lines.
+
+    PNG ``tEXt``, ``zTXt`` and ``iTXt`` chunks (before and after the pixel
+    data), EXIF tags (and the Exif sub-directory), XMP, and comments.
+
+    Raises
+    ------
+    _Unreadable
+        If Pillow cannot open or decode the image.
+    """
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()  # PNG text chunks after the pixel data are read only now
+            info = dict(im.info)
+            info.update(getattr(im, "text", None) or {})
+            exif = im.getexif()
+            tags = dict(exif)
+            for ifd in (0x8769, 0x8825):  # the Exif and GPS sub-directories
+                try:
+                    tags.update(exif.get_ifd(ifd))
+                except (KeyError, ValueError, OSError):
+                    pass
+    except Exception as exc:  # any decoder error: the image cannot be vouched for
+        raise _Unreadable(f"{type(exc).__name__}: {exc}") from None
+    lines = []
+    for key, value in [*info.items(), *tags.items()]:
+        if str(key).lower() in _BINARY_INFO:
+            continue
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if isinstance(value, str) and value.strip():
+            lines.append(f"{key}: {value}")
+    return lines
+
+
+def pdf_texts(path: Path) -> list[tuple[str, str]]:
+    """(where, text) of a PDF: document information, each page's text, link
+    targets and annotation text, and the outline (read with ``pypdf``).
+
+    Raises
+    ------
+    _Unreadable
+        If the file is not a PDF pypdf can read, or needs a password.
+    """
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise _Unreadable("encrypted: needs a password")
+        parts = [("document information", "\n".join(f"{k}: {v}" for k, v in (reader.metadata or {}).items()))]
+        for number, page in enumerate(reader.pages, start=1):
+            parts.append((f"page {number}", page.extract_text() or ""))
+            notes = []
+            for annot in page.get("/Annots") or []:
+                obj = annot.get_object()
+                action = obj.get("/A")
+                action = action.get_object() if action is not None else {}
+                notes += [str(v) for v in (obj.get("/Contents"), action.get("/URI")) if v]
+            if notes:
+                parts.append((f"page {number} links and notes", "\n".join(notes)))
+        titles: list[str] = []
+
+        def walk(items: list) -> None:
+            for item in items:
+                if isinstance(item, list):
+                    walk(item)
+                else:
+                    titles.append(str(getattr(item, "title", "") or ""))
+
+        walk(reader.outline)
+        if titles:
+            parts.append(("outline", "\n".join(titles)))
+    except _Unreadable:
+        raise
+    except Exception as exc:  # any reader error: the file cannot be vouched for
+        raise _Unreadable(f"{type(exc).__name__}: {exc}") from None
+    return parts
+
+
+def parquet_metadata(path: Path) -> list[tuple[str, str]]:
+    """(key, value) of a Parquet file's key-value metadata and its columns' metadata.
+
+    The ``ARROW:schema`` entry (the schema serialised in binary) is left out:
+    the column names and metadata it repeats are read here directly.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        created_by = pq.read_metadata(path).created_by or ""
+    except Exception as exc:  # any reader error: the file cannot be vouched for
+        raise _Unreadable(f"{type(exc).__name__}: {exc}") from None
+
+    def text(value: bytes) -> str:
+        return value.decode("utf-8", errors="replace")
+
+    entries = [("created_by", created_by)]
+    entries += [(text(k), text(v)) for k, v in (schema.metadata or {}).items() if k != b"ARROW:schema"]
+    for column in schema:
+        entries += [(f"{column.name}: {text(k)}", text(v)) for k, v in (column.metadata or {}).items()]
+    return entries
 
 
 def _json_strings(obj: object) -> Iterator[str]:
@@ -678,9 +1150,10 @@ def _notebook_texts(cell: Mapping) -> Iterator[tuple[str, str, str]]:
         if "traceback" in output:
             yield "output", "text/plain", "\n".join(output["traceback"])
         for mime, value in (output.get("data") or {}).items():
-            if mime.startswith("image/") and mime != "image/svg+xml":
-                continue
             yield "output", mime, json.dumps(value) if mime.endswith("json") else _joined(value)
+    for name, bundle in (cell.get("attachments") or {}).items():
+        for mime, value in (bundle or {}).items():
+            yield f"attachment {name!r}", mime, _joined(value)
 
 
 def _read_table(path: Path) -> pd.DataFrame | None:
@@ -759,7 +1232,7 @@ def scan(targets: Sequence[Path], scanner: Scanner, *, notebooks: Path | None = 
                 continue
             seen.add(path)
             suffix = path.suffix.lower()
-            if suffix in BINARY_ASSETS:
+            if suffix in FONT_ASSETS:
                 result.skipped.append(path)
                 continue
             if suffix == ".ipynb":
