@@ -19,6 +19,7 @@ import math
 import numbers
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sendlink import config
 from sendlink.params import Params, load_params

@@ -7,8 +7,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from sendlink import config, disclosure, display
+from sendlink.params import load_params
 
-ROOT_PARAMS = config.load_params(config.Paths.discover().params)
+ROOT_PARAMS = load_params(config.Paths.discover().params).disclosure
 
 
 @pytest.mark.parametrize(
