@@ -231,9 +231,21 @@ class Encoder:
         """Packed filters ``(n, l / 64)`` of ``n`` token lists (optionally salted, one salt each)."""
         n = len(token_lists)
         bits = np.zeros((n, self.length), dtype=bool)
+        # One positions row per distinct (token, salt), then a single scatter.
+        index: dict[tuple[str, str], int] = {}
+        table: list[list[int]] = []
+        rows: list[int] = []
+        ids: list[int] = []
         for row, tokens in enumerate(token_lists):
             salt = salts[row] if salts is not None else ""
             for token in tokens:
-                bits[row, self.positions(token, salt)] = True
+                slot = index.get((token, salt))
+                if slot is None:
+                    slot = index[(token, salt)] = len(table)
+                    table.append(self.positions(token, salt))
+                rows.append(row)
+                ids.append(slot)
+        if rows:
+            positions = np.asarray(table, dtype=np.int64)[np.asarray(ids)]
+            bits[np.repeat(np.asarray(rows), self.k), positions.ravel()] = True
         return pack(bits) if n else np.zeros((0, self.length // 64), dtype=np.uint64)
-
