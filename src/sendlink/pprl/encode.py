@@ -240,6 +240,10 @@ def keyed_tokens(values: np.ndarray, key: bytes, kind: str) -> np.ndarray:
     return out
 
 
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or value == ""
+
+
 def _soundex(value: object) -> object:
     return jellyfish.soundex(value) if isinstance(value, str) and value else None
 
@@ -347,7 +351,7 @@ def encode_spine(frame: pd.DataFrame, key: str, secret: bytes | str, params: Enc
     def salted(values: np.ndarray) -> np.ndarray:
         if params.salt is None:
             return values
-        return np.array([None if v is None else f"{v}\x1f{s}" for v, s in zip(values, salt_of, strict=True)], dtype=object)
+        return np.array([None if _missing(v) else f"{v}\x1f{s}" for v, s in zip(values, salt_of, strict=True)], dtype=object)
 
     dob = std["dob"].to_numpy(dtype=object)
     swapped = np.array([
@@ -387,7 +391,7 @@ def encode_spine(frame: pd.DataFrame, key: str, secret: bytes | str, params: Enc
         if unknown:
             raise ValueError(f"blocking key {name}: unknown part(s) {unknown} (known: {sorted(parts_table)})")
         joined = np.array([
-            None if any(v is None for v in row) else "\x1f".join(str(v) for v in row)
+            None if any(_missing(v) for v in row) else "\x1f".join(str(v) for v in row)
             for row in zip(*(parts_table[p] for p in needed), strict=True)
         ], dtype=object) if n else np.zeros(0, dtype=object)
         blocking[name] = keyed_tokens(joined, block_key, f"block:{name}")
