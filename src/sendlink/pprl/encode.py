@@ -14,7 +14,10 @@ order, holding
   equality (sex, school, postcode sector and district, the date and the
   date with day and month swapped, the forename's nickname/variant groups,
   the surname's parts), so the linkage unit can rebuild the plain linker's
-  ``variant``, ``part``, ``swapped``, ``sector`` and ``district`` levels;
+  ``variant``, ``part``, ``transposed``, ``swapped``, ``sector`` and
+  ``district`` levels (field filters have a key each, so a forename's
+  filter cannot be compared with a surname's: the unordered pair of names
+  is a keyed token instead);
 * **keyed blocking keys** (:data:`DEFAULT_BLOCKING`): HMAC pseudonyms of
   blocking values (date of birth with the surname's Soundex code ...).
 
@@ -364,7 +367,13 @@ def encode_spine(frame: pd.DataFrame, key: str, secret: bytes | str, params: Enc
     if params.salt is not None:
         groups = [[f"{g}\x1f{s}" for g in gs] for gs, s in zip(groups, salts, strict=True)]
         parts = [[f"{p}\x1f{s}" for p in ps] for ps, s in zip(parts, salts, strict=True)]
+    surnames = std["surname"].to_numpy(dtype=object)
+    unordered = np.array([
+        None if _missing(f) or _missing(s_) else "\x1e".join(sorted((f, s_))) for f, s_ in zip(forenames, surnames, strict=True)
+    ], dtype=object)
     tokens = {
+        # The unordered pair of names: equal when forename and surname are swapped on one side.
+        "names_unordered": keyed_tokens(salted(unordered), token_key, "names_unordered"),
         "sex": keyed_tokens(std["sex"].to_numpy(dtype=object), token_key, "sex"),
         "school": keyed_tokens(std["school"].to_numpy(dtype=object), token_key, "school"),
         "pc_sector": keyed_tokens(salted(std["pc_sector"].to_numpy(dtype=object)), token_key, "pc_sector"),

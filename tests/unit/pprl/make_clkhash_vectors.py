@@ -1,10 +1,24 @@
-"""Reference vectors from clkhash 0.18.3 (the Data61 reference implementation)."""
-import base64, json, sys
+"""Make ``clkhash_vectors.json``: reference vectors from clkhash 0.18.3 (Data61's reference implementation).
+
+clkhash is not a dependency of sendlink (see ``sendlink.pprl``); run this in
+a scratch environment::
+
+    python -m venv /tmp/clk && /tmp/clk/bin/pip install clkhash==0.18.3
+    /tmp/clk/bin/python tests/unit/pprl/make_clkhash_vectors.py > tests/unit/pprl/clkhash_vectors.json
+
+The vectors: bigram and positional-unigram tokenisation, bit positions of
+``doubleHash`` and ``blakeHash`` for a few names and (k, l), HKDF keys, and
+whole record-level CLKs from ``generate_clks`` with a two-field schema.
+"""
+import base64
+import json
+import sys
+
 import clkhash
 from clkhash import bloomfilter, comparators
-from clkhash.key_derivation import generate_key_lists, hkdf
-from clkhash.schema import from_json_dict
 from clkhash.clk import generate_clks
+from clkhash.key_derivation import hkdf
+from clkhash.schema import from_json_dict
 
 out = {"clkhash_version": clkhash.__version__ if hasattr(clkhash, "__version__") else "0.18.3"}
 tok = comparators.NgramComparison(2)
@@ -17,13 +31,13 @@ key_sha1, key_md5 = b"sendlink key one", b"sendlink key two"
 vec = []
 for word in ["steve", "smith", "smyth"]:
     grams = list(tok.tokenize(word))
-    for k, l in [(2, 30), (10, 1024), (20, 1000)]:
-        bf = bloomfilter.double_hash_encode_ngrams(grams, (key_sha1, key_md5), [k] * len(grams), l, "utf-8")
-        vec.append({"scheme": "double", "word": word, "k": k, "l": l,
+    for k, length in [(2, 30), (10, 1024), (20, 1000)]:
+        bf = bloomfilter.double_hash_encode_ngrams(grams, (key_sha1, key_md5), [k] * len(grams), length, "utf-8")
+        vec.append({"scheme": "double", "word": word, "k": k, "l": length,
                     "positions": [i for i, b in enumerate(bf) if b]})
-    for k, l in [(10, 1024), (40, 512)]:
-        bf = bloomfilter.blake_encode_ngrams(grams, (b"sendlink blake key",), [k] * len(grams), l, "utf-8")
-        vec.append({"scheme": "blake", "word": word, "k": k, "l": l,
+    for k, length in [(10, 1024), (40, 512)]:
+        bf = bloomfilter.blake_encode_ngrams(grams, (b"sendlink blake key",), [k] * len(grams), length, "utf-8")
+        vec.append({"scheme": "blake", "word": word, "k": k, "l": length,
                     "positions": [i for i, b in enumerate(bf) if b]})
 out["keys"] = {"sha1": key_sha1.decode(), "md5": key_md5.decode(), "blake": "sendlink blake key"}
 out["filters"] = vec

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from sendlink.pprl import bloom
-from sendlink.pprl.attack import attack_table, frequency_attack, pattern_mining_attack, score_guesses
+from sendlink.pprl.attack import (
+    attack_table,
+    frequency_attack,
+    pattern_mining_attack,
+    score_guesses,
+)
 from sendlink.pprl.encode import EncodingParams
 
 KEY = (b"attack test key",)
@@ -73,3 +77,19 @@ def test_attack_table_shape():
     assert table.loc[1, "frequency_reidentified"] == 1.0
     assert table.loc[0, "records"] == len(names)
     assert {"reidentified", "best_guess", "names_reidentified", "patterns_found"} <= set(table.columns)
+
+
+def test_salt_aware_frequency_alignment_undoes_birth_year_salting():
+    # Salted by year, each name is two filters; counts by (name, year) all differ, so an attacker
+    # with name-by-year counts (ONS publishes them) aligns every filter with its name.
+    counts = {("anna", "2008"): 40, ("anna", "2009"): 35, ("ella", "2008"): 22, ("ella", "2009"): 18,
+              ("dan", "2008"): 9, ("dan", "2009"): 5}
+    names = [n for (n, _), c in counts.items() for _ in range(c)]
+    years = [y for (_, y), c in counts.items() for _ in range(c)]
+    enc = bloom.Encoder(512, 10, KEY, "blake")
+    filters = enc.encode([bloom.qgrams(n) for n in names], years)
+    truth = np.array(names, dtype=object)
+    by_name = pd.Series(truth).value_counts()
+    assert score_guesses(frequency_attack(filters, by_name).guesses, truth)["best_guess"] < 0.5
+    by_year = pd.Series(counts)
+    assert score_guesses(frequency_attack(filters, by_year).guesses, truth)["best_guess"] == 1.0

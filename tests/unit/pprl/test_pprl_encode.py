@@ -9,7 +9,13 @@ import pytest
 from sendlink.errors import InputError
 from sendlink.pprl import bloom
 from sendlink.pprl.blocking import candidate_pairs, join_keys, lsh_keys
-from sendlink.pprl.encode import EncodingParams, encode_spine, field_similarity, read_encoded, write_encoded
+from sendlink.pprl.encode import (
+    EncodingParams,
+    encode_spine,
+    field_similarity,
+    read_encoded,
+    write_encoded,
+)
 from sendlink.pprl.keys import derive_key, key_check_value
 from sendlink.pprl.similarity import band, dice, dice_pairs
 
@@ -144,16 +150,16 @@ def test_join_keys_and_block_size():
     left = np.array([5, 7, -1, 9])
     right = np.array([7, 7, 5, -1, 9, 9, 9])
     li, ri = join_keys(left, right)
-    assert sorted(zip(li.tolist(), ri.tolist())) == [(0, 2), (1, 0), (1, 1), (3, 4), (3, 5), (3, 6)]
+    assert sorted(zip(li.tolist(), ri.tolist(), strict=True)) == [(0, 2), (1, 0), (1, 1), (3, 4), (3, 5), (3, 6)]
     li, ri = join_keys(left, right, max_block_size=2)
-    assert sorted(zip(li.tolist(), ri.tolist())) == [(0, 2), (1, 0), (1, 1)]
+    assert sorted(zip(li.tolist(), ri.tolist(), strict=True)) == [(0, 2), (1, 0), (1, 1)]
 
 
 def test_candidate_pairs_on_keyed_keys():
     s = encode_spine(SURVEY, "survey_id", SECRET)
     n = encode_spine(NPD, "upn", SECRET)
     pairs = candidate_pairs(s, n)
-    found = set(zip(pairs["survey_row"], pairs["npd_row"]))
+    found = set(zip(pairs["survey_row"], pairs["npd_row"], strict=True))
     assert (0, 0) in found  # same date of birth
     assert (1, 1) in found  # date one day out, but the same names (names_year)
     with pytest.raises(ValueError, match="different secrets"):
