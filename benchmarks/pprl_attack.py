@@ -66,7 +66,7 @@ VARIANTS = {
 
 #: Band bounds per field on the Dice scale (reasons in sendlink.pprl.similarity; dates: 2/3 = one component).
 CLOSE, SIMILAR, DOB_ONE_OFF, POSTCODE_TYPO = 0.75, 0.55, 0.6, 0.7
-CLK_THRESHOLDS = (0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+CLK_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def _any_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -200,11 +200,10 @@ def main() -> None:
         print(f"plain linker: {plain}", flush=True)
 
     # The attacks: on DfE's encoded NPD (forename and surname), per setting.
-    attacks = {}
-    for name in ("forename", "surname"):
-        attacks[name] = attack_table(npd, "upn", secret, VARIANTS, public[name], field_name=name,
-                                     max_positions=20, min_positions=10, evaluate=20_000, seed=args.seed)
-        print(attacks[name].to_string(), flush=True)
+    attack = attack_table(npd, "upn", secret, VARIANTS, public, max_positions=20, min_positions=10,
+                          evaluate=20_000, seed=args.seed)
+    attacks = {name: attack[attack["field"] == name].drop(columns="field") for name in public}
+    print(attack.to_string(), flush=True)
 
     accuracy = []
     clk_curves = {}
@@ -235,9 +234,10 @@ def main() -> None:
     acc = pd.DataFrame(accuracy)
     table = acc[["variant", "method", "precision", "recall", "f1"]].merge(
         attacks["forename"][["variant", "target", "patterns_found", "patterns_correct", "reidentified", "best_guess",
-                             "frequency_reidentified"]].rename(columns=lambda c: c if c in ("variant", "target") else f"forename_{c}"),
+                             "frequency_reidentified", "frequency_salt_aware"]].rename(
+            columns=lambda c: c if c in ("variant", "target") else f"forename_{c}"),
         on="variant").merge(
-        attacks["surname"][["variant", "reidentified", "frequency_reidentified"]].rename(
+        attacks["surname"][["variant", "reidentified", "frequency_reidentified", "frequency_salt_aware"]].rename(
             columns=lambda c: c if c == "variant" else f"surname_{c}"), on="variant")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     write_markdown(args.out, table, acc, attacks, clk_curves, plain, len(survey), len(npd), len(truth),
@@ -247,6 +247,18 @@ def main() -> None:
                "plain": plain, "seconds": time.perf_counter() - clock, "peak_memory_mb": peak}
     args.out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=float))
     print(f"wrote {args.out}")
+
+
+def _aware(value: float) -> str:
+    return "" if value != value else f" ({_pct(value)})"
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    def cell(v: object) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+    rows = ["| " + " | ".join(frame.columns) + " |", "| " + " | ".join("---" for _ in frame.columns) + " |"]
+    rows += ["| " + " | ".join(cell(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+    return "\n".join(rows)
 
 
 def _pct(value: float) -> str:
@@ -267,13 +279,16 @@ def write_markdown(path: Path, table: pd.DataFrame, acc: pd.DataFrame, attacks: 
         "(a stand-in for ONS name lists; the best list an attacker could have) and the encoding parameters "
         "(q, k, l: Kerckhoffs). *Pattern mining* after Christen, Vidanage, Ranbaduge & Schnell (PAKDD 2018): "
         "share of pupils whose name is re-identified (one candidate, and it is right); *frequency alignment*: "
-        "share whose name the k-th most frequent filter = k-th most frequent name guess gets right. "
+        "share whose name the k-th most frequent filter = k-th most frequent name guess gets right; for salted "
+        "encodings, in brackets, the same attack by an attacker who knows the salt is the birth year and aligns "
+        "with name-by-year counts (ONS publishes baby names by year; here the NPD's own). Pattern mining is "
+        "scored on a random sample of 20,000 pupils (about +-0.6 points at 20%), frequency alignment on all. "
         "**Accuracy**: survey spine linked to the NPD spine on encodings only, against the truth "
         "(links with status `matched`).",
         "",
         "| encoding | linkage | precision | recall | F1 | forename: q-gram patterns found (correct) | "
-        "forename re-identified (pattern mining) | forename, frequency alignment | surname re-identified (pattern mining) | "
-        "surname, frequency alignment |",
+        "forename re-identified (pattern mining) | forename, frequency alignment (salt-aware) | "
+        "surname re-identified (pattern mining) | surname, frequency alignment (salt-aware) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     if plain is not None:
@@ -284,8 +299,9 @@ def write_markdown(path: Path, table: pd.DataFrame, acc: pd.DataFrame, attacks: 
         lines.append(
             f"| {r['variant']} | {r['method']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | "
             f"{r['forename_patterns_found']}{correct} | {_pct(r['forename_reidentified'])} | "
-            f"{_pct(r['forename_frequency_reidentified'])} | {_pct(r['surname_reidentified'])} | "
-            f"{_pct(r['surname_frequency_reidentified'])} |")
+            f"{_pct(r['forename_frequency_reidentified'])}{_aware(r['forename_frequency_salt_aware'])} | "
+            f"{_pct(r['surname_reidentified'])} | "
+            f"{_pct(r['surname_frequency_reidentified'])}{_aware(r['surname_frequency_salt_aware'])} |")
     lines += ["", "## Blocking and time", "",
               "| encoding | candidate pairs | blocking recall | encode both files (s) | total (s) |", "| --- | --- | --- | --- | --- |"]
     for r in acc.to_dict(orient="records"):
@@ -294,7 +310,7 @@ def write_markdown(path: Path, table: pd.DataFrame, acc: pd.DataFrame, attacks: 
         lines += ["", f"## {label}: Dice threshold", "", "| threshold | precision | recall | F1 |", "| --- | --- | --- | --- |"]
         lines += [f"| {c['threshold']} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} |" for c in curve]
     for name, frame in attacks.items():
-        lines += ["", f"## Attack details: {name}", "", frame.to_markdown(index=False, floatfmt=".4f")]
+        lines += ["", f"## Attack details: {name}", "", _markdown(frame)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 

@@ -188,7 +188,7 @@ def _label(candidates: np.ndarray, share: np.ndarray, has: np.ndarray, fmask: np
 def pattern_mining_attack(filters: np.ndarray, length: int, public: pd.Series, *, q: int = 2, min_gap: float = 0.05,
                           tolerance: float = 0.1, min_partition: float = 0.002, max_qgrams: int = 300,
                           max_positions: int | None = None, min_positions: int = 3,
-                          label_candidates: int = 8, max_filters: int | None = None,
+                          label_candidates: int = 8, max_failures: int = 3, max_filters: int | None = None,
                           rows: np.ndarray | None = None, rng: np.random.Generator | None = None) -> AttackResult:
     """Pattern-mining attack on Bloom filters of one field (see the module docstring).
 
@@ -220,6 +220,10 @@ def pattern_mining_attack(filters: np.ndarray, length: int, public: pd.Series, *
     label_candidates
         How many of the partition's most frequent q-grams may be given the
         mined pattern (:func:`_label`).
+    max_failures
+        When no pattern is found for a partition's most frequent q-gram
+        (its bits collapse under double hashing, or salting split it), try
+        the next one, up to this many times per partition.
     max_filters
         Mine on a sample of at most this many distinct filters (drawn with
         probability proportional to their counts, with ``rng``): record-level
@@ -244,16 +248,16 @@ def pattern_mining_attack(filters: np.ndarray, length: int, public: pd.Series, *
     identified = np.zeros(len(vocabulary), dtype=bool)
     found_cols: list[int] = []          # vocabulary index of each identified q-gram, in order
     found_has: list[np.ndarray] = []    # per identified q-gram: which distinct filters hold its whole pattern
-    # Partitions: (filter mask, name mask, positions known to be set in every filter of it).
-    stack = [(np.ones(len(distinct), bool), np.ones(len(names), bool), np.zeros(length, bool))]
+    # Partitions: (filter mask, name mask, positions known set in all its filters, q-grams that failed there).
+    stack = [(np.ones(len(distinct), bool), np.ones(len(names), bool), np.zeros(length, bool), np.zeros(len(vocabulary), bool))]
     while stack and len(patterns) < max_qgrams:
         stack.sort(key=lambda part: weights[part[0]].sum())
-        fmask, vmask, known = stack.pop()
+        fmask, vmask, known, failed = stack.pop()
         w_part = weights[fmask].sum()
         if w_part < min_partition * total or not vmask.any():
             continue
         share = (freq[vmask] @ incidence[vmask]) / freq[vmask].sum()
-        share[identified] = -1.0
+        share[identified | failed] = -1.0
         order = np.argsort(-share, kind="stable")
         f1 = share[order[0]]
         f2 = max(share[order[1]], 0.0) if len(order) > 1 else 0.0
@@ -261,6 +265,10 @@ def pattern_mining_attack(filters: np.ndarray, length: int, public: pd.Series, *
             continue
         positions = _mine_pattern(bits[fmask], weights[fmask], (1 - tolerance) * f1 * w_part, known, max_positions)
         if len(positions) < min_positions:
+            if failed.sum() < max_failures:  # try the partition's next q-gram instead
+                failed = failed.copy()
+                failed[order[0]] = True
+                stack.append((fmask, vmask, known, failed))
             continue
         has = bits[:, positions].all(axis=1)
         column = _label(order[:label_candidates], share, has, fmask, vmask, weights, freq, incidence, found_cols, found_has)
@@ -270,8 +278,9 @@ def pattern_mining_attack(filters: np.ndarray, length: int, public: pd.Series, *
         found_has.append(has)
         with_known = known.copy()
         with_known[positions] = True
-        stack.append((fmask & has, vmask & incidence[:, column], with_known))
-        stack.append((fmask & ~has, vmask & ~incidence[:, column], known))
+        none_failed = np.zeros(len(vocabulary), bool)
+        stack.append((fmask & has, vmask & incidence[:, column], with_known, none_failed))
+        stack.append((fmask & ~has, vmask & ~incidence[:, column], known, none_failed))
     log.info("pattern mining identified %d q-gram patterns", len(patterns))
     wanted = np.unique(inverse if rows is None else inverse[np.asarray(rows, dtype=np.int64)])
     found = _reidentify(bloom.unpack(all_distinct[wanted], length), patterns, names, freq, vocabulary, incidence)
@@ -375,7 +384,7 @@ def _true_patterns_ok(patterns: dict[str, tuple[int, ...]], secret: bytes | str,
 
 
 def attack_table(target: pd.DataFrame, key: str, secret: bytes | str, variants: dict[str, EncodingParams],
-                 public: pd.Series, *, field_name: str = "forename", q: int = 2, evaluate: int | None = None,
+                 public: dict[str, pd.Series], *, q: int = 2, evaluate: int | None = None,
                  max_filters: int = 10_000, seed: int = 0, **attack_options) -> pd.DataFrame:
     """Both attacks against the encodings of ``target``'s names under each hardening setting.
 
@@ -392,9 +401,8 @@ def attack_table(target: pd.DataFrame, key: str, secret: bytes | str, variants: 
         Label -> encoding parameters. A variant with ``fields`` not holding
         ``field_name`` but ``clk=True`` is attacked on its record-level filters.
     public
-        The attacker's name frequency list (index standardised names).
-    field_name
-        The attacked field (``forename`` or ``surname``).
+        Per attacked field (``forename``, ``surname``), the attacker's
+        frequency list (index standardised names, values counts).
     evaluate
         Score the pattern-mining attack on a random sample of this many
         target records (all when ``None``): re-identifying all 252,610
@@ -409,45 +417,48 @@ def attack_table(target: pd.DataFrame, key: str, secret: bytes | str, variants: 
     Returns
     -------
     DataFrame
-        One row per variant: ``variant, target, records, records_scored, distinct_filters,
+        One row per variant and field: ``variant, field, target, records, records_scored, distinct_filters,
         patterns_found, patterns_correct, reidentified, best_guess,
         names_reidentified, frequency_reidentified, frequency_salt_aware``
         (the last for birth-year salting: alignment with name-by-year counts,
         here the target's own, the attacker's best case).
     """
-    truth = standardise_spine(target, key)[field_name].to_numpy(dtype=object)
+    std = standardise_spine(target, key)
     sample = None
-    if evaluate is not None and evaluate < len(truth):
-        sample = np.sort(np.random.default_rng(seed).choice(len(truth), size=evaluate, replace=False))
+    if evaluate is not None and evaluate < len(std):
+        sample = np.sort(np.random.default_rng(seed).choice(len(std), size=evaluate, replace=False))
+    scored = np.arange(len(std)) if sample is None else sample
     rows = []
     for label, params in variants.items():
         encoded = encode_spine(target, key, secret, params)
-        on_clk = label.lower().startswith("clk") or field_name not in encoded.filters
-        filters = encoded.clk if on_clk else encoded.filters[field_name]
-        length = filters.shape[1] * 64
-        mined = pattern_mining_attack(filters, length, public, q=q, max_filters=max_filters, rows=sample,
-                                      rng=np.random.default_rng(seed), **attack_options)
-        freq = frequency_attack(filters, public)
-        if params.salt == "birth_year":
-            years = standardise_spine(target, key)["dob_year"].to_numpy()
-            by_year = pd.Series(1, index=pd.MultiIndex.from_arrays([truth, years])).groupby(level=[0, 1]).sum()
-            salt_aware = score_guesses(frequency_attack(filters, by_year).guesses, truth)["best_guess"]
-        else:
-            salt_aware = float("nan")
-        scored = np.arange(len(truth)) if sample is None else sample
-        scores = score_guesses(mined.guesses.iloc[scored].reset_index(drop=True), truth[scored])
-        plain = params.salt is None and not params.balance and params.xor_folds == 0 and not on_clk
-        rows.append({
-            "variant": label,
-            "target": "record-level CLK" if on_clk else f"{field_name} filter",
-            "records": int(pd.notna(truth).sum()),
-            "records_scored": int(pd.notna(truth[scored]).sum()),
-            "distinct_filters": int(len(_distinct(filters)[1])),
-            "patterns_found": len(mined.patterns),
-            "patterns_correct": _true_patterns_ok(mined.patterns, secret, params, field_name) if plain else float("nan"),
-            **scores,
-            "frequency_reidentified": score_guesses(freq.guesses, truth)["best_guess"],
-            "frequency_salt_aware": salt_aware,
-        })
-        log.info("attack on %s: %s", label, rows[-1])
+        for field_name, counts in public.items():
+            truth = std[field_name].to_numpy(dtype=object)
+            on_clk = label.lower().startswith("clk") or field_name not in encoded.filters
+            filters = encoded.clk if on_clk else encoded.filters[field_name]
+            length = filters.shape[1] * 64
+            mined = pattern_mining_attack(filters, length, counts, q=q, max_filters=max_filters, rows=sample,
+                                          rng=np.random.default_rng(seed), **attack_options)
+            freq = frequency_attack(filters, counts)
+            if params.salt == "birth_year":
+                by_year = pd.Series(1, index=pd.MultiIndex.from_arrays([truth, std["dob_year"].to_numpy()]))
+                salt_aware = score_guesses(frequency_attack(filters, by_year.groupby(level=[0, 1]).sum()).guesses,
+                                           truth)["best_guess"]
+            else:
+                salt_aware = float("nan")
+            scores = score_guesses(mined.guesses.iloc[scored].reset_index(drop=True), truth[scored])
+            plain = params.salt is None and not params.balance and params.xor_folds == 0 and not on_clk
+            rows.append({
+                "variant": label,
+                "field": field_name,
+                "target": "record-level CLK" if on_clk else f"{field_name} filter",
+                "records": int(pd.notna(truth).sum()),
+                "records_scored": int(pd.notna(truth[scored]).sum()),
+                "distinct_filters": int(len(_distinct(filters)[1])),
+                "patterns_found": len(mined.patterns),
+                "patterns_correct": _true_patterns_ok(mined.patterns, secret, params, field_name) if plain else float("nan"),
+                **scores,
+                "frequency_reidentified": score_guesses(freq.guesses, truth)["best_guess"],
+                "frequency_salt_aware": salt_aware,
+            })
+            log.info("attack on %s, %s: %s", label, field_name, rows[-1])
     return pd.DataFrame(rows)

@@ -105,13 +105,21 @@ DEFAULT_FIELDS = (
 #: ``*_sx`` is the Soundex code (robust to most spelling slips); ``dob_sw``
 #: the date with day and month swapped.
 DEFAULT_BLOCKING = {
+    # Date of birth with one other field (the plain linker's passes, with Soundex for name groups).
     "dob": ("dob",),
     "dob_surname": ("dob", "surname_sx"),
     "dob_forename": ("dob", "forename_sx"),
+    "dob_initials": ("dob", "forename_initial", "surname_initial"),
     "dob_swapped_surname": ("dob_sw", "surname_sx"),
+    "dob_school": ("dob", "school"),
+    "dob_district": ("dob", "pc_district"),
+    # Names with any date of birth (date slips), split by year; and the names alone.
     "names_year": ("forename_sx", "surname_sx", "dob_year"),
+    "names": ("forename_sx", "surname_sx"),
+    # Address and school, for children whose names and date both differ.
     "postcode_year": ("postcode", "dob_year"),
     "school_surname": ("school", "surname_sx"),
+    "school_forename": ("school", "forename_sx"),
 }
 
 
@@ -390,6 +398,10 @@ def encode_spine(frame: pd.DataFrame, key: str, secret: bytes | str, params: Enc
         "surname_sx": np.array([_soundex(v) for v in std["surname"].to_numpy(dtype=object)], dtype=object),
         "forename_sx": np.array([_soundex(v) for v in forenames], dtype=object),
         "postcode": std["postcode"].to_numpy(dtype=object),
+        "pc_district": std["pc_district"].to_numpy(dtype=object),
+        "forename_initial": np.array([v[0] if isinstance(v, str) and v else None for v in forenames], dtype=object),
+        "surname_initial": np.array([v[0] if isinstance(v, str) and v else None for v in std["surname"].to_numpy(dtype=object)],
+                                    dtype=object),
         "school": std["school"].to_numpy(dtype=object),
         "sex": std["sex"].to_numpy(dtype=object),
     }

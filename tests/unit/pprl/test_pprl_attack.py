@@ -70,8 +70,9 @@ def test_attack_table_shape():
                           "date_of_birth": "2009-01-01"})
     table = attack_table(spine, "upn", b"s", {"field-level": EncodingParams(length=512),
                                               "salted": EncodingParams(length=512, salt="birth_year")},
-                         public, max_positions=20, min_positions=10, min_partition=0.05)
+                         {"forename": public}, max_positions=20, min_positions=10, min_partition=0.05)
     assert table["variant"].tolist() == ["field-level", "salted"]
+    assert table["field"].tolist() == ["forename", "forename"]
     assert table.loc[0, "frequency_reidentified"] == 1.0  # one filter per name, all counts different
     # One birth year for all: salting only re-keys, and frequencies give every name away again.
     assert table.loc[1, "frequency_reidentified"] == 1.0
