@@ -8,7 +8,7 @@ back from the filters? Two attacks are implemented:
 Pattern-mining attack (:func:`pattern_mining_attack`)
     After Christen, Vidanage, Ranbaduge & Schnell (2018), "Pattern-mining
     based cryptanalysis of Bloom filters for privacy-preserving record
-    linkage", PAKDD 2018, LNCS 10939, pp. 530-542. A q-gram sets the same
+    linkage", PAKDD 2018 (Springer LNCS). A q-gram sets the same
     k bits in every filter of a value that contains it, so those k bits
     are set *together* in at least as many filters as the q-gram occurs in
     the population. The attack works on the filters as a matrix and mines
@@ -22,8 +22,11 @@ Pattern-mining attack (:func:`pattern_mining_attack`)
        ``(1 - tolerance)`` times the q-gram's expected number of filters
        (greedy Apriori: start from the most frequent pair of positions,
        add the position that keeps the joint support highest, stop when
-       the support would fall below the floor). That set is the q-gram's
-       bit pattern.
+       the support would fall below the floor). That set is a q-gram's bit
+       pattern; it is labelled with the frequent q-gram whose frequency and
+       co-occurrence with the q-grams identified so far fit it best
+       (:func:`_label`; this labelling step is ours: the most co-occurring
+       bits are not always the most frequent q-gram's).
     3. Split the partition into the filters that hold the whole pattern
        (they contain the q-gram) and those that do not (they certainly do
        not contain it: a q-gram always sets all its bits), and the public
@@ -43,6 +46,8 @@ Frequency alignment (:func:`frequency_attack`)
     frequent distinct filter is guessed to be the k-th most frequent
     public name. It needs no knowledge of q-grams at all, and no
     Bloom-filter hardening that keeps one filter per name defeats it.
+    (Kuzu et al., "A constraint satisfaction cryptanalysis of Bloom filters
+    in private record linkage", PETS 2011, add constraints from q-grams.)
 
 :func:`attack_table` runs both against encodings of a spine's names under
 several hardening settings and returns one row per setting.

@@ -31,18 +31,21 @@ big-endian order, as clkhash serialises); filters are held packed, one row
 of ``l / 64`` ``uint64`` words per record (:func:`pack`), so that AND and
 popcount run on whole words.
 
-Hardening (Christen, Schnell, Vatsalan & Ranbaduge, *Linking Sensitive
-Data*, 2020, ch. 9)
+Hardening (surveyed in Christen, Schnell, Vatsalan & Ranbaduge, *Linking
+Sensitive Data*, Springer 2020)
     * **salting** (:class:`Encoder` ``salt``): a record attribute (the
       year of birth) is appended to every token before hashing, so the
       same name sets different bits in different birth years: frequencies
       of names and q-grams are split, at the cost that a record whose salt
       is wrong or missing no longer resembles its match at all;
-    * **balancing** (:func:`balance`, Schnell, Borgs & Encheva 2016): the
+    * **balancing** (:func:`balance`, Schnell & Borgs 2016, "Randomized
+      response and balanced Bloom filters for privacy preserving record
+      linkage", ICDM Workshops): the
       filter is concatenated with its complement and the ``2l`` bits are
       permuted with a keyed permutation, so every filter has exactly ``l``
       bits set and bit frequencies say nothing;
-    * **XOR-folding** (:func:`xor_fold`, Schnell, Borgs & Encheva 2016):
+    * **XOR-folding** (:func:`xor_fold`, Schnell & Borgs 2016, "XOR-folding
+      for hardening Bloom filter-based encryptions for PPRL"):
       the two halves are XORed, so a set bit no longer identifies a token's
       bit;
     * **record-level encoding** (CLK, Schnell, Bachteler & Reiher 2011):

@@ -42,7 +42,7 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jellyfish
@@ -525,7 +525,3 @@ def read_encoded(path: str | Path) -> EncodedSpine:
     return EncodedSpine(key=key, keys=keys, filters=filters, present=present, tokens=tokens, blocking=blocking,
                         params=params, key_check=meta["key_check"], mean_popcount=meta.get("mean_popcount", {}), clk=clk)
 
-
-def variant(params: EncodingParams, **changes) -> EncodingParams:
-    """A copy of ``params`` with some settings changed (``variant(p, salt="birth_year")``)."""
-    return replace(params, **changes)
