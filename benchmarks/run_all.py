@@ -13,6 +13,7 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
+| pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "scale": ["scale_benchmark.py"],
     "simulation": ["simulation.py"],
     "worlds": ["other_worlds.py"],
+    "pprl": ["pprl_attack.py"],
 }
 
 

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sendlink.synth",),  # the stages, in data-flow order
     ("sendlink.consent",),
     ("sendlink.link",),
+    ("sendlink.pprl",),  # privacy-preserving linkage: encodings of the linker's standardised values
     ("sendlink.deidentify",),
     ("sendlink.outcomes",),
     ("sendlink.evaluate",),  # reads the truth; checks the stages above
