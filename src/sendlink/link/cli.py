@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sendlink.io import StagedWrites
 from sendlink.link import clerical
+from sendlink.link.history import read_history
 from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
 from sendlink.link.spine import read_spine
 from sendlink.params import Params, load_params, override
@@ -34,6 +35,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--review-threshold", type=float, default=None, help="override linkage.thresholds.review")
     parser.add_argument("--review-out", type=Path, default=None, help="write the clerical-review queue here")
     parser.add_argument("--decisions", type=Path, default=None, help="reviewer decisions to honour (survey_id, upn, decision, reviewer, date)")
+    parser.add_argument("--history", type=Path, default=None,
+                        help="optional NPD census history (upn, academic_year or census_date, postcode, school_urn): "
+                             "the survey's postcode and school are also compared with the pupil's past ones")
 
 
 def _params(args: argparse.Namespace) -> Params:
@@ -50,19 +54,24 @@ def link_files(
     *,
     review_out: str | Path | None = None,
     decisions_path: str | Path | None = None,
+    history_path: str | Path | None = None,
 ) -> LinkResult:
     """Link two spine files and write the links (and review queue) atomically.
 
     Parquet spines are read dictionary-encoded (:func:`sendlink.link.spine.read_spine`),
     so a national NPD spine never becomes a table of Python strings. The
-    ``linkage:`` parameters and the seed of ``params`` are used.
+    ``linkage:`` parameters and the seed of ``params`` are used. With
+    ``history_path`` (:func:`sendlink.link.history.read_history`), the
+    survey's postcode and school are also compared with the pupil's past
+    ones.
     """
     started = time.perf_counter()
     survey = read_spine(survey_path, SURVEY_KEY)
     npd = read_spine(npd_path, NPD_KEY)
     read_seconds = time.perf_counter() - started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
-    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions)
+    history = read_history(history_path) if history_path is not None else None
+    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions, history=history)
     result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
@@ -74,5 +83,6 @@ def link_files(
 
 def run(args: argparse.Namespace) -> int:
     """Run ``sendlink link``."""
-    link_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out, decisions_path=args.decisions)
+    link_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out, decisions_path=args.decisions,
+               history_path=args.history)
     return 0

@@ -109,7 +109,8 @@ import pandas as pd
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.compare import FIELDS, Comparison
 
-__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "jsonable", "pair_log_u", "score"]
+__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "agreement", "automatic_match", "diagnose", "estimate_u", "fit", "jsonable",
+           "pair_log_u", "score"]
 
 log = logging.getLogger(__name__)
 
@@ -444,7 +445,8 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
     A model is *degenerate* when any of these fails:
 
     - every field's strongest level is evidence for a match (m > u) and its
-      last (disagreement) level evidence against (m < u): otherwise the
+      disagreement (the levels that do not count as agreement, together)
+      evidence against (m < u): otherwise the
       "match" class is not the class of pairs that agree;
     - EM converged, and its log-likelihood never decreased (EM guarantees
       it; a decrease means a bug or numerical trouble);
@@ -464,7 +466,10 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
     per_field = {}
     for name in model.fields:
         m, u = model.m[name], model.u[name]
-        best, worst = float(np.log2(m[0] / u[0])), float(np.log2(m[-1] / u[-1]))
+        # Disagreement is every level that does not count as agreement, taken together
+        # (the date of birth has two: ``different`` and ``far``).
+        apart = ~np.asarray(_FIELD[name].agrees)
+        best, worst = float(np.log2(m[0] / u[0])), float(np.log2(m[apart].sum() / u[apart].sum()))
         per_field[name] = {"strongest_level_weight": best, "disagreement_weight": worst}
         if best <= 0:
             reasons.append(f"{name}: agreement is not evidence of a match (weight {best:.2f})")
@@ -490,6 +495,46 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
         "max_matches": max_matches,
         "independent_matches": independent_matches,
     }
+
+
+#: A field's agreement also counts when its history does (a past postcode, a past school).
+_HISTORY_OF = {"postcode": "postcode_history", "school": "school_history"}
+
+
+def agreement(levels: pd.DataFrame, name: str) -> np.ndarray:
+    """Per pair: does ``name`` agree (a level that counts as agreement), or, for postcode and school, its history?"""
+    out = np.zeros(len(levels), dtype=bool)
+    for field_name in (name, _HISTORY_OF.get(name)):
+        if field_name is None or field_name not in levels:
+            continue
+        lv = levels[field_name].to_numpy().astype(np.int64)
+        agrees = np.asarray(_FIELD[field_name].agrees)
+        out |= (lv >= 0) & agrees[np.clip(lv, 0, None)]
+    return out
+
+
+def automatic_match(levels: pd.DataFrame, requires: list[str] | tuple[str, ...], min_agreeing: int) -> np.ndarray:
+    """Per pair: may the model link it without a person (else clerical review at best)?
+
+    Yes when the date of birth agrees (exactly, day and month swapped, or one
+    part off). Without that (missing, or disagreeing), the weights of the
+    other fields can still add up to a high probability, but the evidence is
+    of a kind strangers share: a namesake at the same school agrees on
+    forename, surname and school; a sibling on surname, address and school.
+    So the pair is linked automatically only if every field in ``requires``
+    agrees (postcode and school: the current value or a past one from the
+    history) and at least ``min_agreeing`` fields agree in all (a field and
+    its history count once). Not a hard rule about the data: the pair keeps
+    its probability and a reviewer sees it.
+    """
+    dob = agreement(levels, "date_of_birth")
+    names = ["forename", "surname", "postcode", "sex", "school"]
+    agree = {name: agreement(levels, name) for name in names}
+    ok = np.ones(len(levels), dtype=bool)
+    for name in requires:
+        ok &= agree[name]
+    count = np.sum([agree[name] for name in names], axis=0) if len(levels) else np.zeros(0)
+    return dob | (ok & (count >= min_agreeing))
 
 
 def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | None = None) -> pd.DataFrame:

@@ -86,6 +86,20 @@ class Model(_Strict):
     min_agreeing_fields: int = Field(ge=1)
     prior_strength: float = Field(ge=0)
     term_frequency: bool
+    #: Without agreement on the date of birth (missing, or disagreeing), a pair is linked
+    #: automatically only if these fields agree (the current value or, with a history,
+    #: a past one) and at least ``without_dob_min_agreeing`` fields agree in all; otherwise
+    #: it goes to clerical review at best. A name and a school alone are what a namesake
+    #: at the same school has (see sendlink.link.model.automatic_match).
+    without_dob_requires: list[Literal["forename", "surname", "postcode", "school", "sex"]]
+    without_dob_min_agreeing: int = Field(ge=0)
+
+
+class History(_Strict):
+    """The optional census history (:mod:`sendlink.link.history`)."""
+
+    #: Censuses up to this many years before a pupil's latest census are compared.
+    window_years: float = Field(gt=0)
 
 
 class LinkageParams(_Strict):
@@ -94,6 +108,7 @@ class LinkageParams(_Strict):
     thresholds: Thresholds
     blocking: Blocking
     model: Model
+    history: History
 
 
 #: The keys of :data:`BlockingKey`, in order.

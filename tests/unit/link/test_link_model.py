@@ -12,17 +12,17 @@ from sendlink.link.model import FittedModel, diagnose, estimate_u, fit, score
 
 # A known mixture. Levels of each field, strongest first (see compare.FIELDS).
 TRUE_M = {
-    "forename": [0.80, 0.05, 0.05, 0.02, 0.01, 0.01, 0.005, 0.01, 0.045],
-    "surname": [0.85, 0.03, 0.05, 0.03, 0.04],
-    "date_of_birth": [0.90, 0.02, 0.05, 0.03],
+    "forename": [0.80, 0.05, 0.05, 0.01, 0.02, 0.01, 0.01, 0.005, 0.01, 0.035],
+    "surname": [0.85, 0.01, 0.03, 0.05, 0.005, 0.005, 0.02, 0.03],
+    "date_of_birth": [0.90, 0.02, 0.05, 0.02, 0.01],
     "postcode": [0.70, 0.05, 0.05, 0.05, 0.15],
     "sex": [0.98, 0.02],
     "school": [0.85, 0.15],
 }
 TRUE_U = {
-    "forename": [0.01, 0.005, 0.01, 0.002, 0.0001, 0.001, 0.003, 0.05, 0.9189],
-    "surname": [0.005, 0.001, 0.01, 0.03, 0.954],
-    "date_of_birth": [0.003, 0.0005, 0.03, 0.9665],
+    "forename": [0.01, 0.005, 0.01, 0.0005, 0.002, 0.0001, 0.001, 0.003, 0.05, 0.9184],
+    "surname": [0.005, 0.0005, 0.001, 0.01, 0.002, 0.005, 0.03, 0.9465],
+    "date_of_birth": [0.003, 0.0005, 0.03, 0.3, 0.6665],
     "postcode": [0.001, 0.01, 0.05, 0.01, 0.929],
     "sex": [0.5, 0.5],
     "school": [0.02, 0.98],
@@ -122,20 +122,20 @@ def test_estimate_u_counts_levels_with_half_a_pseudo_count():
 
 
 def _hand_model() -> FittedModel:
-    m = {"surname": np.array([0.9, 0.02, 0.03, 0.02, 0.03])}
-    u = {"surname": np.array([0.01, 0.001, 0.01, 0.02, 0.959])}
+    m = {"surname": np.array([0.9, 0.005, 0.02, 0.03, 0.005, 0.005, 0.015, 0.02])}
+    u = {"surname": np.array([0.01, 0.0005, 0.001, 0.01, 0.002, 0.005, 0.02, 0.9515])}
     return FittedModel(fields=["surname"], m=m, u=u, pi=0.8, n_survey=100, n_npd=100, converged=True)
 
 
 def test_term_frequency_rare_name_outweighs_common_name():
     model = _hand_model()
-    levels = pd.DataFrame({"surname": np.array([0, 0, 4], dtype=np.int8)})
+    levels = pd.DataFrame({"surname": np.array([0, 0, 7], dtype=np.int8)})
     # Among 100 NPD records, 50 are Smith and 1 is Zielinski.
     tf = {"surname": np.array([50 / 100, 1 / 100, 0.0])}
     scored = score(model, levels, tf)
     assert scored["w_surname"].iloc[0] == pytest.approx(np.log2(0.9 / 0.5))  # about 0.85 bits
     assert scored["w_surname"].iloc[1] == pytest.approx(np.log2(0.9 / 0.01))  # about 6.5 bits
-    assert scored["w_surname"].iloc[2] == pytest.approx(np.log2(0.03 / 0.959))  # not exact: no TF
+    assert scored["w_surname"].iloc[2] == pytest.approx(np.log2(0.02 / 0.9515))  # not exact: no TF
     without = score(model, levels)
     assert without["w_surname"].iloc[0] == without["w_surname"].iloc[1] == pytest.approx(np.log2(0.9 / 0.01))
 
@@ -158,7 +158,7 @@ def test_diagnose_flags_a_degenerate_model():
     model = _hand_model()
     assert not diagnose(model)["degenerate"]
     # The trap: "agreeing" surname is *less* likely among matches than by chance.
-    model.m["surname"] = np.array([0.005, 0.02, 0.03, 0.02, 0.925])
+    model.m["surname"] = np.array([0.005, 0.005, 0.02, 0.03, 0.005, 0.005, 0.005, 0.925])
     result = diagnose(model)
     assert result["degenerate"]
     assert any("surname: agreement is not evidence" in r for r in result["reasons"])
@@ -208,6 +208,6 @@ def test_model_shows_its_parameters_for_notebooks(rng):
     assert "<table" in page and "lambda" in page
     table = model.table()
     assert {"field", "level", "m", "u", "bayes_factor", "weight"} <= set(table.columns)
-    assert len(table) == sum(len(spec.levels) for spec in FIELDS)
+    assert len(table) == sum(len(spec.levels) for spec in FIELDS if spec.name in levels)  # fields without evidence are left out
     as_dict = model.to_dict()
     assert as_dict["summary"]["converged"] and len(as_dict["em_trace"]) == len(model.trace)
