@@ -331,11 +331,14 @@ def report(o: pd.DataFrame) -> dict:
     }
 
 
-def _link(survey: pd.DataFrame, npd: pd.DataFrame, history: pd.DataFrame | None, tmp: Path) -> tuple[pd.DataFrame, float]:
+def _link(survey: pd.DataFrame, npd: pd.DataFrame, history: pd.DataFrame | None, tmp: Path,
+          params: Path | None = None) -> tuple[pd.DataFrame, float]:
     s_path, n_path, out = tmp / "survey.csv", tmp / "npd.csv", tmp / "links.csv"
     survey.to_csv(s_path, index=False)
     npd.to_csv(n_path, index=False)
     command = [sys.executable, "-m", "sendlink", "-q", "link", str(s_path), str(n_path), "--out", str(out)]
+    if params is not None:
+        command += ["--params", str(params)]
     if history is not None:
         h_path = tmp / "history.csv"
         history.to_csv(h_path, index=False)
@@ -420,6 +423,7 @@ def main() -> None:
     parser.add_argument("--no-history-run", action="store_true", help="skip the run without the NPD history")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write benchmarks/results/")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here instead of benchmarks/results/")
+    parser.add_argument("--params", type=Path, default=None, help="parameter file for the linker (default: the project's)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from variation_world import build_world
@@ -435,7 +439,7 @@ def main() -> None:
         variants = ([True] if with_history else []) + ([False] if not args.no_history_run or not with_history else [])
         for history in variants:
             with tempfile.TemporaryDirectory() as tmp:
-                links, seconds = _link(survey, world.npd, world.history if history else None, Path(tmp))
+                links, seconds = _link(survey, world.npd, world.history if history else None, Path(tmp), args.params)
             o = outcomes(links, truth)
             label = "with the NPD history" if history else "without the NPD history"
             pooled_outcomes.setdefault(label, []).append(o)

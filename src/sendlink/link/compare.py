@@ -88,7 +88,7 @@ from sendlink.link.arrays import unique_inverse
 from sendlink.link.features import Features, postcode_text
 from sendlink.link.standardise import PREFIX_NAMES, TITLE_NAMES
 
-__all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "level_names"]
+__all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "given_name_core", "level_names"]
 
 #: Jaro-Winkler bands for "close" and "similar" names.
 JW_CLOSE = 0.92
@@ -452,11 +452,11 @@ def _initial(p: Pairs) -> np.ndarray:
     return one_letter & (first_a >= 0) & (first_a == first_b)
 
 
-def _core(p: Pairs, side: str) -> tuple[np.ndarray, np.ndarray]:
-    """The given name a child is known by, once a Muhammad/Mohammed prefix is set aside, and whether there was one."""
-    f = p.features
+def given_name_core(features: Features, spine, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The given name a child is known by, once a Muhammad/Mohammed prefix (:data:`PREFIX_NAMES`)
+    is set aside, and whether there was one (name codes; ``-1`` when none is left)."""
+    f = features
     is_prefix = _name_table(f, "prefix", lambda n: n in PREFIX_NAMES, bool)
-    spine, rows = (p.s, p.survey_rows) if side == "s" else (p.n, p.npd_rows)
     first = spine.fn(rows).astype(np.int64)
     core = first.copy()
     prefixed = is_prefix[np.where(first < 0, len(is_prefix) - 1, first)] & (first >= 0)
@@ -473,7 +473,7 @@ def _core(p: Pairs, side: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _prefix(p: Pairs) -> np.ndarray:
     """Either side's first given name is a prefix name, and the names the child is known by agree (or are variants)."""
-    (a, pa_), (b, pb) = _core(p, "s"), _core(p, "n")
+    (a, pa_), (b, pb) = given_name_core(p.features, p.s, p.survey_rows), given_name_core(p.features, p.n, p.npd_rows)
     ok = (pa_ | pb) & (a >= 0) & (b >= 0)
     out = ok & (a == b)
     rest = np.flatnonzero(ok & ~out)

@@ -59,6 +59,7 @@ from sendlink.link import compare
 from sendlink.link.features import Features, encode, postcode_text
 from sendlink.link.model import FittedModel
 from sendlink.link.spine import RawSpine
+from sendlink.link.standardise import TITLE_NAMES
 from sendlink.params.linkage import Thresholds
 
 __all__ = ["UNIQUE_ID", "splink_blocking_rules", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
@@ -143,6 +144,21 @@ def _group_lists(features: Features, codes: np.ndarray) -> list[list[int]]:
     return out
 
 
+def _history_lists(features: Features, rows: np.ndarray, is_npd: bool) -> tuple[list, list]:
+    """Per record: its history's postcodes (text) and schools (codes); None on the survey side or without a history."""
+    history = features.cache.get("history")
+    if not is_npd or history is None:
+        return [None] * len(rows), [None] * len(rows)
+    postcodes, schools = [], []
+    for r in rows.tolist():
+        start, stop = int(history.indptr[r]), int(history.indptr[r + 1])
+        units = history.postcodes[start:stop]
+        postcodes.append([v for v in postcode_text(units[units >= 0], features.long_postcodes) if v is not None])
+        codes = history.schools[start:stop]
+        schools.append([int(v) for v in codes[codes >= 0]])
+    return postcodes, schools
+
+
 def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.DataFrame:
     fn, fnfull, sn = side.fn(rows), side.fnfull(rows), side.sn(rows)
     year = side.year(rows)
@@ -162,6 +178,16 @@ def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.
         "sex": np.where(sex == 0, "F", np.where(sex == 1, "M", None)),
         "school": pd.array(school, dtype="Int64"),
     })
+    # The naming-convention levels' prepared columns (sendlink.link.compare).
+    core, prefixed = compare.given_name_core(features, side, rows)
+    frame["fncore"] = _names(features, core)
+    frame["fncore_prefixed"] = prefixed
+    frame["fncore_groups"] = _group_lists(features, core)
+    frame["sn_groups"] = _group_lists(features, sn)
+    frame["snmc"] = [None if v is None else ("mc" + v[3:] if v.startswith("mac") and len(v) > 4 else v) for v in frame["sn"].tolist()]
+    frame["sn_title"] = [v is not None and v in TITLE_NAMES for v in frame["sn"].tolist()]
+    frame.loc[frame["sn"].isna(), "sn_title"] = None
+    frame["pc_hist"], frame["school_hist"] = _history_lists(features, rows, is_npd)
     for column in ("dob_y", "dob_m", "dob_d"):
         frame.loc[~present, column] = pd.NA
     for column in ("pc_sector", "pc_district", "school"):
