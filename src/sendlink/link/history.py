@@ -40,7 +40,7 @@ from sendlink.link.features import Features, postcode_codes
 from sendlink.link.spine import RawSpine
 from sendlink.link.standardise import _clean_urn
 
-__all__ = ["HISTORY_COLUMNS", "History", "attach_history", "read_history"]
+__all__ = ["HISTORY_COLUMNS", "History", "attach_history", "history_table", "read_history"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,15 @@ def read_history(path: str | Path) -> pd.DataFrame:
         years or dates (naming the rows).
     """
     frame = read_table(path, dtype_str=True) if str(path).lower().endswith(".csv") else read_table(path)
+    return history_table(frame, path)
+
+
+def history_table(frame: pd.DataFrame, path: str | Path = "history") -> pd.DataFrame:
+    """Check a history table already in memory (:func:`read_history`'s rules; ``path`` names it in errors).
+
+    Returns ``upn, year, postcode, school_urn`` with ``year`` a number
+    (``2021/22`` -> 2021; a census date -> its year and fraction).
+    """
     if "upn" not in frame.columns:
         raise InputError(path, "missing required column: upn", column="upn")
     census = next((c for c in _CENSUS_COLUMNS if c in frame.columns), None)
@@ -123,18 +132,22 @@ def read_history(path: str | Path) -> pd.DataFrame:
         raise InputError(path, f"missing a census column: one of {', '.join(_CENSUS_COLUMNS)}", column="academic_year")
     if "postcode" not in frame.columns and "school_urn" not in frame.columns:
         raise InputError(path, "needs postcode or school_urn (or both)", column="postcode")
-    text = frame[census].astype(object).where(frame[census].notna(), "").astype(str).str.strip()
+    # Parsed per distinct value (a few census years against millions of rows).
+    codes, uniques = pd.factorize(frame[census], use_na_sentinel=True)
+    texts = pd.Series([str(v).strip() for v in uniques], dtype=object)
     if census == "census_date":
-        dates = pd.to_datetime(text.where(text != ""), errors="coerce", format="mixed", dayfirst=False)
-        years = dates.dt.year + (dates.dt.dayofyear - 1) / 365.25
+        dates = pd.to_datetime(texts.where(texts != ""), errors="coerce", format="mixed")
+        parsed = (dates.dt.year + (dates.dt.dayofyear - 1) / 365.25).to_numpy(float)
     else:
-        years = pd.to_numeric(text.str.slice(0, 4).where(text != ""), errors="coerce")
-    bad = frame.index[years.isna() & (text != "")]
-    if len(bad):
+        parsed = pd.to_numeric(texts.str.slice(0, 4).where(texts != ""), errors="coerce").to_numpy(float)
+    bad_values = np.flatnonzero(np.isnan(parsed) & (texts != "").to_numpy())
+    if len(bad_values):
+        bad = np.flatnonzero(np.isin(codes, bad_values))
         raise InputError(path, f"{census} must be a year (2022) or a date (2022-01-20)", column=census,
-                         rows=[int(i) for i in bad[:20]], values=text[bad[:5]].tolist())
-    out = pd.DataFrame({"upn": frame["upn"].astype(object).where(frame["upn"].notna(), "").astype(str).str.strip(),
-                        "year": years.astype(float)})
+                         rows=[int(i) for i in bad[:20]], values=texts[bad_values[:5]].tolist())
+    years = np.append(parsed, np.nan)[np.where(codes < 0, len(parsed), codes)]
+    upn = frame["upn"] if frame["upn"].dtype == object else frame["upn"].astype(object)
+    out = pd.DataFrame({"upn": upn.where(upn.notna(), "").astype(str), "year": years})
     for column in ("postcode", "school_urn"):
         out[column] = frame[column].astype(object).where(frame[column].notna(), None) if column in frame.columns else None
     out = out[(out["upn"] != "") & out["year"].notna()].reset_index(drop=True)
