@@ -13,8 +13,9 @@ The levels (:data:`FIELDS`), first matching level wins:
 forename
     ``exact`` (first given name, or all given names run together, equal) /
     ``variant`` (nickname or spelling variant: Bob~Robert, Mohammed~Muhammad;
-    or a Yoruba short form: Seun~Oluwaseun, Tunde~Babatunde, the name
-    without its prefix, :data:`YORUBA_PREFIXES`) / ``close`` (one typing
+    or a Yoruba short form: Seun~Oluwaseun, Tunde~Babatunde, Funmi~
+    Olufunmilayo, the name without its prefix or the start of what is left,
+    :data:`YORUBA_PREFIXES`) / ``close`` (one typing
     slip: optimal string alignment distance 1, or Jaro-Winkler >= 0.92) /
     ``prefix`` (the names agree once a Muhammad/Mohammed prefix is set aside:
     Muhammad Yusuf~Yusuf, Md Yusuf~Yusuf) / ``middle_name`` (one side's forename is among the
@@ -43,7 +44,10 @@ surname
 date_of_birth
     ``exact`` / ``swapped`` (day and month swapped: 2009-03-12 ~
     2009-12-03) / ``one_off`` (two of year, month, day agree: one component
-    mistyped) / ``different`` (one part agrees, or within a year) / ``far``
+    mistyped) / ``default`` (the years agree and one side is 1 January: the
+    placeholder some systems record when the day and month of a birth are
+    unknown, common among children born abroad) / ``different`` (one part
+    agrees, or within a year) / ``far``
     (every part differs and more than a year apart: another child, far more
     often than a slip; its own m and u make it evidence *against*, not
     merely missing agreement).
@@ -172,15 +176,16 @@ _YORUBA_SQL = "^(" + "|".join(_YORUBA_BY_LENGTH) + ")"
 
 
 def _short_form_pair(a: str, b: str) -> bool:
-    """Is one name the other without a Yoruba prefix (at least three letters left)?"""
+    """Is one name the other without a Yoruba prefix, or the start of what is left (at least three letters)?"""
     if not a or not b or a == b:
         return False
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     if len(short) < 3 or len(short) == len(long_):
         return False
-    # The longest prefix the long name starts with is the one dropped (as the SQL's regexp does).
+    # The longest prefix the long name starts with is the one dropped (as the SQL's regexp does);
+    # the short form is the stem that is left, or its first syllables (Funmi for Olufunmilayo).
     prefix = next((pre for pre in _YORUBA_BY_LENGTH if long_.startswith(pre)), None)
-    return prefix is not None and long_[len(prefix):] == short
+    return prefix is not None and long_[len(prefix):].startswith(short)
 
 
 def _short_form(features: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -497,8 +502,9 @@ FORENAME = Comparison(
         Level("exact", _forename_exact, 0.85, True, "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
         Level("variant", lambda p: _variant(p.features, *_fn(p)) | _short_form(p.features, *_fn(p)), 0.03, True,
               f"(list_has_any(fn_groups_l, fn_groups_r) OR (length(fn_l) < length(fn_r) AND length(fn_l) >= 3 "
-              f"AND regexp_replace(fn_r, '{_YORUBA_SQL}', '') = fn_l AND fn_r <> fn_l) OR (length(fn_r) < length(fn_l) "
-              f"AND length(fn_r) >= 3 AND regexp_replace(fn_l, '{_YORUBA_SQL}', '') = fn_r AND fn_r <> fn_l))"),
+              f"AND regexp_matches(fn_r, '{_YORUBA_SQL}') AND starts_with(regexp_replace(fn_r, '{_YORUBA_SQL}', ''), fn_l)) "
+              f"OR (length(fn_r) < length(fn_l) AND length(fn_r) >= 3 AND regexp_matches(fn_l, '{_YORUBA_SQL}') "
+              f"AND starts_with(regexp_replace(fn_l, '{_YORUBA_SQL}', ''), fn_r)))"),
         Level("close", _close(_forename_scores), 0.04, True,
               f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {JW_CLOSE} "
               f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_CLOSE})"),
@@ -526,8 +532,16 @@ def _sn(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
     return p.s.sn(p.survey_rows), p.n.sn(p.npd_rows)
 
 
+def _without_titles(f: Features, codes: np.ndarray) -> np.ndarray:
+    """Name codes with title names (Begum, Kaur...) set to missing: a shared title is no shared family name."""
+    title = _name_table(f, "title", lambda n: n in TITLE_NAMES, bool)
+    return np.where((codes >= 0) & title[np.where(codes < 0, len(title) - 1, codes)], -1, codes)
+
+
 def _surname_part(p: Pairs) -> np.ndarray:
+    f = p.features
     (a, b), sp, np_ = _sn(p), p.s.snparts(p.survey_rows), p.n.snparts(p.npd_rows)
+    a, b, sp, np_ = (_without_titles(f, x) for x in (a, b, sp, np_))
     return _any_equal(sp, np_) | _any_equal(a[:, None], np_) | _any_equal(b[:, None], sp)
 
 
@@ -577,7 +591,8 @@ SURNAME = Comparison(
         Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, "sn_l = sn_r"),
         Level("variant", _surname_variant, 0.01, True, "(snmc_l = snmc_r OR list_has_any(sn_groups_l, sn_groups_r))"),
         Level("part", _surname_part, 0.02, True,
-              "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"),
+              "(list_has_any(snparts_nt_l, snparts_nt_r) OR (NOT sn_title_l AND list_contains(snparts_nt_r, sn_l)) "
+              "OR (NOT sn_title_r AND list_contains(snparts_nt_l, sn_r)))"),
         Level("close", _close(_surname_scores), 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
         Level("other_names", _surname_in_other_names, 0.005, True,
               "(list_has_any(list_concat([sn_l], snparts_l), mid_r) OR list_has_any(list_concat([sn_r], snparts_r), mid_l))"),
@@ -609,6 +624,13 @@ def _swapped(p: Pairs) -> np.ndarray:
 FAR_DAYS = 366
 
 
+def _default_date(p: Pairs) -> np.ndarray:
+    """The years agree and one side is 1 January: a placeholder for an unknown day and month."""
+    s, n, si, ni = p.s, p.n, p.survey_rows, p.npd_rows
+    jan1 = ((s.month(si) == 1) & (s.day(si) == 1)) | ((n.month(ni) == 1) & (n.day(ni) == 1))
+    return (s.year(si) >= 0) & (s.year(si) == n.year(ni)) & jan1
+
+
 def _dob_not_far(p: Pairs) -> np.ndarray:
     """One part agrees, or the dates are at most :data:`FAR_DAYS` apart."""
     gap = np.abs(p.s.dob(p.survey_rows).astype(np.int64) - p.n.dob(p.npd_rows).astype(np.int64))
@@ -625,6 +647,8 @@ DATE_OF_BIRTH = Comparison(
         Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, f"{_SAME_SQL} = 3"),
         Level("swapped", _swapped, 0.01, True, "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
         Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, f"{_SAME_SQL} = 2"),
+        Level("default", _default_date, 0.005, True,
+              "(dob_y_l = dob_y_r AND ((dob_m_l = 1 AND dob_d_l = 1) OR (dob_m_r = 1 AND dob_d_r = 1)))"),
         Level("different", _dob_not_far, 0.025, False,
               f"({_SAME_SQL} >= 1 OR abs(date_diff('day', make_date(dob_y_l, dob_m_l, dob_d_l), make_date(dob_y_r, dob_m_r, dob_d_r))) <= {FAR_DAYS})"),
         Level("far", None, 0.005, False, None),

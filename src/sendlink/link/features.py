@@ -28,7 +28,7 @@ from scipy import sparse
 
 from sendlink.link import standardise
 from sendlink.link.spine import RawSpine, as_array
-from sendlink.link.standardise import NOT_SURNAME_PARTS, TRANSLITERATE, name_groups
+from sendlink.link.standardise import SURNAME_PARTICLES, TRANSLITERATE, name_groups
 
 __all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_text"]
 
@@ -224,7 +224,7 @@ def _standard_names(raw: RawSpine) -> dict[str, object]:
     out["sn"] = ["".join(t) or None for t in sur]
     parts = []
     for tokens in sur:
-        kept = [t for t in tokens if t not in NOT_SURNAME_PARTS] or tokens
+        kept = [t for t in tokens if t not in SURNAME_PARTICLES] or tokens
         parts.append(kept)
     out["snparts"] = _pad(parts)
     return out

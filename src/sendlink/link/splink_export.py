@@ -186,6 +186,7 @@ def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.
     frame["sn_groups"] = _group_lists(features, sn)
     frame["snmc"] = [None if v is None else ("mc" + v[3:] if v.startswith("mac") and len(v) > 4 else v) for v in frame["sn"].tolist()]
     frame["sn_title"] = [v is not None and v in TITLE_NAMES for v in frame["sn"].tolist()]
+    frame["snparts_nt"] = [[v for v in parts if v not in TITLE_NAMES] for parts in frame["snparts"].tolist()]
     frame.loc[frame["sn"].isna(), "sn_title"] = None
     frame["pc_hist"], frame["school_hist"] = _history_lists(features, rows, is_npd)
     for column in ("dob_y", "dob_m", "dob_d"):

@@ -27,11 +27,12 @@ Surname particles and double-barrelled surnames
     ``smithjones``, ``de Souza`` -> ``desouza``); ``surname_parts`` holds the
     tokens that are not particles (``smith jones``, ``souza``), so each part
     of a double-barrelled name can agree on its own. Title names
-    (:data:`TITLE_NAMES`: Begum, Khatun, Bibi, Kaur, Singh) are not parts
-    either, unless they are the whole surname: ``Begum Rahman`` has the one
-    part ``rahman`` and agrees in part with ``Rahman``, and two girls called
-    Begum are not "the same family" (docs/DOMAIN.md, "Names in England's
-    communities").
+    (:data:`TITLE_NAMES`: Begum, Khatun, Bibi, Kaur, Singh) stay parts here
+    (blocking pairs ``Sikder Begum`` with ``Begum``), but the comparison does
+    not count a shared title as a shared family name: ``Begum Rahman``
+    agrees in part with ``Rahman``, and two girls called Begum are not "the
+    same family" (:mod:`sendlink.link.compare`; docs/DOMAIN.md, "Names in
+    England's communities").
 Postcodes
     Upper case, spaces removed, then split by the UK pattern into
     *unit* ``SW1A 1AA``, *sector* ``SW1A 1``, *district* ``SW1A`` and *area*
@@ -71,7 +72,6 @@ from sendlink.schema.spine import (
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
-    "NOT_SURNAME_PARTS",
     "PREFIX_NAMES",
     "TITLE_NAMES",
     "TRANSLITERATE",
@@ -169,12 +169,8 @@ def _map_unique_columns(columns: list[pd.Series], function: Callable[..., tuple]
     return outputs
 
 
-#: Tokens that are not a part of a surname on their own (unless they are all there is).
-NOT_SURNAME_PARTS = SURNAME_PARTICLES | TITLE_NAMES
-
-
 def _surname_parts(tokens: tuple[str, ...]) -> str | None:
-    parts = [t for t in tokens if t not in NOT_SURNAME_PARTS]
+    parts = [t for t in tokens if t not in SURNAME_PARTICLES]
     return " ".join(parts) if parts else (" ".join(tokens) if tokens else None)
 
 

@@ -90,7 +90,8 @@ class Model(_Strict):
     #: automatically only if these fields agree (the current value or, with a history,
     #: a past one) and at least ``without_dob_min_agreeing`` fields agree in all; otherwise
     #: it goes to clerical review at best. A name and a school alone are what a namesake
-    #: at the same school has (see sendlink.link.model.automatic_match).
+    #: at the same school has; the address is what the namesake lacks
+    #: (see sendlink.link.model.automatic_match).
     without_dob_requires: list[Literal["forename", "surname", "postcode", "school", "sex"]]
     without_dob_min_agreeing: int = Field(ge=0)
 
