@@ -79,7 +79,10 @@ survey's date with day and month swapped, joined to the NPD's date),
 ``surname_part`` (multi), ``surname_sound``, ``surname_initial``,
 ``names_unordered`` (forename and surname as an unordered pair: a key for
 transposed names), ``postcode``, ``pc_sector``, ``pc_district``, ``sex``,
-``school``.
+``school``; ``surname_as_forename`` (the survey's surname against the NPD's
+forename groups) and ``forename_as_surname`` (the survey's forename against
+the NPD's surname parts): names in the other box together with another
+difference, as family-name-first order and patronymic names give them.
 """
 
 from __future__ import annotations
@@ -101,10 +104,10 @@ log = logging.getLogger(__name__)
 KEYS = (
     "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "forename_group", "forename_sound",
     "forename_initial", "surname", "surname_part", "surname_sound", "surname_initial", "names_unordered",
-    "postcode", "pc_sector", "pc_district", "sex", "school",
+    "postcode", "pc_sector", "pc_district", "sex", "school", "surname_as_forename", "forename_as_surname",
 )
 #: Keys with several values per record.
-MULTI_KEYS = ("forename_group", "surname_part")
+MULTI_KEYS = ("forename_group", "surname_part", "surname_as_forename", "forename_as_surname")
 
 #: Days from 1900-01-01 to the last date a key can hold (dates later are missing).
 _MAX_DAY = int((np.datetime64("2100-01-01", "D") - EPOCH).astype(int))
@@ -140,6 +143,10 @@ _COLUMN = {
     "surname": "surname", "surname_part": "surname", "surname_sound": "surname", "surname_initial": "surname",
     "postcode": "postcode", "pc_sector": "postcode", "pc_district": "postcode", "sex": "sex", "school": "school_urn",
     "names_unordered": "forename+surname",
+    # Names in the other box (family name first, or a surname that is a given name on
+    # the other side): the survey's surname against the NPD's forename groups, and the
+    # survey's forename against the NPD's surname parts.
+    "surname_as_forename": "forename", "forename_as_surname": "surname",
 }
 
 
@@ -167,11 +174,11 @@ def _value(features: Features, side: Side, name: str, rows=None) -> _Key:
         return _Key(side.fn(rows).astype(np.int64))
     if name == "surname":
         return _Key(side.sn(rows).astype(np.int64))
-    if name == "forename_group":
+    if name in ("forename_group", "surname_as_forename"):  # the NPD side of surname_as_forename is its forename
         indptr, blocks = features.name_blocks
         rec_ptr, values = _expand_csr(indptr, blocks, side.fn(rows).astype(np.int64))
         return _Key(values, rec_ptr)
-    if name == "surname_part":
+    if name in ("surname_part", "forename_as_surname"):  # the NPD side of forename_as_surname is its surname
         parts = side.snparts(rows).astype(np.int64)
         dup = np.zeros(parts.shape, dtype=bool)  # a part repeated within one surname counts once
         for j in range(1, parts.shape[1]):
@@ -210,6 +217,12 @@ def _survey_key(features: Features, name: str, rows: np.ndarray) -> _Key:
     if name == "dob_swapped":
         days = _swap_days(features.survey, rows)
         return _Key(np.where((days >= 0) & (days < _MAX_DAY), days, -1))
+    if name == "surname_as_forename":
+        indptr, blocks = features.name_blocks
+        rec_ptr, values = _expand_csr(indptr, blocks, features.survey.sn(rows).astype(np.int64))
+        return _Key(values, rec_ptr)
+    if name == "forename_as_surname":
+        return _Key(features.survey.fn(rows).astype(np.int64))
     return _value(features, features.survey, name, rows)
 
 

@@ -97,3 +97,16 @@ def test_non_uk_postcodes_block_exactly():
     survey = pd.DataFrame({"survey_id": ["s"], "postcode": ["4223"]})
     npd = pd.DataFrame({"upn": ["a", "b", "c"], "postcode": ["4223", "4232", "1234567890AB"]})
     assert _pairs(block(features(survey, npd), [("postcode", ("postcode",), ())], 100)) == {(0, 0)}
+
+
+def test_names_in_the_other_box_meet_despite_another_difference():
+    """Family name first plus a new surname, and a Somali father's name as the surname: the crossed-box keys find them."""
+    npd = pd.DataFrame({"upn": ["n1", "n2", "n3"], "forename": ["Gavin", "Wei", "Oliver"], "surname": ["Way", "Tang", "Smith"],
+                        "date_of_birth": ["2009-11-28", "2010-02-03", "2009-11-28"]})
+    survey = pd.DataFrame({"survey_id": ["s1", "s2"], "forename": ["Ibarra", "Tang"], "surname": ["Gavin", "Li"],
+                           "date_of_birth": ["2009-11-28", "2010-02-03"]})
+    features = encode_frames(survey, npd)
+    passes = [("as_forename", ("dob", "surname_as_forename"), (), 100), ("as_surname", ("dob", "forename_as_surname"), (), 100)]
+    result = block(features, passes, 100)
+    found = set(zip(result.survey_rows.tolist(), result.npd_rows.tolist(), strict=True))
+    assert found == {(0, 0), (1, 1)}  # and not Oliver Smith, born the same day as Gavin
