@@ -249,6 +249,11 @@ def link_spines(
     u = model.estimate_u(compare.compare(features, rs, rn))
     lap("estimate_u")
     tf = _tf_frequencies(features, ni) if params.model.term_frequency and n_n else None
+    if tf is not None:  # surname, postcode and school of one household, scored jointly
+        from sendlink.link.household import household_frequencies
+
+        same_household = (levels["surname"].to_numpy() == 0) & (levels["postcode"].to_numpy() == 0)
+        tf.update(household_frequencies(features, ni, same_household))
     lap("term_frequencies")
     fitted = model.fit(
         levels, u, n_s, n_n,

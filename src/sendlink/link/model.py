@@ -109,8 +109,8 @@ import pandas as pd
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.compare import FIELDS, Comparison
 
-__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "agreement", "automatic_match", "diagnose", "estimate_u", "fit", "jsonable",
-           "pair_log_u", "score"]
+__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "agreement", "automatic_match", "diagnose", "estimate_u", "fit",
+           "household_log_u", "jsonable", "pair_log_u", "score"]
 
 log = logging.getLogger(__name__)
 
@@ -287,19 +287,55 @@ def _agreeing(patterns: np.ndarray, fields: list[Comparison]) -> np.ndarray:
     return count
 
 
+def _field_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], name: str, tf: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Per pair: ln u of the field's level (the agreed value's frequency at a TF exact level; 0 when missing)."""
+    lv = levels[name].to_numpy().astype(np.int64)
+    present = lv >= 0
+    log_u = np.log(u[name])[np.clip(lv, 0, None)]
+    if tf is not None and name in tf and _FIELD[name].term_frequency:
+        freq = np.asarray(tf[name], dtype=float)
+        ok = (lv == 0) & (freq > 0)
+        log_u = np.where(ok, np.log(np.where(ok, freq, 1.0)), log_u)
+    return np.where(present, log_u, 0.0)
+
+
+def household_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list[str], tf: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Per pair: how much ln u changes when surname, postcode and school are scored as one household.
+
+    For pairs agreeing exactly on surname and full postcode (``tf["household"]``
+    > 0, :func:`sendlink.link.household.household_frequencies`): the sum of
+    the two fields' ln u is replaced by ln of their joint frequency, and the
+    school's ln u by ln of the share of sibling pairs at one school (or of
+    those at different schools). Zero for every other pair, and when ``tf``
+    has no household frequencies.
+    """
+    out = np.zeros(len(levels))
+    if tf is None or "household" not in tf or not {"surname", "postcode"} <= set(fields):
+        return out
+    joint = np.asarray(tf["household"], dtype=float)
+    hh = (joint > 0) & (levels["surname"].to_numpy() == 0) & (levels["postcode"].to_numpy() == 0)
+    if not hh.any():
+        return out
+    separate = _field_log_u(levels, u, "surname", tf) + _field_log_u(levels, u, "postcode", tf)
+    out[hh] = np.log(joint[hh]) - separate[hh]
+    rate = np.asarray(tf.get("school_in_household", np.full(len(levels), np.nan)), dtype=float)
+    if "school" in fields:
+        lv = levels["school"].to_numpy().astype(np.int64)
+        ok = hh & (lv >= 0) & np.isfinite(rate)
+        if ok.any():
+            r = np.clip(rate[ok], 1e-3, 1 - 1e-3)
+            within = np.where(lv[ok] == 0, np.log(r), np.log1p(-r))
+            out[ok] += within - _field_log_u(levels, u, "school", tf)[ok]
+    return out
+
+
 def pair_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list[str], tf: dict[str, np.ndarray] | None) -> np.ndarray:
-    """Per pair: sum over present fields of ln u, with the agreed value's frequency at TF exact levels."""
+    """Per pair: sum over present fields of ln u, with the agreed value's frequency at TF exact levels,
+    and surname, postcode and school scored as one household where they agree (:func:`household_log_u`)."""
     out = np.zeros(len(levels))
     for name in fields:
-        lv = levels[name].to_numpy().astype(np.int64)
-        present = lv >= 0
-        log_u = np.log(u[name])[np.clip(lv, 0, None)]
-        if tf is not None and name in tf and _FIELD[name].term_frequency:
-            freq = np.asarray(tf[name], dtype=float)
-            ok = (lv == 0) & (freq > 0)
-            log_u = np.where(ok, np.log(np.where(ok, freq, 1.0)), log_u)
-        out += np.where(present, log_u, 0.0)
-    return out
+        out += _field_log_u(levels, u, name, tf)
+    return out + household_log_u(levels, u, fields, tf)
 
 
 def _group_posterior(groups: np.ndarray, n_groups: int, a: np.ndarray, log_none: float) -> tuple[np.ndarray, float]:
@@ -501,14 +537,24 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
 _HISTORY_OF = {"postcode": "postcode_history", "school": "school_history"}
 
 
-def agreement(levels: pd.DataFrame, name: str) -> np.ndarray:
-    """Per pair: does ``name`` agree (a level that counts as agreement), or, for postcode and school, its history?"""
+#: For the automatic-match rule, an address agrees at these levels only: a postcode district
+#: holds thousands of households, and a namesake at the same school usually lives in it.
+ADDRESS_LEVELS = ("unit", "sector", "typo")
+
+
+def agreement(levels: pd.DataFrame, name: str, *, address: bool = False) -> np.ndarray:
+    """Per pair: does ``name`` agree (a level that counts as agreement), or, for postcode and school, its history?
+
+    With ``address``, the postcode agrees only at :data:`ADDRESS_LEVELS` (or a past postcode).
+    """
     out = np.zeros(len(levels), dtype=bool)
     for field_name in (name, _HISTORY_OF.get(name)):
         if field_name is None or field_name not in levels:
             continue
         lv = levels[field_name].to_numpy().astype(np.int64)
         agrees = np.asarray(_FIELD[field_name].agrees)
+        if address and field_name == "postcode":
+            agrees = np.isin(_FIELD[field_name].labels, ADDRESS_LEVELS)
         out |= (lv >= 0) & agrees[np.clip(lv, 0, None)]
     return out
 
@@ -536,7 +582,7 @@ def automatic_match(levels: pd.DataFrame, requires: list[str] | tuple[str, ...],
     """
     dob = agreement(levels, "date_of_birth")
     names = ["forename", "surname", "postcode", "sex", "school"]
-    agree = {name: agreement(levels, name) for name in names}
+    agree = {name: agreement(levels, name, address=True) for name in names}
     ok = np.ones(len(levels), dtype=bool)
     for name in requires:
         ok &= agree[name]
@@ -562,7 +608,9 @@ def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | 
     -------
     DataFrame
         ``w_<field>`` (log2 Bayes factor, 0 when missing) per field,
-        ``match_weight`` (their sum plus the prior weight) and
+        ``w_household`` (the household correction, 0 for most pairs:
+        :func:`household_log_u`), ``match_weight`` (their sum plus the prior
+        weight) and
         ``match_probability`` (the pair on its own, before its rivals are
         accounted for: :func:`sendlink.link.assign.competing_probability`).
     """
@@ -579,6 +627,9 @@ def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | 
             w[ok] = np.log2(model.m[name][0]) - np.log2(freq[ok])
         out[f"w_{name}"] = w
         total += w
+    # Surname, postcode and school of one household: scored jointly (sendlink.link.household).
+    out["w_household"] = -household_log_u(levels, model.u, model.fields, tf) / np.log(2.0)
+    total += out["w_household"].to_numpy()
     out["match_weight"] = total
     out["match_probability"] = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
     return out

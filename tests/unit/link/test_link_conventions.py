@@ -170,3 +170,9 @@ def test_a_past_address_counts_as_the_address_for_the_rule():
     levels = _levels(forename=["exact"], surname=["exact"], date_of_birth=[""], postcode=["different"], sex=["agree"],
                      school=["disagree"], postcode_history=["past"], school_history=["none"])
     assert automatic_match(levels, ["postcode"], 2).tolist() == [True]
+
+
+def test_a_district_is_not_an_address_for_the_rule():
+    levels = _levels(forename=["exact"], surname=["exact"], date_of_birth=["far"], postcode=["district"], sex=["agree"],
+                     school=["agree"])
+    assert automatic_match(levels, ["postcode"], 2).tolist() == [False]

@@ -211,3 +211,21 @@ def test_model_shows_its_parameters_for_notebooks(rng):
     assert len(table) == sum(len(spec.levels) for spec in FIELDS if spec.name in levels)  # fields without evidence are left out
     as_dict = model.to_dict()
     assert as_dict["summary"]["converged"] and len(as_dict["em_trace"]) == len(model.trace)
+
+
+def test_household_fields_are_scored_jointly():
+    """Surname and postcode agreeing: their joint frequency replaces the product of their frequencies,
+    and the school's u becomes the share of sibling pairs at one school (sendlink.link.household)."""
+    from sendlink.link.model import household_log_u
+
+    u = {"surname": U["surname"], "postcode": U["postcode"], "school": U["school"]}
+    levels = pd.DataFrame({"surname": [0, 0, 1], "postcode": [0, 0, 0], "school": [0, 1, 0]})
+    tf = {"surname": np.array([0.001, 0.001, 0.0]), "postcode": np.array([1e-5, 1e-5, 1e-5]),
+          "household": np.array([2e-5, 2e-5, 0.0]), "school_in_household": np.array([0.6, 0.6, 0.6])}
+    delta = household_log_u(levels, u, ["surname", "postcode", "school"], tf)
+    expected_0 = np.log(2e-5) - np.log(0.001) - np.log(1e-5) + np.log(0.6) - np.log(U["school"][0])
+    expected_1 = np.log(2e-5) - np.log(0.001) - np.log(1e-5) + np.log(0.4) - np.log(U["school"][1])
+    assert delta == pytest.approx([expected_0, expected_1, 0.0])
+    # A household of two (the child and a sibling) weighs about log2(1/(0.001*1e-5)/(1/2e-5)) = 10.6 bits less.
+    assert -delta[0] / np.log(2) > 10
+    assert household_log_u(levels, u, ["surname", "postcode", "school"], None).tolist() == [0.0, 0.0, 0.0]
