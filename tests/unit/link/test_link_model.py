@@ -226,6 +226,7 @@ def test_household_fields_are_scored_jointly():
     expected_0 = np.log(2e-5) - np.log(0.001) - np.log(1e-5) + np.log(0.6) - np.log(U["school"][0])
     expected_1 = np.log(2e-5) - np.log(0.001) - np.log(1e-5) + np.log(0.4) - np.log(U["school"][1])
     assert delta == pytest.approx([expected_0, expected_1, 0.0])
-    # A household of two (the child and a sibling) weighs about log2(1/(0.001*1e-5)/(1/2e-5)) = 10.6 bits less.
-    assert -delta[0] / np.log(2) > 10
+    # A household of two (the child and a sibling) at one school: about 11 bits less for surname and
+    # postcode (log2(2e-5 / (0.001 x 1e-5))) and 5 less for the school (log2(0.6 / 0.02)).
+    assert delta[0] / np.log(2) == pytest.approx(np.log2(2e-5 / 1e-8) + np.log2(0.6 / 0.02))
     assert household_log_u(levels, u, ["surname", "postcode", "school"], None).tolist() == [0.0, 0.0, 0.0]
