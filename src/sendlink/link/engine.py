@@ -265,6 +265,10 @@ def link_spines(
         prior_strength=params.model.prior_strength,
     )
     lap("fit")
+    if tf is not None and "household" in tf:
+        hh = np.asarray(tf["household"]) > 0
+        fitted.household = {"sibling_chance": float(tf["household"][hh][0]) if hh.any() else 0.0,
+                            "school_rate": float(tf["school_in_household"][0]) if len(tf["school_in_household"]) else float("nan")}
     scores = model.score(fitted, levels, tf)
     weight = scores["match_weight"].to_numpy()
     prob = assign.competing_probability(si, weight)

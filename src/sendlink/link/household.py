@@ -16,10 +16,12 @@ certain match on surname, address and school. The issue that asked for this
 The correction, for pairs that agree exactly on the surname *and* on the
 full postcode (the household):
 
-* the two fields' chance agreement is the *joint* frequency of that surname
-  at that postcode among NPD records (how many pupils share both: the
-  household's size in the NPD), in place of the product of their separate
-  frequencies, as Splink's term-frequency adjustment does for one field;
+* the two fields' chance agreement is the chance by coincidence (the
+  product of their frequencies, as before) *plus* the chance of a sibling:
+  how many more pupils share a pupil's surname and postcode than chance
+  gives (measured on the NPD), over the NPD's size (in a file without
+  households, FEBRL's adults, that excess is about zero and nothing
+  changes);
 * the school's chance agreement is the share of pairs of different pupils
   of one household who attend the same school (siblings often do), in place
   of the chance that two random pupils do.
@@ -46,8 +48,29 @@ __all__ = ["household_frequencies"]
 log = logging.getLogger(__name__)
 
 
+def _joint_counts(npd, rows: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """For NPD ``rows``: how many NPD records share the row's surname and postcode (itself included),
+    and the frame of every NPD record at those postcodes (``unit`` position, ``surname``, ``school``)."""
+    from sendlink.link.blocking import _positions  # the hashed lookup of millions of codes against a few
+
+    units = unique(npd.pc(rows))
+    where = _positions(npd.pc(), units)
+    members = np.flatnonzero(where >= 0)
+    frame = pd.DataFrame({"unit": where[members], "surname": npd.sn(members).astype(np.int64),
+                          "school": npd.school(members).astype(np.int64)})
+    frame = frame[frame["surname"] >= 0]
+    counts = frame.groupby(["unit", "surname"]).size()
+    key = pd.MultiIndex.from_arrays([np.searchsorted(units, npd.pc(rows)), npd.sn(rows).astype(np.int64)])
+    found = counts.reindex(key).to_numpy(dtype=float)
+    return np.where(np.isfinite(found), found, 1.0), frame
+
+
+#: NPD records sampled (evenly spaced) to measure how many siblings a pupil has in the NPD.
+SIBLING_SAMPLE = 20_000
+
+
 def household_frequencies(features: Features, npd_rows: np.ndarray, household: np.ndarray) -> dict[str, np.ndarray]:
-    """Per pair: the joint frequency of the NPD record's surname and postcode, and the school rate within households.
+    """Per pair: the chance that a sibling shares the NPD record's surname and postcode, and the school rate within households.
 
     Parameters
     ----------
@@ -61,37 +84,53 @@ def household_frequencies(features: Features, npd_rows: np.ndarray, household: n
     Returns
     -------
     dict
-        ``household``: per pair, the share of NPD records with this pair's
-        NPD surname and postcode (0 where ``household`` is False);
-        ``school_in_household``: per pair, the same number for every pair:
-        the share of pairs of different pupils within those households who
-        attend the same school (``nan`` when no household has two pupils).
+        ``household``: per household pair, ``e / N``, where ``e`` is how
+        many *more* other pupils share a pupil's surname and postcode than
+        independent fields would give (its siblings in the NPD, measured on
+        an evenly spaced sample of pupils) and ``N`` the NPD's size; 0 for
+        other pairs. The chance that a non-matching child agrees on both is
+        then the independent chance plus ``e / N``
+        (:func:`sendlink.link.model.household_log_u`); in a file without
+        households (FEBRL's adults) ``e`` is about 0 and nothing changes.
+        ``school_in_household``: the share of pairs of pupils of one
+        household (on the households the pairs touch) at the same school.
     """
     npd = features.npd
     size = max(len(npd), 1)
     joint = np.zeros(len(npd_rows))
     school_rate = np.full(len(npd_rows), np.nan)
-    rows = np.asarray(npd_rows, dtype=np.int64)[np.asarray(household, dtype=bool)]
+    hh = np.asarray(household, dtype=bool)
+    rows = np.asarray(npd_rows, dtype=np.int64)[hh]
     if not len(rows):
         return {"household": joint, "school_in_household": school_rate}
-    from sendlink.link.blocking import _positions  # the hashed lookup of millions of codes against a few
-
-    units = unique(npd.pc(rows))
-    where = _positions(npd.pc(), units)
-    members = np.flatnonzero(where >= 0)  # every NPD record at one of these postcodes
-    frame = pd.DataFrame({"unit": where[members], "surname": npd.sn(members).astype(np.int64),
-                          "school": npd.school(members).astype(np.int64)})
-    frame = frame[frame["surname"] >= 0]
-    counts = frame.groupby(["unit", "surname"]).size()
-    # Pairs of different pupils within a household, and those at the same school.
-    pairs_all = float((counts * (counts - 1) / 2).sum())
+    eligible = np.flatnonzero((npd.sn() >= 0) & (npd.pc() >= 0))
+    excess = 0.0
+    if len(eligible):
+        sample = eligible[np.linspace(0, len(eligible) - 1, min(SIBLING_SAMPLE, len(eligible))).astype(np.int64)]
+        both, _ = _joint_counts(npd, sample)
+        surname_counts = _value_counts(npd.sn(), npd.sn(sample))
+        postcode_counts = _value_counts(npd.pc(), npd.pc(sample))
+        expected = (surname_counts - 1.0) * (postcode_counts - 1.0) / size  # others sharing both by chance
+        excess = max(0.0, float(np.mean(both - 1.0) - np.mean(expected)))
+    joint[hh] = excess / size
+    _, frame = _joint_counts(npd, rows)
+    per_household = frame.groupby(["unit", "surname"]).size()
+    pairs_all = float((per_household * (per_household - 1) / 2).sum())
     same = frame[frame["school"] >= 0].groupby(["unit", "surname", "school"]).size()
     pairs_same = float((same * (same - 1) / 2).sum())
-    rate = pairs_same / pairs_all if pairs_all > 0 else np.nan
-    key = pd.MultiIndex.from_arrays([np.searchsorted(units, npd.pc(rows)), npd.sn(rows).astype(np.int64)])
-    found = counts.reindex(key).to_numpy(dtype=float)
-    joint[np.asarray(household, dtype=bool)] = np.where(np.isfinite(found), found, 1.0) / size
-    school_rate[:] = rate
-    log.info("households: %d pair(s) agree on surname and postcode; siblings share a school in %.0f%% of %d household pair(s)",
-             len(rows), 100 * rate if np.isfinite(rate) else float("nan"), int(pairs_all))
+    school_rate[:] = pairs_same / pairs_all if pairs_all > 0 else np.nan
+    log.info("households: %d pair(s) agree on surname and postcode; a pupil has %.3f more pupil(s) with its surname and "
+             "postcode than chance gives; siblings share a school in %.0f%% of %d household pair(s)", len(rows), excess,
+             100 * school_rate[0] if np.isfinite(school_rate[0]) else float("nan"), int(pairs_all))
     return {"household": joint, "school_in_household": school_rate}
+
+
+def _value_counts(all_codes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """How many of ``all_codes`` equal each of ``wanted`` (codes; -1 never counted)."""
+    from sendlink.link.blocking import _positions
+
+    values = unique(wanted[wanted >= 0])
+    pos = _positions(all_codes, values)
+    counts = np.bincount(pos[pos >= 0], minlength=len(values)).astype(float)
+    at = np.minimum(np.searchsorted(values, wanted), max(len(values) - 1, 0))
+    return np.where((wanted >= 0) & (len(values) > 0), counts[at] if len(values) else 0.0, 0.0)

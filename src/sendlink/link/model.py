@@ -163,6 +163,10 @@ class FittedModel:
     fallback: bool = False
     term_frequency: bool = True
     m_start: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The household correction's two numbers (sendlink.link.household): ``sibling_chance``
+    #: (the chance per pupil that a non-matching child is a sibling, e / N) and
+    #: ``school_rate`` (siblings at one school); empty when it was not used.
+    household: dict = field(default_factory=dict)
 
     @property
     def lam(self) -> float:
@@ -217,6 +221,7 @@ class FittedModel:
                        for name in self.fields},
             "em_trace": _records(self.trace),
             "diagnostics": jsonable(self.diagnostics),
+            "household": jsonable(self.household),
         }
 
     def __repr__(self) -> str:
@@ -303,10 +308,11 @@ def household_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list
     """Per pair: how much ln u changes when surname, postcode and school are scored as one household.
 
     For pairs agreeing exactly on surname and full postcode (``tf["household"]``
-    > 0, :func:`sendlink.link.household.household_frequencies`): the sum of
-    the two fields' ln u is replaced by ln of their joint frequency, and the
-    school's ln u by ln of the share of sibling pairs at one school (or of
-    those at different schools). Zero for every other pair, and when ``tf``
+    > 0, :func:`sendlink.link.household.household_frequencies`): the chance
+    of agreeing on both becomes the product of the two fields' chances plus
+    the chance of a sibling (``tf["household"]``), and the school's ln u
+    becomes ln of the share of sibling pairs at one school (or of those at
+    different schools). Zero for every other pair, and when ``tf``
     has no household frequencies.
     """
     out = np.zeros(len(levels))
@@ -317,7 +323,8 @@ def household_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list
     if not hh.any():
         return out
     separate = _field_log_u(levels, u, "surname", tf) + _field_log_u(levels, u, "postcode", tf)
-    out[hh] = np.log(joint[hh]) - separate[hh]
+    # Chance agreement on both = by coincidence (independent) + a sibling (the household excess).
+    out[hh] = np.log1p(joint[hh] / np.exp(separate[hh]))
     rate = np.asarray(tf.get("school_in_household", np.full(len(levels), np.nan)), dtype=float)
     if "school" in fields:
         lv = levels["school"].to_numpy().astype(np.int64)

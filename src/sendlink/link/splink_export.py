@@ -96,6 +96,9 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
             levels.append(level)
         comparisons.append({"output_column_name": spec.name, "comparison_levels": levels,
                             "comparison_description": f"sendlink {spec.name}: " + " / ".join(spec.labels)})
+    household = _household_comparison(model)
+    if household is not None:
+        comparisons.append(household)
     return {
         "link_type": "link_only",
         "unique_id_column_name": UNIQUE_ID,
@@ -105,6 +108,59 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
     }
+
+
+#: The household comparison's levels and their term-frequency columns (one value per NPD record).
+_HOUSEHOLD_LEVELS = (("same_school", "school_l = school_r", "hh_same"), ("other_school", "school_l <> school_r", "hh_other"),
+                     ("school_missing", "school_l IS NULL OR school_r IS NULL", "hh_nosch"))
+
+
+def _household_comparison(model: FittedModel) -> dict[str, Any] | None:
+    """The household correction (:func:`sendlink.link.model.household_log_u`) as a Splink comparison.
+
+    Pairs agreeing exactly on surname and full postcode get a level whose
+    weight is ``log2(m / tf)`` (``m = u = 1`` and a term-frequency
+    adjustment): the per-record ``tf`` values (:func:`splink_term_frequencies`)
+    carry the correction, which depends on the NPD record's surname and
+    postcode frequencies. Every other pair is at the null level (weight 0).
+    """
+    chance = float(model.household.get("sibling_chance", 0.0) or 0.0)
+    if chance <= 0 or not {"surname", "postcode"} <= set(model.fields):
+        return None
+    transposed = compare._TRANSPOSED_SQL
+    levels: list[dict[str, Any]] = [{"sql_condition": f"NOT (sn_l = sn_r AND pc_l = pc_r) OR sn_l IS NULL OR pc_l IS NULL OR {transposed}",
+                                     "label_for_charts": "not one household", "is_null_level": True}]
+    names = _HOUSEHOLD_LEVELS if "school" in model.fields else _HOUSEHOLD_LEVELS[2:]
+    for label, sql, column in names:
+        levels.append({"sql_condition": sql, "label_for_charts": label, "m_probability": 1.0, "u_probability": 1.0,
+                       "tf_adjustment_column": column, "tf_adjustment_weight": 1.0, "disable_tf_exact_match_detection": True})
+    return {"output_column_name": "household", "comparison_levels": levels,
+            "comparison_description": "sendlink household: surname and postcode shared by siblings (sendlink.link.household)"}
+
+
+def _household_tf(model: FittedModel, features: Features) -> dict[str, pd.DataFrame]:
+    """Per NPD record, the term-frequency values that give the household levels their weights."""
+    chance = float(model.household.get("sibling_chance", 0.0) or 0.0)
+    rate = float(model.household.get("school_rate", float("nan")))
+    if chance <= 0:
+        return {}
+    side = features.npd
+    size = max(len(side), 1)
+    sn, pc = side.sn(), side.pc()
+    _, sn_inv, sn_counts = np.unique(sn, return_inverse=True, return_counts=True)
+    _, pc_inv, pc_counts = np.unique(pc, return_inverse=True, return_counts=True)
+    product = (sn_counts[sn_inv] / size) * (pc_counts[pc_inv] / size)
+    joint_bits = np.log2(1.0 + chance / product)  # the weight the joint chance takes off, in bits
+    keys = side.keys.to_pylist()
+    out = {}
+    u_school = model.u.get("school")
+    for label, _, column in _HOUSEHOLD_LEVELS:
+        bits = joint_bits.copy()
+        if u_school is not None and np.isfinite(rate) and label != "school_missing":
+            r = min(max(rate, 1e-3), 1 - 1e-3)
+            bits += np.log2(r / u_school[0]) if label == "same_school" else np.log2((1 - r) / u_school[-1])
+        out[column] = pd.DataFrame({column: keys, f"tf_{column}": np.exp2(bits)})
+    return out
 
 
 def splink_export(model: FittedModel, thresholds: Thresholds) -> dict[str, Any]:
@@ -189,6 +245,8 @@ def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.
     frame["snparts_nt"] = [[v for v in parts if v not in TITLE_NAMES] for parts in frame["snparts"].tolist()]
     frame.loc[frame["sn"].isna(), "sn_title"] = None
     frame["pc_hist"], frame["school_hist"] = _history_lists(features, rows, is_npd)
+    for _, _, column in _HOUSEHOLD_LEVELS:  # the household levels' term-frequency keys: the NPD record itself
+        frame[column] = frame[UNIQUE_ID] if is_npd else None
     for column in ("dob_y", "dob_m", "dob_d"):
         frame.loc[~present, column] = pd.NA
     for column in ("pc_sector", "pc_district", "school"):
@@ -214,8 +272,10 @@ def splink_records(survey: RawSpine, npd: RawSpine, npd_rows: np.ndarray | None 
     return _side_frame(features, features.survey, s_rows, False), _side_frame(features, features.npd, n_rows, True)
 
 
-def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, features: Features | None = None) -> dict[str, pd.DataFrame]:
-    """Term-frequency lookup tables (``fn_tf``, ``sn_tf``, ``pc_tf``): each value's share of NPD records."""
+def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, features: Features | None = None,
+                            model: FittedModel | None = None) -> dict[str, pd.DataFrame]:
+    """Term-frequency lookup tables (``fn_tf``, ``sn_tf``, ``pc_tf``): each value's share of NPD records;
+    with ``model``, also the household levels' per-record values (``hh_same``, ``hh_other``, ``hh_nosch``)."""
     if features is None:
         if survey is None:
             raise ValueError("give the survey spine or the features")
@@ -229,6 +289,8 @@ def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, featu
         present = codes[codes >= 0]
         values, counts = np.unique(present, return_counts=True)
         out[column] = pd.DataFrame({column: list(text(values)), f"tf_{column}": counts / size})
+    if model is not None:
+        out.update(_household_tf(model, features))
     return out
 
 

@@ -223,10 +223,10 @@ def test_household_fields_are_scored_jointly():
     tf = {"surname": np.array([0.001, 0.001, 0.0]), "postcode": np.array([1e-5, 1e-5, 1e-5]),
           "household": np.array([2e-5, 2e-5, 0.0]), "school_in_household": np.array([0.6, 0.6, 0.6])}
     delta = household_log_u(levels, u, ["surname", "postcode", "school"], tf)
-    expected_0 = np.log(2e-5) - np.log(0.001) - np.log(1e-5) + np.log(0.6) - np.log(U["school"][0])
-    expected_1 = np.log(2e-5) - np.log(0.001) - np.log(1e-5) + np.log(0.4) - np.log(U["school"][1])
+    # chance of both: coincidence (0.001 x 1e-5) + a sibling (2e-5)
+    expected_0 = np.log(1e-8 + 2e-5) - np.log(1e-8) + np.log(0.6) - np.log(U["school"][0])
+    expected_1 = np.log(1e-8 + 2e-5) - np.log(1e-8) + np.log(0.4) - np.log(U["school"][1])
     assert delta == pytest.approx([expected_0, expected_1, 0.0])
-    # A household of two (the child and a sibling) at one school: about 11 bits less for surname and
-    # postcode (log2(2e-5 / (0.001 x 1e-5))) and 5 less for the school (log2(0.6 / 0.02)).
-    assert delta[0] / np.log(2) == pytest.approx(np.log2(2e-5 / 1e-8) + np.log2(0.6 / 0.02))
+    # About 11 bits less for surname and postcode together and 5 less for the school.
+    assert delta[0] / np.log(2) == pytest.approx(np.log2((1e-8 + 2e-5) / 1e-8) + np.log2(0.6 / 0.02))
     assert household_log_u(levels, u, ["surname", "postcode", "school"], None).tolist() == [0.0, 0.0, 0.0]
