@@ -28,7 +28,14 @@ and what happened to the children not in the NPD.
 
 Run: ``.venv/bin/python benchmarks/link_variation.py [--npd 200000]
 [--las 46] [--survey 5000] [--seeds 1 2 3]``; writes
-``benchmarks/results/link_variation.json`` and ``.md``.
+``benchmarks/results/link_variation.json`` and ``.md``. The ``.md`` opens
+with a before/after section when ``benchmarks/results/link_variation_before.json``
+holds an earlier linker's run on the same sizes and seeds; it was made with
+the code and ``params.yaml`` of commit 683c20a (before issue 19)::
+
+    git archive 683c20a src | tar -x -C /tmp/before && git show 683c20a:params.yaml > /tmp/before/params.yaml
+    PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/link_variation.py --no-write \
+        --params /tmp/before/params.yaml --out benchmarks/results/link_variation_before.json
 """
 
 from __future__ import annotations
@@ -413,6 +420,58 @@ def _markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _before_after(before: dict, after: dict) -> str:
+    """The fairness section: the same populations linked before issue 19 and now (pooled over seeds)."""
+    b = next(iter(before["pooled"].values()))
+    labels = list(after["pooled"])
+    a = after["pooled"][labels[0]]
+    lines = ["# Fairness of the linkage (issue 19): before and after\n",
+             "The same populations and surveys, pooled over the seeds. *Before*: the linker at the start of issue 19 "
+             "(`benchmarks/results/link_variation_before.json`, made with that commit's code and `params.yaml`). "
+             f"*After*: this linker ({', '.join(labels)}). Targets (issue 19): precision >= 0.998, recall >= 0.99, no name "
+             "origin's recall more than one point below the overall, clerical share no higher than before.\n",
+             "| linker | precision [95% CI] | recall [95% CI] | F1 | clerical share | recall if every queued pair were reviewed right | "
+             "children not in the NPD matched |", "|---|---|---|---:|---:|---:|---:|"]
+
+    def row(label: str, x: dict) -> str:
+        o = x["overall"]
+        strangers = sum(r["matched"] for r in x["not_in_npd"])
+        return (f"| {label} | {o['precision']:.4f} {_fmt_ci(o['precision_ci'])} | {o['recall']:.4f} {_fmt_ci(o['recall_ci'])} | "
+                f"{o['f1']:.4f} | {o['clerical_share']:.2%} | {o['recall_if_reviewed']:.4f} | {strangers} |")
+
+    lines.append(row("before", b))
+    for label in labels:
+        lines.append(row(f"after, {label}", after["pooled"][label]))
+    lines += ["", "| name origin | children | recall before [95% CI] | recall after [95% CI] | gap to overall after (points) |",
+              "|---|---:|---|---|---:|"]
+    by_origin = {r["group"]: r for r in b["by_origin"]}
+    for r in sorted(a["by_origin"], key=lambda r: r["recall"] if r["true_links"] else 2):
+        if r["true_links"] and r["group"] in by_origin:
+            x = by_origin[r["group"]]
+            lines.append(f"| {r['group']} | {r['true_links']} | {x['recall']:.4f} {_fmt_ci(x['recall_ci'])} | "
+                         f"{r['recall']:.4f} {_fmt_ci(r['recall_ci'])} | {100 * (r['recall'] - a['overall']['recall']):+.1f} |")
+    lines += ["", "| group | value | recall before | recall after [95% CI] | precision after [95% CI] |", "|---|---|---:|---|---|"]
+    for g in GROUPS:
+        old = {r["group"]: r for r in b["by_group"].get(g, [])}
+        for r in a["by_group"][g]:
+            x = old.get(r["group"], {}).get("recall", float("nan"))
+            lines.append(f"| {g} | {r['group']} | {x:.4f} | {r['recall']:.4f} {_fmt_ci(r['recall_ci'])} | "
+                         f"{r['precision']:.4f} {_fmt_ci(r['precision_ci'])} |")
+    lines += ["", "| circumstance or differences | children | recall before | recall after |", "|---|---:|---:|---:|"]
+    old = {r["group"]: r for r in b["by_circumstance"]}
+    for r in a["by_circumstance"]:
+        lines.append(f"| {r['group']} | {r['records']} | {old.get(r['group'], {}).get('recall', float('nan')):.4f} | {r['recall']:.4f} |")
+    old = {r["group"]: r for r in b["by_differences"]}
+    for r in a["by_differences"]:
+        lines.append(f"| {r['group']} difference(s) | {r['true_links']} | {old.get(r['group'], {}).get('recall', float('nan')):.4f} | "
+                     f"{r['recall']:.4f} |")
+    lines += ["", "| child not in the NPD | children | matched before | matched after | to review after |", "|---|---:|---:|---:|---:|"]
+    old = {r["group"]: r for r in b["not_in_npd"]}
+    for r in a["not_in_npd"]:
+        lines.append(f"| {r['group']} | {r['records']} | {old.get(r['group'], {}).get('matched', 0)} | {r['matched']} | {r['clerical_review']} |")
+    return "\n".join(lines) + "\n\n# Every run and breakdown, after\n\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--npd", type=int, default=200_000)
@@ -424,6 +483,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; do not write benchmarks/results/")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here instead of benchmarks/results/")
     parser.add_argument("--params", type=Path, default=None, help="parameter file for the linker (default: the project's)")
+    parser.add_argument("--before", type=Path, default=RESULTS / "link_variation_before.json",
+                        help="results of an earlier linker on the same seeds, for the before/after section (if the file exists)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from variation_world import build_world
@@ -462,7 +523,14 @@ def main() -> None:
     from sendlink.schema import catalogue
 
     catalogue.VARIATION_RESULTS.at(Paths.discover()).write_text(text + "\n")
-    (RESULTS / "link_variation.md").write_text(_markdown(result))
+    head = ""
+    if args.before is not None and args.before.is_file():
+        before = json.loads(args.before.read_text())
+        if before.get("args") == result["args"]:
+            head = _before_after(before, result)
+        else:
+            print(f"{args.before}: other sizes or seeds than this run; no before/after section")
+    (RESULTS / "link_variation.md").write_text(head + _markdown(result))
 
 
 if __name__ == "__main__":
