@@ -82,7 +82,12 @@ transposed names), ``postcode``, ``pc_sector``, ``pc_district``, ``sex``,
 ``school``; ``surname_as_forename`` (the survey's surname against the NPD's
 forename groups) and ``forename_as_surname`` (the survey's forename against
 the NPD's surname parts): names in the other box together with another
-difference, as family-name-first order and patronymic names give them.
+difference, as family-name-first order and patronymic names give them;
+``given_names`` (the groups of every given name in the forename field:
+Muhammad Zaakir is muhammad and zaakir) and ``given_in_middle`` (the
+survey's given names against the NPD's middle names): a child known by a
+later given name, Muhammad registered first, an English name beside a
+pinyin one.
 """
 
 from __future__ import annotations
@@ -105,9 +110,10 @@ KEYS = (
     "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "forename_group", "forename_sound",
     "forename_initial", "surname", "surname_part", "surname_sound", "surname_initial", "names_unordered",
     "postcode", "pc_sector", "pc_district", "sex", "school", "surname_as_forename", "forename_as_surname",
+    "given_names", "given_in_middle",
 )
 #: Keys with several values per record.
-MULTI_KEYS = ("forename_group", "surname_part", "surname_as_forename", "forename_as_surname")
+MULTI_KEYS = ("forename_group", "surname_part", "surname_as_forename", "forename_as_surname", "given_names", "given_in_middle")
 
 #: Days from 1900-01-01 to the last date a key can hold (dates later are missing).
 _MAX_DAY = int((np.datetime64("2100-01-01", "D") - EPOCH).astype(int))
@@ -147,11 +153,34 @@ _COLUMN = {
     # the other side): the survey's surname against the NPD's forename groups, and the
     # survey's forename against the NPD's surname parts.
     "surname_as_forename": "forename", "forename_as_surname": "surname",
+    # Every given name of the forename field (Muhammad Zaakir: muhammad and zaakir), against the
+    # same on the NPD side, or against the NPD's middle names (a child known by a later name).
+    "given_names": "forename", "given_in_middle": "middle_names",
 }
 
 
 def _lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.append(table, -1).astype(np.int64)[np.where(codes < 0, len(table), codes)]
+
+
+def _token_groups(features: Features, tokens: np.ndarray) -> _Key:
+    """The forename blocking groups of each record's name tokens ((n, k) codes, -1 none), once each, as a CSR key."""
+    n, k = tokens.shape if tokens.ndim == 2 else (len(tokens), 1)
+    flat = tokens.reshape(n, k).astype(np.int64).ravel()
+    owner = np.repeat(np.arange(n, dtype=np.int64), k)
+    indptr, blocks = features.name_blocks
+    rec_ptr, values = _expand_csr(indptr, blocks, flat)
+    owners = np.repeat(owner, np.diff(rec_ptr))
+    if len(values):
+        pair = np.unique(np.stack([owners, values]), axis=1)
+        owners, values = pair[0], pair[1]
+    counts = np.bincount(owners, minlength=n)
+    return _Key(values.astype(np.int64), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+
+
+def _given_tokens(side: Side, rows=None) -> np.ndarray:
+    """Every given name of the forename field: the first and the later ones ((n, 1 + MAX_TOKENS) codes)."""
+    return np.hstack([side.fn(rows)[:, None], side._get("forename", side.t_ftail, rows)])
 
 
 def _value(features: Features, side: Side, name: str, rows=None) -> _Key:
@@ -178,6 +207,10 @@ def _value(features: Features, side: Side, name: str, rows=None) -> _Key:
         indptr, blocks = features.name_blocks
         rec_ptr, values = _expand_csr(indptr, blocks, side.fn(rows).astype(np.int64))
         return _Key(values, rec_ptr)
+    if name == "given_names":
+        return _token_groups(features, _given_tokens(side, rows))
+    if name == "given_in_middle":  # the NPD side: its middle names (the survey side: _survey_key)
+        return _token_groups(features, side._get("middle_names", side.t_mid, rows))
     if name in ("surname_part", "forename_as_surname"):  # the NPD side of forename_as_surname is its surname
         parts = side.snparts(rows).astype(np.int64)
         dup = np.zeros(parts.shape, dtype=bool)  # a part repeated within one surname counts once
@@ -223,6 +256,8 @@ def _survey_key(features: Features, name: str, rows: np.ndarray) -> _Key:
         return _Key(values, rec_ptr)
     if name == "forename_as_surname":
         return _Key(features.survey.fn(rows).astype(np.int64))
+    if name == "given_in_middle":
+        return _token_groups(features, _given_tokens(features.survey, rows))
     return _value(features, features.survey, name, rows)
 
 
@@ -264,7 +299,7 @@ def _positions(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 def _value_side(side: Side, column: str) -> Side:
     """A view of ``side`` whose records are the distinct raw values of ``column``."""
     table = {"forename": side.t_fn, "surname": side.t_sn, "date_of_birth": side.t_dob, "sex": side.t_sex,
-             "school_urn": side.t_school}[column]
+             "school_urn": side.t_school, "middle_names": side.t_mid}[column]
     return replace(side, n=len(table) - 1, codes={column: np.arange(len(table) - 1, dtype=np.int32)})
 
 

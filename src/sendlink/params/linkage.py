@@ -19,6 +19,7 @@ BlockingKey = Literal[
     "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "forename_group", "forename_sound",
     "forename_initial", "surname", "surname_part", "surname_sound", "surname_initial", "names_unordered",
     "postcode", "pc_sector", "pc_district", "sex", "school", "surname_as_forename", "forename_as_surname",
+    "given_names", "given_in_middle",
 ]
 
 

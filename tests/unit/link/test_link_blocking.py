@@ -110,3 +110,17 @@ def test_names_in_the_other_box_meet_despite_another_difference():
     result = block(features, passes, 100)
     found = set(zip(result.survey_rows.tolist(), result.npd_rows.tolist(), strict=True))
     assert found == {(0, 0), (1, 1)}  # and not Oliver Smith, born the same day as Gavin
+
+
+def test_a_child_known_by_a_later_given_name_meets_the_pupil():
+    """Muhammad registered first (in the forename field or as a middle name): any given name meets."""
+    npd = pd.DataFrame({"upn": ["n1", "n2", "n3"], "forename": ["Muhammad Zaakir", "Muhammad", "Zara"],
+                        "middle_names": ["", "Abdul", ""], "surname": ["Chaudhry", "Hoque", "Khan"],
+                        "date_of_birth": ["2013-02-13", "2009-02-03", "2013-02-13"]})
+    survey = pd.DataFrame({"survey_id": ["s1", "s2"], "forename": ["Zaakir", "Abdul"], "surname": ["Chaudhary", "Krolczyk"],
+                           "date_of_birth": ["2013-02-13", "2009-02-03"]})
+    features = encode_frames(survey, npd)
+    given = block(features, [("given", ("dob", "given_names"), (), 100)], 100)
+    assert set(zip(given.survey_rows.tolist(), given.npd_rows.tolist(), strict=True)) == {(0, 0)}
+    middle = block(features, [("middle", ("dob", "given_in_middle"), (), 100)], 100)
+    assert set(zip(middle.survey_rows.tolist(), middle.npd_rows.tolist(), strict=True)) == {(1, 1)}
