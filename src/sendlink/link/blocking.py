@@ -42,6 +42,12 @@ date of birth slips       names (any date), their sounds; postcode; school;
 moved house, new school   names + date of birth
 several at once           one field alone, where its value is *rare* (a
                           block of at most 50): heavily corrupted records
+names in the other box    date of birth + the survey's surname against the
+with another difference   NPD's forename, or its forename against the NPD's
+                          surname (family name first and a new surname)
+known by a later given    date of birth + any given name of the forename
+name (Muhammad Zaakir,    field, or a given name against the NPD's middle
+Wei with middle David)    names
 ========================  ==================================================
 
 Measured on the default cohort (3,372 children, 252,610 pupils) the first
