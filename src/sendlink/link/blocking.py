@@ -89,9 +89,9 @@ transposed names), ``postcode``, ``pc_sector``, ``pc_district``, ``sex``,
 forename groups) and ``forename_as_surname`` (the survey's forename against
 the NPD's surname parts): names in the other box together with another
 difference, as family-name-first order and patronymic names give them;
-``given_names`` (the groups of every given name in the forename field:
-Muhammad Zaakir is muhammad and zaakir) and ``given_in_middle`` (the
-survey's given names against the NPD's middle names): a child known by a
+``given_names`` (every given name in the forename field: Muhammad Zaakir
+is muhammad and zaakir) and ``given_in_middle`` (the survey's given names
+against the NPD's middle names): a child known by a
 later given name, Muhammad registered first, an English name beside a
 pinyin one.
 """
@@ -170,18 +170,19 @@ def _lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _token_groups(features: Features, tokens: np.ndarray) -> _Key:
-    """The forename blocking groups of each record's name tokens ((n, k) codes, -1 none), once each, as a CSR key."""
+    """Each record's distinct name tokens ((n, k) codes, -1 none) as a CSR key.
+
+    The names themselves, not their nickname groups: a child known by a later
+    given name is rarely also written as a nickname, and exact names keep the
+    blocks (and the time, at national scale) small.
+    """
     n, k = tokens.shape if tokens.ndim == 2 else (len(tokens), 1)
-    flat = tokens.reshape(n, k).astype(np.int64).ravel()
-    owner = np.repeat(np.arange(n, dtype=np.int64), k)
-    indptr, blocks = features.name_blocks
-    rec_ptr, values = _expand_csr(indptr, blocks, flat)
-    owners = np.repeat(owner, np.diff(rec_ptr))
-    if len(values):
-        pair = np.unique(np.stack([owners, values]), axis=1)
-        owners, values = pair[0], pair[1]
-    counts = np.bincount(owners, minlength=n)
-    return _Key(values.astype(np.int64), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    tokens = tokens.reshape(n, k).astype(np.int64)
+    dup = np.zeros(tokens.shape, dtype=bool)  # a name repeated within one record counts once
+    for j in range(1, k):
+        dup[:, j] = (tokens[:, :j] == tokens[:, j:j + 1]).any(axis=1)
+    keep = (tokens >= 0) & ~dup
+    return _Key(tokens[keep], np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64))
 
 
 def _given_tokens(side: Side, rows=None) -> np.ndarray:

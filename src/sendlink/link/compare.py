@@ -189,7 +189,9 @@ def _short_form_pair(a: str, b: str) -> bool:
 
 
 def _short_form(features: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ok = (a >= 0) & (b >= 0)
+    # Only names that start with a Yoruba prefix can have a short form (a table over the vocabulary).
+    prefixed = _name_table(features, "yoruba", lambda n: n.startswith(YORUBA_PREFIXES), bool)
+    ok = (a >= 0) & (b >= 0) & (prefixed[np.where(a < 0, -1, a)] | prefixed[np.where(b < 0, -1, b)])
     out = np.zeros(len(a), dtype=bool)
     rows = np.flatnonzero(ok)
     if len(rows):
