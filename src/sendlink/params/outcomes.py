@@ -6,7 +6,7 @@ so a misspelt key or a value out of range stops the run with the key's path name
 
 from __future__ import annotations
 
-from pydantic import field_validator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class OutcomesParams(BaseModel):
@@ -55,8 +55,10 @@ class OutcomesParams(BaseModel):
     min_propensity: float = Field(gt=0.0, lt=0.5)
     min_category_rows: int = Field(ge=0)
     overdispersion_alpha: float = Field(gt=0.0, lt=0.5)
-    uneven_linkage_column: str
-    uneven_linkage_recall: dict[str, float]
+    # Defaults: no sensitivity run (an empty recall table), so code that builds
+    # these parameters by hand need not know about it.
+    uneven_linkage_column: str = "frame_ethnicity"
+    uneven_linkage_recall: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("uneven_linkage_recall")
     @classmethod

@@ -176,3 +176,13 @@ def test_a_district_is_not_an_address_for_the_rule():
     levels = _levels(forename=["exact"], surname=["exact"], date_of_birth=["far"], postcode=["district"], sex=["agree"],
                      school=["agree"])
     assert automatic_match(levels, ["postcode"], 2).tolist() == [False]
+
+
+def test_the_data_dictionary_documents_the_history_contract_the_reader_accepts():
+    """The dictionary's npd_history columns are exactly the columns read_history reads (no drift)."""
+    from sendlink.link.history import HISTORY_COLUMNS
+    from sendlink.schema.dictionary import render
+    from sendlink.schema.spine import NPD_HISTORY
+
+    assert tuple(NPD_HISTORY.columns) == HISTORY_COLUMNS
+    assert "--history NPD_HISTORY" in render()
