@@ -124,3 +124,21 @@ def test_a_child_known_by_a_later_given_name_meets_the_pupil():
     assert set(zip(given.survey_rows.tolist(), given.npd_rows.tolist(), strict=True)) == {(0, 0)}
     middle = block(features, [("middle", ("dob", "given_in_middle"), (), 100)], 100)
     assert set(zip(middle.survey_rows.tolist(), middle.npd_rows.tolist(), strict=True)) == {(1, 1)}
+
+
+def test_two_name_differences_meet_through_the_project_passes():
+    """A new surname with an initial (date right), and a 1 January placeholder with an initial (surname right):
+    the project's passes dob_initial and year_surname_initial find both; the name passes alone do not."""
+    from sendlink.params import load_params
+
+    npd = pd.DataFrame({"upn": ["n1", "n2", "n3"], "forename": ["Brendan", "Jordan", "Bethany"],
+                        "surname": ["Davies", "Atkins", "Davies"], "sex": ["M", "M", "F"],
+                        "date_of_birth": ["2012-02-17", "2010-07-29", "2012-02-17"]})
+    survey = pd.DataFrame({"survey_id": ["s1", "s2"], "forename": ["B", "J"], "surname": ["Fisher", "Atkins"],
+                           "sex": ["M", "M"], "date_of_birth": ["2012-02-17", "2010-01-01"]})
+    features = encode_frames(survey, npd)
+    passes = {p.name: (p.name, tuple(p.keys), tuple(p.split_by), p.max_block_size) for p in load_params().linkage.blocking.passes}
+    names_only = block(features, [passes["names"], passes["name_sounds"]], 100)
+    assert len(names_only.survey_rows) == 0
+    both = block(features, [passes["dob_initial"], passes["year_surname_initial"]], 100)
+    assert set(zip(both.survey_rows.tolist(), both.npd_rows.tolist(), strict=True)) == {(0, 0), (1, 1)}  # not Bethany (sex)
