@@ -200,6 +200,8 @@ class IdentifierParams(_Strict):
     names_family_first: Share     # Chinese names reported family name first
     forename_short_form: Share    # West African names with a Yoruba prefix reported short (Seun for Oluwaseun)
     diacritics_dropped: Share     # Central/East European, Turkish, Portuguese names reported without diacritics
+    other_given_name_first: Share # British-Chinese children with two given names: the other one reported first
+    surname_prefix_form: Share    # Mc/Mac and O' surnames written another way (McDonald~MacDonald, O'Brien~OBrien)
 
 
 class OutcomeParams(_Strict):

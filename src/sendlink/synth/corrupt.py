@@ -28,8 +28,11 @@ naming conventions (docs/DOMAIN.md, "Names in England's communities")
     ``surname: title_name`` (Begum/Khatun, Kaur/Singh reported as or beside
     the surname), ``surname: patronymic`` (a Somali child's father's given
     name as the surname), ``names: family_name_first`` (Chinese names in
-    their own order), ``forename: short_form`` (Seun for Oluwaseun),
-    ``forename``/``surname: diacritics_dropped``.
+    their own order), ``forename: other_given_name_first`` (a British-Chinese
+    child's other given name, English or Chinese, given first),
+    ``forename: short_form`` (Seun for Oluwaseun),
+    ``forename``/``surname: diacritics_dropped``, ``surname: prefix_form``
+    (McDonald~MacDonald, O'Brien~OBrien).
 any text field
     ``formatting`` (capitals, spacing, punctuation): not a real difference,
     recorded so that it can be ignored in analyses of errors.
@@ -358,6 +361,14 @@ def _conventions(fore: np.ndarray, middle: np.ndarray, sur: np.ndarray, origin: 
         sur[r] = father
     log.add(rows, "surname", "patronymic")
 
+    # An English given name beside a Chinese one: the survey gives the other of the two first.
+    has_middle = np.array([bool(m) for m in middle])
+    rows = _pick(n, p.other_given_name_first, rng, (origin == "chinese") & has_middle & np.array([bool(f) for f in fore]))
+    for r in rows:
+        first, *rest = str(middle[r]).split(" ")
+        fore[r], middle[r] = first, " ".join([str(fore[r]), *rest])
+    log.add(rows, "forename", "other_given_name_first")
+
     rows = _pick(n, p.names_family_first, rng, (origin == "chinese") & present & np.array([bool(f) for f in fore]))
     fore[rows], sur[rows] = sur[rows].copy(), fore[rows].copy()
     log.add(rows, "names", "family_name_first")
@@ -375,6 +386,19 @@ def _conventions(fore: np.ndarray, middle: np.ndarray, sur: np.ndarray, origin: 
     for r in rows:
         fore[r], sur[r] = _plain(str(fore[r])), _plain(str(sur[r]))
     log.add(rows, "names", "diacritics_dropped")
+
+    # Mc/Mac and O' written another way (McDonald~MacDonald, O'Brien~OBrien~O Brien).
+    prefixed = np.array([str(s).startswith(("Mc", "Mac", "O'")) and len(str(s)) > 4 for s in sur])
+    rows = _pick(n, p.surname_prefix_form, rng, prefixed)
+    for r in rows:
+        s = str(sur[r])
+        if s.startswith("O'"):
+            sur[r] = ("O" if rng.random() < 0.5 else "O ") + s[2:]
+        elif s.startswith("Mac"):
+            sur[r] = "Mc" + s[3:]
+        else:
+            sur[r] = "Mac" + s[2:]
+    log.add(rows, "surname", "prefix_form")
 
 
 def _postcode_format(pc: str, rng: np.random.Generator) -> str:
