@@ -161,7 +161,7 @@ def context(paths: Paths | None = None, params: Params | None = None) -> Context
     cp = (params or load_params(paths.params)).consent
     files = ConsentFiles(paths)
     bind_register_to_world(paths)
-    key = keys.load_key(cp.key_env, files.register_key)
+    key = keys.load_key(cp.key_env, cp.key_path, paths=paths)
     return Context(paths, cp, files, Register(files.register, key))
 
 

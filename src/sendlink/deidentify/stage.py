@@ -78,14 +78,14 @@ def link_rules(p: DeidentifyParams) -> dict[str, LinkRule]:
 def project_key(paths: Paths, params: Params) -> ProjectKey:
     """The project key, from the environment, the key file or the demo key.
 
-    The consent register's key (``consent.key_env``, ``register.key``) is
-    passed so that the project key is refused if it is the same: one key
+    The consent register's key (``consent.key_env``, ``consent.key_file``)
+    is passed so that the project key is refused if it is the same: one key
     per purpose.
     """
     p = params.deidentify
     return load_key(
         p.key_env, p.key_path, project_root=paths.root,
-        register_key_env=params.consent.key_env, register_key_file=ConsentFiles(paths).register_key,
+        register_key_env=params.consent.key_env, register_key_file=params.consent.key_path, paths=paths,
     )
 
 
