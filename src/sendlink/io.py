@@ -244,6 +244,30 @@ def make_folder(folder: Path, *, private: bool = True) -> Path:
     return folder
 
 
+def private_file(path: str | Path, *companions: str) -> Path:
+    """Make sure ``path`` (and ``path`` + each companion suffix, if present) is owner-only.
+
+    For files written by a library rather than through this module (the
+    consent register, which SQLite writes): a missing file is created empty
+    with mode ``0600`` (SQLite then gives its ``-wal`` and ``-shm`` files the
+    same mode), an existing one has group and other permissions removed.
+    """
+    path = Path(path)
+    make_folder(path.parent, private=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for target in (path, *(path.with_name(path.name + c) for c in companions)):
+        try:
+            mode = target.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(target, mode & 0o700)
+        except FileNotFoundError:
+            continue
+    return path
+
+
 def temporary_file(path: Path, *, private: bool = True) -> Path:
     """Create an empty temporary file for ``path`` (owner-only), named so it can be recognised.
 
@@ -306,6 +330,27 @@ def stale_temporaries(path: str | Path) -> list[Path]:
         if pid is None or not _running(pid):
             found.append(candidate)
     return sorted(found)
+
+
+_TEMPORARY_NAME = re.compile(r"\.(?P<final>.+)\.(?:\d+\.)?[a-z0-9_]{8}(?P<suffix>\.[^.]+)?")
+
+
+def temporaries_in(folder: str | Path) -> list[Path]:
+    """The destinations of the temporaries below ``folder`` (for a stage whose outputs are a whole folder).
+
+    Every hidden file named as :func:`temporary_file` names them gives the
+    file it was a copy of; :func:`remove_stale_temporaries` on that list
+    then removes those whose writer has stopped.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    finals = set()
+    for candidate in folder.rglob(".*"):
+        match = _TEMPORARY_NAME.fullmatch(candidate.name)
+        if match and candidate.is_file() and match.group("final").endswith(match.group("suffix") or ""):
+            finals.add(candidate.with_name(match.group("final")))
+    return sorted(finals)
 
 
 def remove_stale_temporaries(outputs: Iterable[str | Path]) -> list[Path]:
@@ -411,8 +456,9 @@ def check_paths(outputs: Mapping[str, str | Path | None], inputs: Mapping[str, s
             raise ParameterError(f"{name} {path} is a folder; give a file name")
         for other, source in ins.items():
             if _same_file(path, source):
-                raise ParameterError(f"{name} {path} is the same file as {other} {source}: writing it would destroy "
-                                     "the input; choose another output file")
+                what = other if str(source) in (other, str(Path(other))) or Path(other).name == Path(source).name else f"{other} {source}"
+                raise ParameterError(f"{name} {path} is the same file as {what}: writing it would destroy "
+                                     "that input; choose another output file")
         for other in names[i + 1:]:
             if _same_file(path, outs[other]):
                 raise ParameterError(f"{name} and {other} are the same file ({path}): one would replace the other; "

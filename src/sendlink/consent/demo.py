@@ -54,7 +54,7 @@ from sendlink.consent import rules as R
 from sendlink.consent.files import ConsentFiles
 from sendlink.consent.requests import Request, plan, record_request
 from sendlink.errors import RequestError
-from sendlink.io import StagedWrites, read_table
+from sendlink.io import StagedWrites, private_file, read_table
 from sendlink.schema import catalogue
 
 #: Identifiers the worked example's child must have (a middle name is optional).
@@ -118,7 +118,7 @@ class AccessCopy:
 
 def _copy_register(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite register (the backup API, not a file copy)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_file(target)
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:

@@ -135,6 +135,6 @@ def run(args: argparse.Namespace) -> int:
             raise SendlinkError(f"{target} is out of step with the schema; run 'sendlink dictionary'\n{diff[:3000]}")
         log.info("%s matches the schema", target)
         return 0
-    write_text(text, target)
+    write_text(text, target, private=False)
     log.info("wrote %s", target)
     return 0
