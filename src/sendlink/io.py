@@ -38,6 +38,7 @@ command's inputs or another of its outputs.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import logging
@@ -206,10 +207,19 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=renamed) if renamed else out
 
 
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    return any(frame[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in _text_columns(frame))
+
+
 def _write_frame(frame: pd.DataFrame, path: Path) -> None:
     suffix = _suffix(path)
     if suffix == ".csv":
-        neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8", date_format="%Y-%m-%d")
+        frame = neutralise_formulas(frame)
+        # Lines end in "\n", so Python's csv writer would leave a cell holding a
+        # carriage return unquoted, and readers would split the row there:
+        # such (rare) files quote every cell.
+        quoting = csv.QUOTE_ALL if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
+        frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8", date_format="%Y-%m-%d", quoting=quoting)
     else:
         frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
@@ -332,7 +342,24 @@ def stale_temporaries(path: str | Path) -> list[Path]:
     return sorted(found)
 
 
-_TEMPORARY_NAME = re.compile(r"\.(?P<final>.+)\.(?:\d+\.)?[a-z0-9_]{8}(?P<suffix>\.[^.]+)?")
+_RANDOM = re.compile(r"[a-z0-9_]{8}")
+
+
+def _destination_name(name: str) -> str | None:
+    """The file a temporary named ``name`` stands for (None if ``name`` is not a temporary's name)."""
+    if not name.startswith("."):
+        return None
+    body = name[1:]
+    for suffix in dict.fromkeys((Path(body).suffix, "")):
+        stem = body[: len(body) - len(suffix)] if suffix else body
+        rest, dot, random = stem.rpartition(".")
+        if not dot or not _RANDOM.fullmatch(random):
+            continue
+        head, dot, pid = rest.rpartition(".")
+        for final in ((head,) if dot and pid.isdigit() else ()) + (rest,):
+            if final and final.endswith(suffix) and final != suffix:
+                return final
+    return None
 
 
 def temporaries_in(folder: str | Path) -> list[Path]:
@@ -347,9 +374,9 @@ def temporaries_in(folder: str | Path) -> list[Path]:
         return []
     finals = set()
     for candidate in folder.rglob(".*"):
-        match = _TEMPORARY_NAME.fullmatch(candidate.name)
-        if match and candidate.is_file() and match.group("final").endswith(match.group("suffix") or ""):
-            finals.add(candidate.with_name(match.group("final")))
+        final = _destination_name(candidate.name) if candidate.is_file() else None
+        if final is not None:
+            finals.add(candidate.with_name(final))
     return sorted(finals)
 
 

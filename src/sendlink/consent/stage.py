@@ -159,8 +159,8 @@ def context(paths: Paths | None = None, params: Params | None = None) -> Context
     paths = paths or Paths.discover()
     cp = (params or load_params(paths.params)).consent
     files = ConsentFiles(paths)
+    key = keys.load_key(cp.key_env, cp.key_path, paths=paths)  # first: a refused key changes no file
     bind_register_to_world(paths)
-    key = keys.load_key(cp.key_env, cp.key_path, paths=paths)
     return Context(paths, cp, files, Register(files.register, key))
 
 
