@@ -311,7 +311,9 @@ def _temporary_of(candidate: Path, final: Path) -> tuple[bool, int | None]:
 
 
 def _running(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name != "posix":
+        # (os.kill(pid, 0) only asks on POSIX; on Windows it would end the
+        # process, so there a temporary is never taken to be stale.)
         return True
     try:
         os.kill(pid, 0)

@@ -23,7 +23,9 @@ environment variable, or the same key file (``consent.key_file``, outside
 both folders). Without either, the project uses the public demo key, which
 is allowed only for the generator's own synthetic world
 (:mod:`sendlink.keys`); the sandbox copies the generator's manifest with
-the survey files, so the copy is recognised as that world too.
+the survey files, so the copy is recognised as that world too, and the
+demo key's warning is not repeated in the copy (``key_source`` says which
+key it uses).
 
 Dates are given, never read from the clock: the sandbox has a fixed
 ``today``, so a notebook using it gives the same output on every run.
@@ -55,6 +57,8 @@ from sendlink.consent.files import ConsentFiles
 from sendlink.consent.requests import Request, plan, record_request
 from sendlink.errors import RequestError
 from sendlink.io import StagedWrites, private_file, read_table
+from sendlink.keys import REGISTER_PURPOSE, demo_key_announced
+from sendlink.params import load_params
 from sendlink.schema import catalogue
 
 #: Identifiers the worked example's child must have (a middle name is optional).
@@ -159,13 +163,15 @@ class Sandbox:
         src_files, files = ConsentFiles(source), ConsentFiles(self.paths)
         if src_files.register.is_file():
             _copy_register(src_files.register, files.register)
-        self.context = stage.context(self.paths)
         self.key_source = self._key_source()
+        if self.key_source == "demo key":  # the notebook shows key_source; the warning would only repeat it
+            demo_key_announced(REGISTER_PURPOSE)
+        self.context = stage.context(self.paths)
         self._raw: stage.RawSurvey | None = None
 
     def _key_source(self) -> str:
-        """Where the copy's key comes from: ``environment``, ``key file`` or ``demo key``."""
-        cp = self.context.params
+        """Where the copy's key comes from: ``environment``, ``key file`` or ``demo key`` (checked when the context is made)."""
+        cp = load_params(self.paths.params).consent
         if os.environ.get(cp.key_env, "").strip():
             return "environment"
         if cp.key_path.is_file():

@@ -57,7 +57,7 @@ from sendlink.errors import ParameterError
 from sendlink.io import file_sha256, make_folder
 
 __all__ = [
-    "MIN_BYTES", "MIN_DISTINCT_BYTES", "REGISTER_DEMO_KEY", "RESEARCH_DEMO_KEY", "Key", "register_key", "research_key", "World", "file_hashes", "files_fingerprint", "inside",
+    "MIN_BYTES", "MIN_DISTINCT_BYTES", "REGISTER_DEMO_KEY", "RESEARCH_DEMO_KEY", "Key", "demo_key_announced", "register_key", "research_key", "World", "file_hashes", "files_fingerprint", "inside",
     "new_key", "parse_key", "read_key", "recognise_world",
 ]
 
@@ -303,12 +303,38 @@ def read_key(
         )
     if purpose not in _warned:  # once per process, however many commands ask
         log.warning(
-            "%s: no key in $%s or %s; using the PUBLIC synthetic-only demo key, allowed because the data are %s. "
-            "Anyone can recompute what it hashes: never use it with real data.",
-            purpose, env, file, world.reason,
+            "%s: no key in $%s or %s; using the PUBLIC synthetic-only demo key, allowed because %s is the generator's "
+            "own world (every file as its manifest lists it). Anyone can recompute what it hashes: never use it with real data.",
+            purpose, env, _shown(file), _shown(synthetic, project_root),
         )
         _warned.add(purpose)
     return Key(demo, "demo", str(synthetic))
+
+
+def _shown(path: Path | None, root: Path | None = None) -> str:
+    """A path as a person would write it: relative to the project, or with ``~`` for the home folder."""
+    if path is None:
+        return "no key file"
+    path = Path(path)
+    for base, prefix in ((root, ""), (Path.home(), "~/")):
+        if base is None:
+            continue
+        try:
+            return prefix + path.resolve().relative_to(Path(base).resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
+def demo_key_announced(purpose: str) -> None:
+    """Count the demo key's warning for ``purpose`` as given in this process.
+
+    For a teaching sandbox, a temporary copy of a world the project itself
+    runs on the demo key (:class:`sendlink.consent.demo.Sandbox`): its
+    notebook says which key the copy uses, and a warning in its output would
+    only repeat it.
+    """
+    _warned.add(purpose)
 
 
 def new_key(path: str | Path, *, project_root: Path | None = None) -> Path:
