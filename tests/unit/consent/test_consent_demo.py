@@ -106,6 +106,24 @@ def test_a_withdrawal_flows_through_scope_by_scope(sandbox):
     assert "later-stop" in sandbox.explain("S001").render()
 
 
+def test_the_erasure_proof_sees_hidden_files_and_the_stage_removes_a_killed_runs_copies(sandbox):
+    import shutil
+    import subprocess
+    import sys
+
+    holdings = sandbox.files.holdings
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a process that has ended: its temporaries are stale
+    stale = holdings / f".contacts.parquet.{child.pid}.abcd1234.parquet"
+    shutil.copy(holdings / "contacts.parquet", stale)  # what a run killed before its rename leaves
+    assert sandbox.request("erase", "S001", person="young_person", on=dt.date(2026, 1, 26)).recorded
+    found = sandbox.scan(["samina.khan@example.org"]).set_index("file")["found"]
+    assert found[f"data/survey_org/holdings/{stale.name}"]  # the proof reads hidden files too
+    sandbox.run()
+    assert not stale.exists()
+    assert not sandbox.scan(["S001", "samina.khan@example.org"])["found"].any()
+
+
 def test_an_erasure_leaves_no_trace_in_the_outputs(sandbox):
     needles = ["S001", "samina.khan@example.org"]
     before = sandbox.scan(needles).set_index("file")["found"]
