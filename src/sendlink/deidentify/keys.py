@@ -44,7 +44,7 @@ import pandas as pd
 
 from sendlink.config import Paths
 from sendlink.errors import ParameterError
-from sendlink.keys import RESEARCH_DEMO_KEY, parse_key, research_key
+from sendlink.keys import RESEARCH_DEMO_KEY, Key, parse_key, research_key
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +59,15 @@ CLUSTER_CHARS = 16
 #: Purposes a value is hashed for (the domain-separation prefix).
 PURPOSES = ("research_id:upn", "research_id:survey_id", "school", "fingerprint")
 
-@dataclass(frozen=True)
-class ProjectKey:
+
+@dataclass(frozen=True, repr=False)
+class ProjectKey(Key):
     """The project key and where it came from (the key itself is never logged).
 
-    Attributes
-    ----------
-    source
-        ``environment``, ``file`` or ``demo``.
+    A :class:`sendlink.keys.Key` (``secret``, ``source``: ``environment``,
+    ``file`` or ``demo``) with the fingerprint written into the extract's
+    report.
     """
-
-    secret: bytes
-    source: str
 
     def __repr__(self) -> str:  # never show the secret, not even in a traceback
         return f"ProjectKey(source={self.source!r}, fingerprint={self.fingerprint!r})"
@@ -79,10 +76,6 @@ class ProjectKey:
     def fingerprint(self) -> str:
         """A keyed hash of a fixed text: safe to publish, identifies the key."""
         return keyed_hash(self.secret, "fingerprint", "sendlink-research-extract")[:16]
-
-    @property
-    def is_demo(self) -> bool:
-        return self.source == "demo"
 
 
 def keyed_hash(secret: bytes, purpose: str, value: str) -> str:
@@ -138,7 +131,7 @@ def load_key(
     """
     paths = paths or (Paths(Path(project_root)) if project_root is not None else Paths.discover())
     found = research_key(paths, key_env, key_file)
-    key = ProjectKey(found.secret, found.source)
+    key = ProjectKey(found.secret, found.source, found.where)
     if key.is_demo:
         return key
     if _register_secret(register_key_env, register_key_file) == key.secret:

@@ -49,7 +49,7 @@ import re
 import secrets
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sendlink.config import Paths
@@ -223,7 +223,7 @@ class Key:
 
     secret: bytes
     source: str
-    where: str
+    where: str = field(default="", compare=False)
 
     def __repr__(self) -> str:  # never show the secret, not even in a traceback
         return f"Key(source={self.source!r}, where={self.where!r})"
