@@ -253,7 +253,10 @@ def link_spines(
     if tf is not None:  # surname, postcode and school of one household, scored jointly
         from sendlink.link.household import household_frequencies
 
-        same_household = (levels["surname"].to_numpy() == 0) & (levels["postcode"].to_numpy() == 0)
+        address = levels["postcode"].to_numpy() == 0
+        if "postcode_history" in levels:  # or a past address of the pupil: a former household
+            address |= levels["postcode_history"].to_numpy() == 0
+        same_household = (levels["surname"].to_numpy() == 0) & address
         tf.update(household_frequencies(features, ni, same_household))
     lap("term_frequencies")
     fitted = model.fit(

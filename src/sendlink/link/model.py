@@ -307,8 +307,10 @@ def _field_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], name: str, tf: 
 def household_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list[str], tf: dict[str, np.ndarray] | None) -> np.ndarray:
     """Per pair: how much ln u changes when surname, postcode and school are scored as one household.
 
-    For pairs agreeing exactly on surname and full postcode (``tf["household"]``
-    > 0, :func:`sendlink.link.household.household_frequencies`): the chance
+    For pairs agreeing exactly on surname and full postcode, or on surname
+    and a past postcode of the pupil (level ``past`` of ``postcode_history``:
+    a former household, whose siblings share the address history)
+    (``tf["household"]`` > 0, :func:`sendlink.link.household.household_frequencies`): the chance
     of agreeing on both becomes the product of the two fields' chances plus
     the chance of a sibling (``tf["household"]``), and the school's ln u
     becomes ln of the share of sibling pairs at one school (or of those at
@@ -319,10 +321,17 @@ def household_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list
     if tf is None or "household" not in tf or not {"surname", "postcode"} <= set(fields):
         return out
     joint = np.asarray(tf["household"], dtype=float)
-    hh = (joint > 0) & (levels["surname"].to_numpy() == 0) & (levels["postcode"].to_numpy() == 0)
+    now = levels["postcode"].to_numpy() == 0
+    # A former household: the survey's postcode is one of the pupil's past ones (siblings share
+    # the address history as they share the current address).
+    past = (levels["postcode_history"].to_numpy() == 0) if "postcode_history" in fields and "postcode_history" in levels else np.zeros(len(levels), bool)
+    hh = (joint > 0) & (levels["surname"].to_numpy() == 0) & (now | past)
     if not hh.any():
         return out
-    separate = _field_log_u(levels, u, "surname", tf) + _field_log_u(levels, u, "postcode", tf)
+    address = _field_log_u(levels, u, "postcode", tf)
+    if past.any():
+        address = np.where(now, address, _field_log_u(levels, u, "postcode_history", tf))
+    separate = _field_log_u(levels, u, "surname", tf) + address
     # Chance agreement on both = by coincidence (independent) + a sibling (the household excess).
     out[hh] = np.log1p(joint[hh] / np.exp(separate[hh]))
     rate = np.asarray(tf.get("school_in_household", np.full(len(levels), np.nan)), dtype=float)
@@ -406,7 +415,7 @@ def fit(
     pi = 0.5
     model = FittedModel(fields=names, m=m, u={k: np.asarray(u[k], dtype=float) for k in names}, pi=pi, n_survey=n_survey,
                         n_npd=n_npd, term_frequency=tf is not None, m_start={k: m_start[k] for k in names})
-    columns = ["iteration", "pi", "expected_matches", "max_change", "log_likelihood"]
+    columns = ["iteration", "pi", "expected_matches", "max_change", "log_likelihood", "log_posterior"]
     if not fields or levels.empty or n_survey == 0 or n_npd == 0:
         model.converged = True
         model.trace = pd.DataFrame(columns=columns)
@@ -444,6 +453,10 @@ def fit(
     for iteration in range(1, max_iterations + 1):
         a = np.log(pi) - log_n + log_m_patterns(m)[pattern_of] + minus_log_u
         post, loglik = _group_posterior(group_of, n_groups, a, float(np.log1p(-pi)))
+        # What this EM maximises is the posterior, not the likelihood: the m's have a Dirichlet
+        # prior (prior_strength pseudo-matches at m_start) and pi a Beta(2, 2) one (the +1/+2).
+        # The likelihood alone may fall by a hair while the posterior rises.
+        log_prior = prior_strength * sum(float(np.sum(m_start[k] * np.log(m[k]))) for k in names) + np.log(pi) + np.log1p(-pi)
         mass = np.bincount(pattern_of, weights=post, minlength=len(patterns)) * eligible
         expected = float(mass.sum())
         new_m = {}
@@ -455,7 +468,8 @@ def fit(
         new_pi = (expected + 1.0) / (n_survey + 2.0)
         change = max(max(float(np.max(np.abs(new_m[k] - m[k]))) for k in names), abs(new_pi - pi))
         m, pi = new_m, new_pi
-        trace.append({"iteration": iteration, "pi": pi, "expected_matches": expected, "max_change": change, "log_likelihood": loglik})
+        trace.append({"iteration": iteration, "pi": pi, "expected_matches": expected, "max_change": change, "log_likelihood": loglik,
+                      "log_posterior": loglik + log_prior})
         if change < tolerance:
             converged = True
             break
@@ -520,11 +534,14 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
             reasons.append(f"{name}: disagreement is not evidence against a match (weight {worst:.2f})")
     if not model.converged:
         reasons.append("EM did not converge")
-    if len(model.trace) > 1 and "log_likelihood" in model.trace:
-        steps = np.diff(model.trace["log_likelihood"].to_numpy(float))
-        scale = max(1.0, float(np.abs(model.trace["log_likelihood"]).max()))
+    # EM never lowers the objective it maximises: the log posterior when the trace has it
+    # (the m's and pi have priors), else the log-likelihood.
+    objective = "log_posterior" if "log_posterior" in model.trace and model.trace["log_posterior"].notna().all() else "log_likelihood"
+    if len(model.trace) > 1 and objective in model.trace:
+        steps = np.diff(model.trace[objective].to_numpy(float))
+        scale = max(1.0, float(np.abs(model.trace[objective]).max()))
         if (steps < -1e-7 * scale).any():
-            reasons.append("EM log-likelihood decreased")
+            reasons.append(f"EM {objective.replace('_', '-')} decreased")
     max_matches = model.n_survey  # each survey child is at most one NPD record
     if independent_matches is not None and independent_matches > OVERSHOOT_FACTOR * max_matches:
         reasons.append(f"read pair by pair, the model calls {independent_matches:.0f} pairs matches, over "

@@ -230,3 +230,33 @@ def test_household_fields_are_scored_jointly():
     # About 11 bits less for surname and postcode together and 5 less for the school.
     assert delta[0] / np.log(2) == pytest.approx(np.log2((1e-8 + 2e-5) / 1e-8) + np.log2(0.6 / 0.02))
     assert household_log_u(levels, u, ["surname", "postcode", "school"], None).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_former_household_is_scored_jointly_too():
+    """Surname agreeing and the survey's postcode a past one of the pupil (siblings share the address
+    history): the joint chance replaces surname x past-postcode, as for the current address."""
+    from sendlink.link.model import household_log_u
+
+    past_u = np.array([2e-6, 1 - 2e-6])
+    u = {"surname": U["surname"], "postcode": U["postcode"], "postcode_history": past_u}
+    # pair 0: current address; pair 1: a past address (the current one differs); pair 2: neither
+    levels = pd.DataFrame({"surname": [0, 0, 0], "postcode": [0, 4, 4], "postcode_history": [np.nan, 0, 1]})
+    tf = {"surname": np.array([0.001, 0.001, 0.001]), "postcode": np.array([1e-5, 0.0, 0.0]),
+          "household": np.array([2e-5, 2e-5, 0.0])}
+    delta = household_log_u(levels, u, ["surname", "postcode", "postcode_history"], tf)
+    assert delta[0] == pytest.approx(np.log(1e-8 + 2e-5) - np.log(1e-8))
+    assert delta[1] == pytest.approx(np.log(0.001 * 2e-6 + 2e-5) - np.log(0.001 * 2e-6))
+    assert delta[2] == 0.0
+    # Without the history field in the model, a past address is no household.
+    assert household_log_u(levels, u, ["surname", "postcode"], tf)[1] == 0.0
+
+
+def test_diagnose_judges_the_objective_em_maximises():
+    """EM with priors on m and pi maximises the posterior: a likelihood that falls by a hair while the
+    posterior rises is no sign of trouble; a falling posterior is."""
+    model = _hand_model()
+    model.trace = pd.DataFrame({"iteration": [1, 2, 3], "log_likelihood": [-100.0, -90.0, -90.01],
+                                "log_posterior": [-110.0, -99.0, -98.99]})
+    assert not any("decreased" in r for r in diagnose(model)["reasons"])
+    model.trace["log_posterior"] = [-110.0, -99.0, -99.5]
+    assert "EM log-posterior decreased" in diagnose(model)["reasons"]
