@@ -14,7 +14,11 @@ certain match on surname, address and school. The issue that asked for this
 (issue 19) found most false links were of that kind.
 
 The correction, for pairs that agree exactly on the surname *and* on the
-full postcode (the household):
+full postcode (the household), or on the surname and a postcode the pupil
+had at an earlier census (``postcode_history`` level ``past``: a former
+household, whose siblings share the address history as they share the
+current address; without that, a sibling not in the NPD who still lives at
+the family's old address got about 17 bits for it):
 
 * the two fields' chance agreement is the chance by coincidence (the
   product of their frequencies, as before) *plus* the chance of a sibling:

@@ -89,7 +89,10 @@ Checks (:func:`diagnose`)
 -------------------------
 A fit is *degenerate* when a field's strongest level is not evidence for a
 match (m <= u) or its disagreement level not evidence against (m >= u),
-when EM did not converge or its likelihood decreased, or when the fitted
+when EM did not converge or the objective it maximises decreased (the log
+posterior, since m and pi have priors: the likelihood alone may fall by a
+hair while the posterior rises, and an earlier check on the likelihood threw
+good fits away), or when the fitted
 model, read pair by pair (each pair a match with prior lambda = pi/N, on its
 own), calls more than :data:`OVERSHOOT_FACTOR` times as many pairs matches
 as there are survey children: the match class would then not be "the same
@@ -505,8 +508,9 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
       disagreement (the levels that do not count as agreement, together)
       evidence against (m < u): otherwise the
       "match" class is not the class of pairs that agree;
-    - EM converged, and its log-likelihood never decreased (EM guarantees
-      it; a decrease means a bug or numerical trouble);
+    - EM converged, and its objective never decreased: the log posterior
+      when the trace has it (EM guarantees that; a decrease means a bug or
+      numerical trouble), else the log-likelihood;
     - the fitted model read pair by pair (``independent_matches``: the sum
       over candidate pairs of the probability that the pair is a match
       on its own, with prior lambda = pi/N) does not call more than

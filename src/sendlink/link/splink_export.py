@@ -123,6 +123,11 @@ def _household_comparison(model: FittedModel) -> dict[str, Any] | None:
     adjustment): the per-record ``tf`` values (:func:`splink_term_frequencies`)
     carry the correction, which depends on the NPD record's surname and
     postcode frequencies. Every other pair is at the null level (weight 0).
+
+    Not exported: the correction for a *former* household (surname and a
+    past postcode of the pupil, with the NPD history). Splink scores those
+    pairs with the independent weights of surname and ``postcode_history``,
+    so its weights for them are higher than the linker's.
     """
     chance = float(model.household.get("sibling_chance", 0.0) or 0.0)
     if chance <= 0 or not {"surname", "postcode"} <= set(model.fields):
