@@ -126,16 +126,16 @@ def main() -> None:
     out += ["## National-scale speed", ""]
     previous = _load("scale.json")
     rows = [("this linker (issue 19)", scale), ("before (`scale.md`, the linker issue 19 started from)", previous)]
-    found = [(label, r) for label, data in rows if data for r in data["runs"]
+    found = [(label, r, data.get("machine", {})) for label, data in rows if data for r in data["runs"]
              if r["npd_size"] == 9_100_000 and r["survey_size"] == 10_000 and "sendlink" in r]
     if found:
         out += ["10,000 survey records against a 9.1 M NPD spine, `sendlink link` in its own process (`/usr/bin/time -v`). "
                 "The machine is shared: wall time depends on what else ran (load average in the last column).", "",
-                "| linker | wall s | CPU s | peak GB | floor (read) s | pairs | precision | recall | load |",
+                "| linker | wall s | CPU s | peak GB | floor (read) s | pairs | precision | recall | load average at the end (1, 5, 15 min) |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-        for label, r in found:
+        for label, r, machine in found:
             s, f = r["sendlink"], r.get("floor", {})
-            load = r.get("load") or r.get("machine", {}).get("load") or ""
+            load = ", ".join(f"{x:.1f}" for x in machine.get("load_average_at_end", [])) or ""
             out.append(f"| {label} | {s['wall_s']} | {s['cpu_s']} | {s['peak_gb']} | {f.get('wall_s', '')} | {s.get('candidate_pairs', '')} | "
                        f"{s['precision']:.4f} | {s['recall']:.4f} | {load} |")
     if not scale:
