@@ -127,7 +127,7 @@ def main() -> None:
         out += _targets("Before (the linker at the start of issue 19)", before["pooled"][WITHOUT], None)
     out += ["Per seed:", ""] + _per_seed(after)
     if heldout:
-        out += ["## Held-out populations, seeds 4-6 (never looked at while the linker changed)", ""]
+        out += ["## Held-out populations, seeds 4-6 (no child of theirs was looked at while the linker changed; only the per-seed totals of an intermediate version were seen)", ""]
         out += _targets("With the NPD history", heldout["pooled"][WITH], None)
         if WITHOUT in heldout["pooled"]:
             out += _targets("Without the NPD history", heldout["pooled"][WITHOUT], None)
