@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +29,17 @@ class ConsentParams(BaseModel):
         Environment variable holding the register's key for keyed hashes;
         else ``data/register/register.key``; else a synthetic-only demo key,
         with a warning.
+    young_person_refusal_covers
+        What a young person's refusal or withdrawal of linkage stops, at any
+        age (rule ``young-person-refusal-covers``): ``npd_record`` (linkage of
+        their NPD record altogether: neither the parent's nor the child's
+        answers are linked to it from that date) or ``child_answers`` (only
+        the child's answers; the parent's answers stay linked).
+    request_decisions
+        How rights requests are decided (rule ``request-decision``):
+        ``grant_on_receipt`` (a request with no decision recorded is granted
+        on the date received) or ``recorded`` (a request takes effect only
+        when a decision granting it is recorded).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -37,6 +49,8 @@ class ConsentParams(BaseModel):
     cohort_first_birth_date: dt.date
     cohort_last_birth_date: dt.date
     key_env: str = Field(min_length=1)
+    young_person_refusal_covers: Literal["npd_record", "child_answers"]
+    request_decisions: Literal["grant_on_receipt", "recorded"]
 
     @model_validator(mode="after")
     def _ordered(self) -> ConsentParams:
