@@ -642,10 +642,17 @@ def _attach_requests(events: list[Event]) -> list[Event]:
 
 
 def _final_decisions(ordered: list[Event]) -> dict[str, Event]:
-    """Request key -> its first final decision (granted or refused): a request is decided once."""
+    """Request key -> its first final decision (granted or refused) after it: a request is decided once.
+
+    A decision replayed before its request (it cannot be, in files that
+    pass validation) decides nothing.
+    """
     out: dict[str, Event] = {}
+    seen: set[str] = set()
     for e in ordered:
-        if e.kind == "decision" and e.outcome in ("granted", "refused"):
+        if e.kind in REQUEST_KINDS:
+            seen.add(e.key)
+        elif e.kind == "decision" and e.outcome in ("granted", "refused") and str(e.details.get("request")) in seen:
             out.setdefault(str(e.details.get("request")), e)
     return out
 
@@ -679,8 +686,16 @@ def replay_case(
     date_of_birth: object,
     as_of: dt.date,
     rp: RuleParams = RuleParams(),
+    *,
+    erasure_parts: Mapping[str, str] | None = None,
 ) -> CaseState:
-    """Replay one case's events up to ``as_of`` (see the module docstring)."""
+    """Replay one case's events up to ``as_of`` (see the module docstring).
+
+    ``erasure_parts`` (event key -> part) fixes what an erasure takes,
+    when it was worked out on a fuller history than ``case_events`` (rule
+    ``later-stop`` replays without some later withdrawals, which must not
+    change what an erasure covered).
+    """
     ordered = sorted(_attach_requests(list(case_events)), key=lambda e: e.order)
     state = CaseState(survey_id=str(survey_id), as_of=as_of, refusal_covers=rp.young_person_refusal_covers)
     steps = state.steps
@@ -693,7 +708,7 @@ def replay_case(
 
     final = _final_decisions(ordered)
     extended = {str(e.details.get("request")) for e in ordered if e.kind == "decision" and e.outcome == "extended"}
-    any_decision = {str(e.details.get("request")) for e in ordered if e.kind == "decision"}
+    any_decision = {str(e.details.get("request")) for e in ordered if e.kind == "decision"}  # even one replayed too early: not granted on receipt
 
     # Pass 1: the date of birth as held on as_of (granted rectifications in order).
     dob = date_of_birth
@@ -758,7 +773,7 @@ def replay_case(
             if "objection" not in used:
                 used.append("objection")
         elif request.kind == "erasure":
-            part = erasure_part(request.person, governor(), state.erased_parts)
+            part = (erasure_parts or {}).get(via.key) or erasure_part(request.person, governor(), state.erased_parts)
             if part == "case":
                 state.erased = True
                 state.erasure_event = via
@@ -1119,7 +1134,12 @@ def _enforced_case(sid: str, evs: list[Event], dob: object, as_of: dt.date, rp: 
     latest = max((e.date for e in evs), default=as_of)
     if latest <= as_of:
         return then, None
-    now = replay_case(sid, _later_events(evs, as_of), dob, latest, rp)
+    later = _later_events(evs, as_of)
+    if len(later) == len(evs):
+        now = replay_case(sid, evs, dob, latest, rp)
+    else:
+        full = replay_case(sid, evs, dob, latest, rp)
+        now = replay_case(sid, later, dob, latest, rp, erasure_parts={s.event.key: s.effect for s in full.steps if s.effect and s.event.key})
     state = _combine(then, now)
     # The holdings carry every rectification recorded (rule
     # ``rectification``), so report the latest.
