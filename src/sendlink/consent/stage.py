@@ -269,7 +269,8 @@ def _blank_frame(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
 
 def _fail_rows(path: Path, mask: pd.Series, frame: pd.DataFrame, column: str, problem: str) -> None:
     if mask.any():
-        raise InputError(path, problem, column=column, rows=[int(i) for i in frame.index[mask]], values=frame.loc[mask, column].tolist())
+        values = frame.loc[mask, column].tolist() if column in frame.columns else None
+        raise InputError(path, problem, column=column, rows=[int(i) for i in frame.index[mask]], values=values)
 
 
 def _filled(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -294,8 +295,9 @@ def _check_decisions(requests: pd.DataFrame, path: Path) -> None:
         refused = outcome & (requests["outcome"] == "refused")
         _fail_rows(path, refused & ~reason, requests, "refusal_reason", "a refused request needs a refusal_reason from the fixed list")
         _fail_rows(path, reason & ~refused, requests, "refusal_reason", "a refusal reason is given for a request that was not refused")
-        early = when & (requests["outcome_date"].astype(str) < requests["request_date"].astype(str))
-        _fail_rows(path, early, requests, "outcome_date", "the decision is dated before the request was received")
+        if "outcome_date" in requests.columns:
+            early = when & (requests["outcome_date"].astype(str) < requests["request_date"].astype(str))
+            _fail_rows(path, early, requests, "outcome_date", "the decision is dated before the request was received")
     elif reason.any():
         _fail_rows(path, reason, requests, "refusal_reason", "a refusal reason is given but the file has no outcome column")
     other = _filled(requests, "details") & (requests["request"] != "rectification")
