@@ -469,10 +469,24 @@ class Register:
     def _head_rows(self, length: int, head: str) -> list[tuple[str, str]]:
         return [("chain_length", str(length)), ("chain_head", head), ("chain_head_mac", chain.head_mac(self.key, length, head))]
 
+    def _remove_stale_temporaries(self, folder: Path) -> None:
+        """Remove what an interrupted creation left beside the register (never the register itself).
+
+        Only files older than the busy timeout: a younger one may belong to
+        a creation still under way in another process.
+        """
+        cutoff = time.time() - max(self.timeout, 60.0)
+        for stale in folder.glob(f".{self.path.name}.creating-*"):
+            with contextlib.suppress(FileNotFoundError):
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
+                    log.info("removed %s, left by an interrupted creation of the register", stale.name)
+
     def _ensure_exists(self) -> None:
         """Create the register if it does not exist, atomically; replace a half-created (empty) one."""
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries(folder)
         if self.path.is_file():
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             try:
