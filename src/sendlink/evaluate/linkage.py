@@ -241,7 +241,7 @@ def _wilson(errors: int, n: int, confidence: float) -> tuple[float | None, float
     if n == 0:
         return None, None
     low, high = proportion_confint(errors, n, alpha=1 - confidence, method="wilson")
-    return float(low), float(high)
+    return max(0.0, round(float(low), 9)), min(1.0, round(float(high), 9))  # no float noise below 0 or above 1
 
 
 def audit_error_rate(queue: pd.DataFrame, truth: pd.DataFrame, links: pd.DataFrame | None = None, *,
