@@ -228,7 +228,10 @@ def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, t
     for found in R.erasures(case_events, one, ctx.rule_params).values():
         gone |= set(found.values())
     if "case" in gone:
-        when = case_events.loc[case_events["kind"] == "erasure", "effective_date"].min()
+        marked = case_events[[isinstance(d, Mapping) and d.get("erases") == "case" for d in case_events["details"]]] if "details" in case_events else case_events.iloc[0:0]
+        whole = [s.event.date for s in R.replay_case(sid, R.to_events(case_events), one["date_of_birth"].iloc[0] if len(one) else None,
+                                                     dt.date.max, ctx.rule_params).steps if s.effect == "case"]
+        when = min(whole) if whole else (marked["effective_date"].min() if len(marked) else "an earlier date")
         raise RequestError(f"case {sid} was erased on {when}: nothing about it is held, so there is nothing to act on")
     if r.person in gone:
         raise RequestError(f"{R.PERSON[r.person]}'s part of case {sid} was erased: nothing of theirs is held, so there is nothing to act on")

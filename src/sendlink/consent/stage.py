@@ -570,14 +570,15 @@ def build_outputs(
         if marks:
             for sid in states:
                 parts.setdefault(sid, set()).update(marks.get(case_key(sid), set()))
-    parts = {sid: ({"case"} if "case" in p or p >= {"parent", "young_person"} else p) for sid, p in parts.items() if p}
+    taken = {sid: set(p) for sid, p in parts.items() if p}  # every erasure, before the parts are folded into the case
+    parts = {sid: ({"case"} if "case" in p or p >= {"parent", "young_person"} else p) for sid, p in taken.items()}
     erased = {sid for sid, p in parts.items() if "case" in p}
     status = R.states_frame(st for sid, st in states.items() if sid not in erased)
     send = R.permitted_ids(status, "linkage")
     gone_child = {sid for sid, p in parts.items() if "young_person" in p}
     send -= gone_child  # their identifiers are erased: nothing to send
 
-    removed: dict[str, dict[str, dict[str, int]]] = {sid: {part: {} for part in p} for sid, p in sorted(parts.items())}
+    removed: dict[str, dict[str, dict[str, int]]] = {sid: {part: {} for part in p | parts[sid]} for sid, p in sorted(taken.items())}
 
     def owner(name: str) -> str | None:
         return next((person for person, prefix in PERSON_ANSWER_PREFIX.items() if name.startswith(prefix)), None)
@@ -588,7 +589,8 @@ def build_outputs(
         whose = {sid for sid, p in parts.items() if person in p} if person else set()
         gone = ids.isin(erased) | ids.isin(whose)
         for sid, n in ids[gone].value_counts().items():
-            removed[sid]["case" if sid in erased else str(person)][name] = int(n)
+            # a person's file goes with their own erasure, even if the case went whole later
+            removed[sid][str(person) if person in taken.get(sid, set()) else "case"][name] = int(n)
         return frame.loc[~gone].sort_values(SURVEY_KEY, kind="stable").reset_index(drop=True)
 
     def blank(contacts: pd.DataFrame) -> pd.DataFrame:

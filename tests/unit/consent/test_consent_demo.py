@@ -131,19 +131,23 @@ def test_an_erasure_acts_for_the_person_who_asked_and_leaves_no_trace_of_them(sa
     log = sandbox.erasure_log()
     young = log[log["requested_on"] == "2026-01-26"].set_index("file")
     assert set(young["erased_part"]) == {"young_person"}
-    assert young["rows_removed"].astype(int).to_dict() == {"data/register/consent.sqlite": 1}  # CE21's fieldwork reference
+    # CE21's fieldwork reference, and the young person's two questionnaires (the files go with their own erasure)
+    assert young["rows_removed"].astype(int).to_dict() == {
+        "data/register/consent.sqlite": 1,
+        "data/survey_org/holdings/young_person_w1.parquet": 1,
+        "data/survey_org/holdings/young_person_w2.parquet": 1,
+    }
     whole = log[log["requested_on"] == "2026-01-28"].set_index("file")
     assert set(whole["erased_part"]) == {"case"}
     assert whole["rows_removed"].astype(int).to_dict() == {
         "data/register/consent.sqlite": 3,
         "data/survey_org/consent_status.parquet": 1,
-        **{f"data/survey_org/holdings/{name}.parquet": 1 for name in
-           ("contacts", "sample", "parent_w1", "parent_w2", "young_person_w1", "young_person_w2")},
+        **{f"data/survey_org/holdings/{name}.parquet": 1 for name in ("contacts", "sample", "parent_w1", "parent_w2")},
     }
     assert not log.apply(lambda col: col.astype(str).str.contains("S001|Khan|Amira")).any().any()
 
     again = sandbox.access("S001", on=dt.date(2026, 2, 1))
-    assert not again.outcome.recorded and "erased" in again.outcome.message
+    assert not again.outcome.recorded and "was erased on 2026-01-28" in again.outcome.message
     assert again.markdown == "" and again._repr_markdown_().startswith("*refused")
 
 
