@@ -14,6 +14,7 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
+| demokey | demo_key_attack.py | what the public demo keys protect: research ids reversed, erased ids recovered |
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "simulation": ["simulation.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],
+    "demokey": ["demo_key_attack.py"],
 }
 
 

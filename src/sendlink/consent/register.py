@@ -79,6 +79,7 @@ import pandas as pd
 from sendlink.consent import chain, keys
 from sendlink.consent.files import PERSON_FIELDS
 from sendlink.errors import InputError, ParameterError, RegisterError
+from sendlink.io import make_folder, private_file
 from sendlink.schema.consent import (
     CONTACTS,
     DECISIONS,
@@ -412,6 +413,11 @@ class Register:
         if not self.path.is_file():
             yield None
             return
+        if self.path.stat().st_size == 0:  # made by a version that created the file before SQLite wrote it
+            log.warning("%s is empty (an interrupted first import): it is read as no register; "
+                        "the next `sendlink consent import` replaces it", self.path)
+            yield None
+            return
         # Read-only: never creates, checkpoints or otherwise changes the file.
         con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout, isolation_level=None)
         try:
@@ -447,7 +453,7 @@ class Register:
     # --- creation ---------------------------------------------------------------
     def _new_file(self, folder: Path) -> Path:
         """An empty register of this schema at a temporary name in ``folder``."""
-        tmp = folder / f".{self.path.name}.creating-{uuid.uuid4().hex}"
+        tmp = private_file(folder / f".{self.path.name}.creating-{uuid.uuid4().hex}")  # owner-only before SQLite writes it
         con = sqlite3.connect(tmp, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode = WAL")
@@ -484,8 +490,7 @@ class Register:
 
     def _ensure_exists(self) -> None:
         """Create the register if it does not exist, atomically; replace a half-created (empty) one."""
-        folder = self.path.parent
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_folder(self.path.parent, private=True)
         self._remove_stale_temporaries(folder)
         if self.path.is_file():
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -527,6 +532,7 @@ class Register:
         The chain is verified first, and its head updated at the end.
         """
         self._ensure_exists()
+        private_file(self.path, "-wal", "-shm", "-journal")  # an older register, made before owner-only files: made owner-only
         con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
             self._configure(con, writable=True)
@@ -698,7 +704,7 @@ class Register:
         finally:
             new.close()
         archive = archive or folder / "archive" / f"schema-1-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
-        archive.mkdir(parents=True, exist_ok=True)
+        make_folder(archive, private=True)
         for suffix in ("", "-wal", "-shm"):
             old = self.path.with_name(self.path.name + suffix)
             if old.exists():

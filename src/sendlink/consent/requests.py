@@ -62,7 +62,14 @@ from sendlink.consent.stage import (
     fieldwork_events,
 )
 from sendlink.errors import RequestError
-from sendlink.schema.consent import IDENTITY_CHECKS, OUTCOMES, PERSONS, REFUSAL_REASONS, SOURCES, WITHDRAWAL_LEVELS
+from sendlink.schema.consent import (
+    IDENTITY_CHECKS,
+    OUTCOMES,
+    PERSONS,
+    REFUSAL_REASONS,
+    SOURCES,
+    WITHDRAWAL_LEVELS,
+)
 
 #: Command-line action -> register event kind.
 ACTIONS = {

@@ -91,11 +91,16 @@ def _fields(pairs: list[str]) -> dict[str, str]:
 
 
 def _access_out(value: str):
+    """The access report's path: .md or .json, and never a protected file (checked before any work)."""
     from pathlib import Path
+
+    from sendlink.config import Paths
+    from sendlink.consent.cli import check_out
 
     out = Path(value)
     if out.suffix.lower() not in (".md", ".json", ".markdown", ".txt"):
         raise RequestError(f"--out: {out} must end in .md or .json")
+    check_out("--out", out, Paths.discover(), table=False)
     return out
 
 
@@ -116,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from sendlink.io import StagedWrites
 
     on = parse_date(args.date, "--date") if args.date is not None else None
+    access_out = _access_out(args.out) if args.action == "access" else None
     ctx = stage.context()
     request = Request(
         action=args.action,
@@ -131,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
         reason=getattr(args, "reason", None),
         decided_on=parse_date(args.decided_on, "--decided-on") if getattr(args, "decided_on", None) is not None else None,
     )
-    if args.action == "access":
-        out = _access_out(args.out)
+    if access_out is not None:
+        out = access_out
         raw, events = stage.current_events(ctx)
         plan(ctx, request, raw, events, today)  # refuse before building anything
         report = access.access_report(ctx, raw, events, args.survey_id, person=args.person, today=on or today)
@@ -188,6 +194,11 @@ def _pending(args: argparse.Namespace, today) -> int:
     from sendlink.consent.requests import pending
 
     when = parse_date(args.today, "--today") if args.today is not None else today
+    if args.out:
+        from sendlink.config import Paths
+        from sendlink.consent.cli import check_out
+
+        check_out("--out", args.out, Paths.discover(), table=True)
     ctx = stage.context()
     table = pending(ctx, when)
     if args.out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -26,9 +27,14 @@ class ConsentParams(BaseModel):
         Aug 2009). Used when a child's date of birth is unknown: the birthday
         could then be anywhere in the range (see ``rules`` module docstring).
     key_env
-        Environment variable holding the register's key for keyed hashes;
-        else ``data/register/register.key``; else a synthetic-only demo key,
-        with a warning.
+        Environment variable holding the register's key for keyed hashes
+        (at least 32 random bytes, hexadecimal or base64: see
+        :mod:`sendlink.keys`).
+    key_file
+        Else a file holding the key; ``~`` is expanded. It must lie outside
+        the project folder and be readable by its owner only. Without
+        either, a public demo key is used, loudly, for the generator's own
+        synthetic world and refused for anything else.
     young_person_refusal_covers
         What a young person's refusal or withdrawal of linkage stops, at any
         age (rule ``young-person-refusal-covers``): ``npd_record`` (linkage of
@@ -49,8 +55,13 @@ class ConsentParams(BaseModel):
     cohort_first_birth_date: dt.date
     cohort_last_birth_date: dt.date
     key_env: str = Field(min_length=1)
+    key_file: str = Field(min_length=1)
     young_person_refusal_covers: Literal["npd_record", "child_answers"]
     request_decisions: Literal["grant_on_receipt", "recorded"]
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.key_file).expanduser()
 
     @model_validator(mode="after")
     def _ordered(self) -> ConsentParams:

@@ -95,8 +95,7 @@ def test_an_unreadable_event_in_an_old_register_is_named_with_how_to_recover(pro
 
     register = ConsentFiles(project).register
     register.parent.mkdir(parents=True, exist_ok=True)
-    _v1_register(register, key=b"test-key-for-consent-tests")
-    assert keys.fingerprint(b"test-key-for-consent-tests")
+    _v1_register(register, key=keys.load_key("SENDLINK_TEST_REGISTER_KEY", paths=project))  # the project's key
     code, _, err = _run(capsys, "consent", "status")
     assert code == 2 and "sendlink consent migrate" in err
     code, out, err = _run(capsys, "consent", "migrate")
@@ -139,9 +138,9 @@ def test_an_extended_request_is_pending_overdue_then_granted(project, capsys):
 
 
 def test_under_the_recorded_policy_a_request_waits_for_its_decision(project, capsys):
-    from tests.conftest import write_params
-
     from _consentdata import PARAMS
+
+    from tests.conftest import write_params
 
     write_params(project.params, {**PARAMS, "consent": {**PARAMS["consent"], "request_decisions": "recorded"}})
     code, out, _ = _run(capsys, "rights", "restrict", "S001", "--date", "2025-11-05")

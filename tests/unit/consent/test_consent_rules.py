@@ -57,14 +57,17 @@ def cases(dob=DOB, sid="S1"):
     return pd.DataFrame({"survey_id": [sid], "date_of_birth": [dob]})
 
 
-def state(events, as_of, dob=DOB, enforced=False, rp=R.RuleParams()):
+DEFAULT_RULES = R.RuleParams()  # the default policies
+
+
+def state(events, as_of, dob=DOB, enforced=False, rp=DEFAULT_RULES):
     fn = R.enforced_status if enforced else R.status
     out = fn(frame(*events), cases(dob), D(as_of), rp)
     assert len(out) == 1
     return out.iloc[0].to_dict()
 
 
-def steps(events, as_of, dob=DOB, rp=R.RuleParams()):
+def steps(events, as_of, dob=DOB, rp=DEFAULT_RULES):
     return R.explain("S1", D(as_of), frame(*events), cases(dob), rp, enforced=False).events
 
 
