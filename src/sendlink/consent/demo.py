@@ -256,7 +256,7 @@ class Sandbox:
             message, _ = record_decision(self.context, Decision(ref=ref, outcome=outcome, on=on, reason=reason), today=self.today)
         except RequestError as exc:
             return Outcome(False, str(exc), ref)
-        return Outcome(True, message, ref)
+        return Outcome(True, message.removeprefix("recorded: "), ref)  # the outcome says "recorded:" itself
 
     def pending(self, today: dt.date | None = None) -> pd.DataFrame:
         """The open requests with their due dates (``sendlink rights pending``), as of ``today`` (default the sandbox's)."""

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from sendlink.consent import keys
 from sendlink.consent import rules as R
 from sendlink.consent.identifiers import check_corrections
 from sendlink.consent.register import NewEvent
@@ -197,12 +198,36 @@ def _check_outcome(r: Request, ctx: Context) -> str | None:
     return r.outcome
 
 
-def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, today: dt.date) -> list[NewEvent]:
+def _key_maker(ctx: Context, position: str | None):
+    """How the events of one request or decision get their register keys.
+
+    Inside the register transaction (``position``: the number of events in
+    the register, which grows with every event appended and never shrinks:
+    the hash chain catches a deletion) a key is a keyed hash of that
+    position and the event's role in the request: unique in the register,
+    unguessable without the key, and the same when the same steps are
+    replayed on a register with the same events (so a notebook that records
+    requests in a copy shows the same references on every run, whenever the
+    register was made). For the read-only check before the transaction,
+    whose events are never stored, a random key.
+    """
+    def new_key(role: str) -> str:
+        if position is None:
+            return uuid.uuid4().hex
+        return keys.keyed_hash(ctx.register.key, "cli-event", f"{position}|{role}")
+
+    return new_key
+
+
+def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, today: dt.date, *, position: str | None = None) -> list[NewEvent]:
     """Check ``request`` against the current events; return the events to append.
 
     The request event comes first; a decision recorded with it (an outcome
     other than the policy's default) follows; an erasure that takes effect
     now carries ``erases`` (what the rules say it covers).
+
+    ``position`` (inside the register transaction: the number of events
+    in the register) makes the events' keys (:func:`_key_maker`).
 
     Raises
     ------
@@ -210,6 +235,7 @@ def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, t
         Saying why the request is refused.
     """
     r = request
+    new_key = _key_maker(ctx, position)
     sid = str(r.survey_id)
     if r.action not in ACTIONS:
         raise RequestError(f"unknown action {r.action!r}; one of {', '.join(ACTIONS)}")
@@ -260,7 +286,7 @@ def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, t
                 f"the child's date of birth is not known, so it cannot be confirmed that the young person was 16 on {on}; "
                 "correct the date of birth first (rights rectify) or ask the parent"
             )
-    request_key = uuid.uuid4().hex
+    request_key = new_key("request")
 
     def event(**extra: object) -> NewEvent:
         base: dict[str, object] = dict(survey_id=sid, person=r.person, kind=kind, effective_date=on.isoformat(), contact="ad_hoc",
@@ -276,7 +302,7 @@ def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, t
             return [event(scope=scope, decision="withdrawn", details={"level": "no_contact"})]
         details = {"level": r.level} if r.level != "no_use" else {}
         scopes = _withdrawable(r, state)
-        return [event(scope=s, decision="withdrawn", details=details, key=uuid.uuid4().hex) for s in scopes]
+        return [event(scope=s, decision="withdrawn", details=details, key=new_key(f"withdrawal:{s}")) for s in scopes]
     if kind == "restriction" and r.person in state.restricted_by:
         raise RequestError(f"processing is already restricted at the request of {R.PERSON[r.person]} since {state.restricted_by[r.person]}")
     if kind == "lift_restriction" and r.person not in state.restricted_by:
@@ -314,7 +340,7 @@ def plan(ctx: Context, request: Request, raw: RawSurvey, events: pd.DataFrame, t
         if outcome == "extended":
             decision["due_date"] = R.due_date(on, extended=True).isoformat()
         planned.append(NewEvent(survey_id=sid, person=r.person, kind="decision", effective_date=decided_on.isoformat(), contact="ad_hoc",
-                                source=r.source, origin="cli", details=decision, key=uuid.uuid4().hex))
+                                source=r.source, origin="cli", details=decision, key=new_key("decision")))
     return _mark_erasures(ctx, planned, events, one)
 
 
@@ -415,7 +441,7 @@ def record_request(
     plan(ctx, request, raw, events, today)  # read-only check first
     with ctx.register.transaction() as tx:
         locked = events_frame(tx.events(), fieldwork_events(raw, ctx.register), ctx.register, raw.survey_ids)
-        planned = plan(ctx, request, raw, locked, today)
+        planned = plan(ctx, request, raw, locked, today, position=str(tx.length))
         seqs = [tx.append(e) for e in planned]
         recorded = Recorded(request, planned, seqs, _decision_note(ctx, planned))
         if callable(write) and recorded.granted:
@@ -450,8 +476,10 @@ def find_request(events: pd.DataFrame, ref: str) -> pd.Series:
     return hits.iloc[0]
 
 
-def plan_decision(ctx: Context, decision: Decision, raw: RawSurvey, events: pd.DataFrame, today: dt.date) -> tuple[list[NewEvent], pd.Series]:
-    """Check a decision on an open request; return the event to append (and the request)."""
+def plan_decision(
+    ctx: Context, decision: Decision, raw: RawSurvey, events: pd.DataFrame, today: dt.date, *, position: str | None = None
+) -> tuple[list[NewEvent], pd.Series]:
+    """Check a decision on an open request; return the event to append (and the request); ``position`` as for :func:`plan`."""
     if decision.outcome not in OUTCOMES:
         raise RequestError(f"outcome must be one of {', '.join(OUTCOMES)}, got {decision.outcome!r}")
     if decision.outcome == "refused" and decision.reason not in REFUSAL_REASONS:
@@ -478,7 +506,7 @@ def plan_decision(ctx: Context, decision: Decision, raw: RawSurvey, events: pd.D
     if decision.outcome == "extended":
         details["due_date"] = R.due_date(dt.date.fromisoformat(str(request["effective_date"])), extended=True).isoformat()
     planned = [NewEvent(survey_id=sid, person=str(request["person"]), kind="decision", effective_date=on.isoformat(), contact="ad_hoc",
-                        source=decision.source, origin="cli", details=details, key=uuid.uuid4().hex)]
+                        source=decision.source, origin="cli", details=details, key=_key_maker(ctx, position)("decision"))]
     return _mark_erasures(ctx, planned, events, one), request
 
 
@@ -493,7 +521,7 @@ def record_decision(ctx: Context, decision: Decision, *, today: dt.date | None =
     plan_decision(ctx, decision, raw, events, today)
     with ctx.register.transaction() as tx:
         locked = events_frame(tx.events(), fieldwork_events(raw, ctx.register), ctx.register, raw.survey_ids)
-        planned, request = plan_decision(ctx, decision, raw, locked, today)
+        planned, request = plan_decision(ctx, decision, raw, locked, today, position=str(tx.length))
         for e in planned:
             tx.append(e)
         if callable(write) and decision.outcome == "granted":

@@ -137,6 +137,30 @@ def test_an_extended_request_is_pending_overdue_then_granted(project, capsys):
     assert "S004" not in _status(project).index  # S004's child is under 16 (2008-12-05: 16 on 2024-12-05, never asked): the whole case
 
 
+def test_request_references_are_unique_and_the_same_when_the_same_steps_are_replayed(project, capsys, tmp_path):
+    import shutil
+
+    assert _run(capsys, "consent", "import")[0] == 0
+    register = ConsentFiles(project).register
+    shutil.copy(register, tmp_path / "imported.sqlite")  # the register after the import (checkpointed: one file)
+
+    def refs() -> list[str]:
+        found = []
+        for argv in (["rights", "restrict", "S001", "--date", "2025-11-05"], ["rights", "unrestrict", "S001", "--date", "2025-11-06"],
+                     ["rights", "restrict", "S001", "--date", "2025-11-07"], ["rights", "erase", "S004", "--date", "2025-11-03", "--outcome", "extended"]):
+            code, out, err = _run(capsys, *argv)
+            assert code == 0, err
+            found.append(out.split("(ref ")[1][:12])
+        return found
+
+    first = refs()
+    assert len(set(first)) == 4  # the same kind of request made again gets a new reference
+    for suffix in ("", "-wal", "-shm"):
+        register.with_name(register.name + suffix).unlink(missing_ok=True)
+    shutil.copy(tmp_path / "imported.sqlite", register)
+    assert refs() == first  # replayed on the same register: the same references (a notebook's outputs do not change)
+
+
 def test_under_the_recorded_policy_a_request_waits_for_its_decision(project, capsys):
     from _consentdata import PARAMS
 
