@@ -52,7 +52,7 @@ PROBES: dict[str, tuple[str, str, str]] = {
     "F06": ("3", "`kill -9` between a temporary write and its rename (consent stage)", "old outputs intact; the next run removes the hidden copies, says so, and writes complete outputs"),
     "F07": ("3", "a killed run's hidden copy holds a person who is then erased", "the next run removes it; no file of the survey organisation, hidden or not, holds the person"),
     "F08": ("3", "`kill -9` at 5 moments during `sendlink link`", "the output is absent or complete (identical to a clean run); no temporary left after the next run"),
-    "F09": ("5", "an erasure, then the consent stage", "the survey organisation's working copy (holdings, status, spine, register, export, log) holds no trace; the generated world is unchanged"),
+    "F09": ("5", "an erasure, then the consent stage", "the survey organisation's working copy (holdings, status, spine, register, export, log) holds none of the person's identifiers or answers; the generated world is unchanged"),
     "F10": ("7", "no key, on survey files the generator did not write (changed, added, no manifest)", "refused with how to make a key, exit 2; nothing written"),
     "F11": ("7", "the generator's manifest copied beside other survey files", "refused, exit 2"),
     "F12": ("7", "a key of one character, 16 bytes, a passphrase, a repeated pattern", "refused, exit 2; nothing written"),
