@@ -66,6 +66,13 @@ def corrupted_survey(npd: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
 def linked():
     rng = np.random.default_rng(20220516)
     npd = make_population(800, rng)
+    # Siblings of the first 80 pupils (same surname, postcode and school, born two years later):
+    # the household correction has something to correct.
+    siblings = npd.iloc[:80].copy()
+    siblings["upn"] = [f"SIB{i:05d}" for i in range(len(siblings))]
+    siblings["forename"] = np.array(["Quinn", "Rowan", "Sasha", "Toby", "Uma", "Vera", "Wren", "Xander"])[np.arange(len(siblings)) % 8]
+    siblings["date_of_birth"] = [f"{int(d[:4]) + 2}{d[4:]}" for d in siblings["date_of_birth"]]
+    npd = pd.concat([npd, siblings], ignore_index=True)
     survey = corrupted_survey(npd, rng)
     result = link(survey, npd, LINKAGE, seed=SEED)
     s_raw, n_raw = RawSpine.from_frame(survey, "survey_id"), RawSpine.from_frame(npd, "upn")
@@ -84,7 +91,7 @@ def test_splink_scores_the_same_pairs_with_the_same_weights(linked):
     npd_df = db_api.register(npd_table, dataset_display_name="npd")
     survey_df = db_api.register(survey_table, dataset_display_name="survey")
     linker = Linker([npd_df, survey_df], settings, log_level=logging.WARNING)
-    for column, table in splink_term_frequencies(n_raw, features=features).items():
+    for column, table in splink_term_frequencies(n_raw, features=features, model=result.model).items():
         linker.table_management.register_term_frequency_lookup(db_api.register(table, dataset_display_name=f"tf_{column}"), column)
     pairs = result.pairs
     blocked = pd.DataFrame({"match_key": "0", "join_key_l": "npd-__-" + pairs["upn"].astype(str),
@@ -110,6 +117,8 @@ def test_splink_scores_the_same_pairs_with_the_same_weights(linked):
     assert {"exact", "part", "different"} <= seen["surname"]
     assert {"exact", "swapped", "one_off", "different"} <= seen["date_of_birth"]
     assert {"unit", "sector", "district", "typo", "different"} <= seen["postcode"]
+    # Siblings: the household correction was exercised too.
+    assert (both["w_household"] != 0).any() and "gamma_household" in both
 
 
 def test_export_holds_thresholds_and_the_prior(linked):

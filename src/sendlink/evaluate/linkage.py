@@ -23,9 +23,12 @@ estimating linkage error and its bias:
   linked to another pupil), broken down by the injected identifier
   differences (nickname, moved house, new surname, date swap, twin ...).
 * **Linkage bias**: the same by subgroup (ethnicity, EAL, FSM, SEN
-  provision, primary need, IDACI decile), with each group's recall gap to
-  the whole: who fails to link, and so who is missing from linked
-  analyses.
+  provision, primary need, IDACI decile, movers, school changers), with
+  each group's precision and recall, their 95% Wilson intervals
+  (``statsmodels.stats.proportion.proportion_confint``: right for
+  proportions near 0 or 1 and small groups, where the normal approximation
+  gives intervals beyond 1) and the recall gap to the whole: who fails to
+  link, and so who is missing from linked analyses.
 * **Baselines** on the same data, side by side: the deterministic rule
   cascade and recordlinkage's default ECM, with ECM's degeneracy check.
 * **Threshold trade-off**: precision and recall of ``matched`` had the
@@ -68,7 +71,7 @@ from sendlink.schema.truth import IDENTIFIER_DIFFERENCES
 
 __all__ = [
     "SUBGROUPS", "QualityReport", "audit_error_rate", "by_difference", "by_subgroup", "classify", "evaluate_linkage", "metrics",
-    "threshold_tradeoff", "write_linkage_quality",
+    "threshold_tradeoff", "wilson_interval", "write_linkage_quality",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,7 +84,11 @@ SUBGROUPS = {
     "frame_sen_provision": "SEN provision",
     "frame_primary_need": "primary need",
     "frame_idaci_decile": "IDACI decile",
+    "mover": "moved house since the census",
+    "school_changer": "changed school since the census",
 }
+#: Confidence level of the intervals on precision and recall (Wilson score intervals).
+CONFIDENCE = 0.95
 #: Thresholds of the trade-off curve (match threshold; the review threshold is kept at or below it).
 TRADEOFF_THRESHOLDS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999)
 
@@ -157,17 +164,30 @@ def metrics(classified: pd.DataFrame, statuses: Sequence[str] = ("matched",)) ->
             "false_negatives": true_links - tp, "precision": precision, "recall": recall, "f1": f1}
 
 
+def wilson_interval(successes: int, total: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (``nan`` bounds when ``total`` is 0)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if total <= 0:
+        return (float("nan"), float("nan"))
+    low, high = proportion_confint(int(successes), int(total), alpha=1 - confidence, method="wilson")
+    return (float(low), float(high))
+
+
 def _group_table(classified: pd.DataFrame, groups: pd.Series, overall_recall: float) -> pd.DataFrame:
     frame = classified.assign(_group=groups.to_numpy())
     rows = []
     for group, part in frame.groupby("_group", sort=True, dropna=False):
         m = metrics(part)
+        p_low, p_high = wilson_interval(m["true_positives"], m["links_made"])
+        r_low, r_high = wilson_interval(m["true_positives"], m["true_links"])
         rows.append({
             "group": "unknown" if pd.isna(group) else str(group), "records": m["records"], "true_links": m["true_links"],
             "correct": m["true_positives"], "false_matches": m["false_positives"],
             "missed": m["false_negatives"], "in_review": int((part["link_status"] == "clerical_review").sum()),
             "match_rate": float((part["link_status"] == "matched").mean()) if len(part) else float("nan"),
-            "precision": m["precision"], "recall": m["recall"],
+            "precision": m["precision"], "precision_low": p_low, "precision_high": p_high,
+            "recall": m["recall"], "recall_low": r_low, "recall_high": r_high,
             "recall_gap": m["recall"] - overall_recall if m["true_links"] else float("nan"),
         })
     return pd.DataFrame(rows)
@@ -464,6 +484,15 @@ def evaluate_linkage(
         twins = truth.set_index(_key(truth["survey_id"]))["twin"] if "twin" in truth else None
         report.by_difference = by_difference(classified, differences, twins)
     if attributes is not None:
+        attributes = attributes.copy()
+        if differences is not None:
+            # Movers and school changers: observed differences between the survey and the NPD's latest census.
+            diff = differences.assign(survey_id=_key(differences["survey_id"]))
+            moved = set(diff.loc[diff["difference"] == "moved_house", "survey_id"])
+            changed = set(diff.loc[diff["difference"] == "changed_school", "survey_id"])
+            ids = _key(attributes["survey_id"])
+            attributes["mover"] = np.where(ids.isin(moved), "moved", "did not move")
+            attributes["school_changer"] = np.where(ids.isin(changed), "changed school", "same school")
         report.by_subgroup = by_subgroup(classified, attributes)
     if pairs is not None and len(pairs):
         names = [row["name"] for row in (model_report or {}).get("blocking", [])]
@@ -514,7 +543,8 @@ def write_linkage_quality(paths: Paths, params: Params, *, baselines: bool = Tru
     true = true_links(paths)
     differences = identifier_differences(paths) if IDENTIFIER_DIFFERENCES.at(paths).is_file() else None
     sample_path = catalogue.SAMPLE.at(paths)
-    attributes = read_table(sample_path, columns=["survey_id", *list(SUBGROUPS)]) if sample_path.is_file() else None
+    frame_columns = [c for c in SUBGROUPS if c.startswith("frame_")]  # movers and school changers come from the differences
+    attributes = read_table(sample_path, columns=["survey_id", *frame_columns]) if sample_path.is_file() else None
     pairs_path = catalogue.PAIRS.at(paths)
     pairs = read_table(pairs_path) if pairs_path.is_file() else None
     model_path = catalogue.MODEL.at(paths)

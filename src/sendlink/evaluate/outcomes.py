@@ -317,8 +317,20 @@ def evaluate_run(paths: Paths, params: Params, extract: pd.DataFrame, analysis, 
         "linkage_errors": {name: {"true_matches": e.true_positives, "false_matches": e.false_positives, "missed": e.false_negatives,
                                   "precision": _round(e.precision), "recall": _round(e.recall)} for name, e in errors.items()},
         "linkage_sensitivity": sens_summary,
+        "uneven_linkage": _uneven_summary(linkage),
     }
     return Evaluation(planted, census, cmp, linkage, errors, summary)
+
+
+def _uneven_summary(linkage: pd.DataFrame) -> dict:
+    """Per effect: naive and weighted estimates with every link and with links lost unevenly by group."""
+    out: dict = {}
+    keep = linkage[linkage["extract"].isin(["main", "uneven_linkage"])]
+    if "uneven_linkage" not in set(keep["extract"]):
+        return out
+    for r in keep.itertuples(index=False):
+        out.setdefault(r.effect, {})[f"{r.estimator}_{r.extract}"] = _round(r.estimate)
+    return out
 
 
 def _round(value, digits: int = 4):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sendlink.io import StagedWrites, check_paths, remove_stale_temporaries
 from sendlink.link import clerical
+from sendlink.link.history import read_history
 from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
 from sendlink.link.spine import read_spine, require_records
 from sendlink.params import Params, load_params, override
@@ -34,6 +35,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--review-threshold", type=float, default=None, help="override linkage.thresholds.review")
     parser.add_argument("--review-out", type=Path, default=None, help="write the clerical-review queue here")
     parser.add_argument("--decisions", type=Path, default=None, help="reviewer decisions to honour (survey_id, upn, decision, reviewer, date)")
+    parser.add_argument("--history", type=Path, default=None,
+                        help="optional NPD census history (upn, academic_year or census_date, postcode, school_urn): "
+                             "the survey's postcode and school are also compared with the pupil's past ones")
 
 
 def _params(args: argparse.Namespace) -> Params:
@@ -50,12 +54,16 @@ def link_files(
     *,
     review_out: str | Path | None = None,
     decisions_path: str | Path | None = None,
+    history_path: str | Path | None = None,
 ) -> LinkResult:
     """Link two spine files and write the links (and review queue) atomically.
 
     Parquet spines are read dictionary-encoded (:func:`sendlink.link.spine.read_spine`),
     so a national NPD spine never becomes a table of Python strings. The
-    ``linkage:`` parameters and the seed of ``params`` are used.
+    ``linkage:`` parameters and the seed of ``params`` are used. With
+    ``history_path`` (:func:`sendlink.link.history.read_history`), the
+    survey's postcode and school are also compared with the pupil's past
+    ones.
 
     Before any work, the outputs are checked (:func:`sendlink.io.check_paths`):
     neither may be an input or the other output, and both must be ``.csv``
@@ -69,10 +77,10 @@ def link_files(
         An output is an input or the other output, or not a table file.
     InputError
         A spine is missing, empty (0 bytes), unreadable or malformed; the
-        NPD spine has no records.
+        NPD spine has no records; the history file is malformed.
     """
     check_paths({"--out": out, "--review-out": review_out},
-                {"SURVEY": survey_path, "NPD": npd_path, "--decisions": decisions_path},
+                {"SURVEY": survey_path, "NPD": npd_path, "--decisions": decisions_path, "--history": history_path},
                 tables=("--out", "--review-out"))
     remove_stale_temporaries([p for p in (out, review_out) if p is not None])
     started = time.perf_counter()
@@ -81,7 +89,8 @@ def link_files(
     require_records(npd, "NPD spine")
     read_seconds = time.perf_counter() - started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
-    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions)
+    history = read_history(history_path) if history_path is not None else None
+    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions, history=history)
     result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
@@ -95,7 +104,9 @@ def link_files(
 def run(args: argparse.Namespace) -> int:
     """Run ``sendlink link``."""
     check_paths({"--out": args.out, "--review-out": args.review_out},
-                {"SURVEY": args.survey, "NPD": args.npd, "--decisions": args.decisions, "--params": args.params},
+                {"SURVEY": args.survey, "NPD": args.npd, "--decisions": args.decisions, "--params": args.params,
+                 "--history": args.history},
                 tables=("--out", "--review-out"))
-    link_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out, decisions_path=args.decisions)
+    link_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out, decisions_path=args.decisions,
+               history_path=args.history)
     return 0

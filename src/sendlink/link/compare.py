@@ -12,9 +12,13 @@ The levels (:data:`FIELDS`), first matching level wins:
 
 forename
     ``exact`` (first given name, or all given names run together, equal) /
-    ``variant`` (nickname or spelling variant: Bob~Robert, Mohammed~Muhammad)
-    / ``close`` (one typing slip: optimal string alignment distance 1, or
-    Jaro-Winkler >= 0.92) / ``middle_name`` (one side's forename is among the
+    ``variant`` (nickname or spelling variant: Bob~Robert, Mohammed~Muhammad;
+    or a Yoruba short form: Seun~Oluwaseun, Tunde~Babatunde, Funmi~
+    Olufunmilayo, the name without its prefix or the start of what is left,
+    :data:`YORUBA_PREFIXES`) / ``close`` (one typing
+    slip: optimal string alignment distance 1, or Jaro-Winkler >= 0.92) /
+    ``prefix`` (the names agree once a Muhammad/Mohammed prefix is set aside:
+    Muhammad Yusuf~Yusuf, Md Yusuf~Yusuf) / ``middle_name`` (one side's forename is among the
     other side's middle names: a child known by a middle name) /
     ``transposed`` (forename and surname swapped: each is equal or close to
     the other side's other name) / ``cross`` (one of them is: a surname
@@ -23,9 +27,16 @@ forename
     first letter: J ~ James) / ``similar`` (Jaro-Winkler >= 0.80) /
     ``different``.
 surname
-    ``exact`` / ``part`` (a part of a double-barrelled name or a name
-    without its particle: Smith-Jones~Jones, de Souza~Souza) / ``close`` /
-    ``similar`` / ``different``. When the names are transposed the surname
+    ``exact`` / ``variant`` (spellings of one family name: Chowdhury~
+    Choudhury, Hussain~Hossain, Price~ap Rhys; Mc~Mac folded) / ``part`` (a
+    part of a double-barrelled name or a name without its particle or title:
+    Smith-Jones~Jones, de Souza~Souza, Begum Rahman~Rahman, Kaur Gill~Gill)
+    / ``close`` / ``other_names`` (one side's surname is among the other's
+    given or middle names: a Somali child's second name is the father's
+    given name, and one record keeps it as the surname, the other the
+    grandfather's) / ``title`` (one side's surname is only a title name,
+    Begum or Kaur, the other's a family name: no agreement, but not the
+    disagreement of two family names either) / ``similar`` / ``different``. When the names are transposed the surname
     is *missing* (no evidence): the swap is one event, counted once, on the
     forename. (Scoring it on both fields, as an earlier version did, also
     rewarded a one-sided coincidence twice: a child called Karim Saleh
@@ -33,12 +44,25 @@ surname
 date_of_birth
     ``exact`` / ``swapped`` (day and month swapped: 2009-03-12 ~
     2009-12-03) / ``one_off`` (two of year, month, day agree: one component
-    mistyped) / ``different``.
+    mistyped) / ``default`` (the years agree and one side is 1 January: the
+    placeholder some systems record when the day and month of a birth are
+    unknown, common among children born abroad) / ``different`` (one part
+    agrees, or within a year) / ``far``
+    (every part differs and more than a year apart: another child, far more
+    often than a slip; its own m and u make it evidence *against*, not
+    merely missing agreement).
 postcode
     ``unit`` (full postcode) / ``sector`` / ``district`` / ``typo`` (one
     character wrong or two swapped, anywhere) / ``different``.
 sex, school
     ``agree`` / ``disagree``.
+postcode_history, school_history (only with the NPD's census history)
+    ``past`` (the survey's postcode, or school, is one the pupil had at a
+    census within the history window) / ``none``. *Missing* when there is
+    no history for the pupil, the survey lacks the field, or the current
+    field already agrees (the agreement is counted once, on the current
+    field). Without a history input both are missing for every pair, and
+    the model leaves them out: the linker behaves as without them.
 
 *Missing* is not a level: it is "no evidence", weight 0, whatever the
 other fields say. String similarity is computed with
@@ -66,8 +90,9 @@ from rapidfuzz import distance, process
 
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.features import Features, postcode_text
+from sendlink.link.standardise import PREFIX_NAMES, TITLE_NAMES
 
-__all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "level_names"]
+__all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "given_name_core", "level_names"]
 
 #: Jaro-Winkler bands for "close" and "similar" names.
 JW_CLOSE = 0.92
@@ -143,6 +168,68 @@ def _near(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Yoruba given names often begin with a theophoric or family element that the short
+#: form drops: Oluwaseun -> Seun, Babatunde -> Tunde, Adebayo -> Bayo, Temitope -> Tope.
+YORUBA_PREFIXES = ("oluwa", "olu", "ade", "baba", "ayo", "akin", "ola", "omo", "temi", "ibi", "funmi", "oyin")
+_YORUBA_BY_LENGTH = tuple(sorted(YORUBA_PREFIXES, key=len, reverse=True))
+_YORUBA_SQL = "^(" + "|".join(_YORUBA_BY_LENGTH) + ")"
+
+
+def _short_form_pair(a: str, b: str) -> bool:
+    """Is one name the other without a Yoruba prefix, or the start of what is left (at least three letters)?"""
+    if not a or not b or a == b:
+        return False
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) < 3 or len(short) == len(long_):
+        return False
+    # The longest prefix the long name starts with is the one dropped (as the SQL's regexp does);
+    # the short form is the stem that is left, or its first syllables (Funmi for Olufunmilayo).
+    prefix = next((pre for pre in _YORUBA_BY_LENGTH if long_.startswith(pre)), None)
+    return prefix is not None and long_[len(prefix):].startswith(short)
+
+
+def _short_form(features: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Only names that start with a Yoruba prefix can have a short form (a table over the vocabulary).
+    prefixed = _name_table(features, "yoruba", lambda n: n.startswith(YORUBA_PREFIXES), bool)
+    ok = (a >= 0) & (b >= 0) & (prefixed[np.where(a < 0, -1, a)] | prefixed[np.where(b < 0, -1, b)])
+    out = np.zeros(len(a), dtype=bool)
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        ua, ub, inverse = _unique_pairs(a[rows], b[rows])
+        names = features.names
+        hit = np.array([_short_form_pair(str(names[x]), str(names[y])) for x, y in zip(ua.tolist(), ub.tolist(), strict=True)], dtype=bool)
+        out[rows] = hit[inverse]
+    return out
+
+
+def _name_table(features: Features, name: str, function: Callable[[str], object], dtype) -> np.ndarray:
+    """A per-name table over the shared vocabulary (with a ``-1`` slot at the end), computed once."""
+    key = ("compare_table", name)
+    table = features.cache.get(key)
+    if table is None:
+        table = np.array([function(str(v)) for v in features.names] + [function("")], dtype=dtype)
+        features.cache[key] = table
+    return table
+
+
+def _mac_folded(features: Features) -> np.ndarray:
+    """Each name's code with a leading ``mac`` folded into ``mc`` (its own code when there is none)."""
+    key = ("compare_table", "mac")
+    table = features.cache.get(key)
+    if table is None:
+        names = [str(v) for v in features.names]
+        index = {n: i for i, n in enumerate(names)}
+        folded = {}
+        table = np.arange(len(names) + 1, dtype=np.int64)
+        for i, n in enumerate(names):
+            if n.startswith("mac") and len(n) > 4:
+                target = "mc" + n[3:]
+                table[i] = index.get(target, folded.setdefault(target, len(names) + 1 + len(folded)))
+        table[-1] = -1
+        features.cache[key] = table
+    return table
+
+
 # --------------------------------------------------------------------------- the pairs being compared
 
 
@@ -172,6 +259,11 @@ class Pairs:
     @property
     def n(self):
         return self.features.npd
+
+    @property
+    def history(self):
+        """The NPD's census history (:class:`sendlink.link.history.History`), or None."""
+        return self.features.cache.get("history")
 
     def take(self, positions: np.ndarray) -> Pairs:
         """The pairs at ``positions`` (sorted), sharing this set's evidence."""
@@ -367,6 +459,36 @@ def _initial(p: Pairs) -> np.ndarray:
     return one_letter & (first_a >= 0) & (first_a == first_b)
 
 
+def given_name_core(features: Features, spine, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The given name a child is known by, once a Muhammad/Mohammed prefix (:data:`PREFIX_NAMES`)
+    is set aside, and whether there was one (name codes; ``-1`` when none is left)."""
+    f = features
+    is_prefix = _name_table(f, "prefix", lambda n: n in PREFIX_NAMES, bool)
+    first = spine.fn(rows).astype(np.int64)
+    core = first.copy()
+    prefixed = is_prefix[np.where(first < 0, len(is_prefix) - 1, first)] & (first >= 0)
+    if prefixed.any():
+        others = spine.mid(rows)[prefixed].astype(np.int64)
+        pick = np.full(len(others), -1, dtype=np.int64)
+        for j in range(others.shape[1] - 1, -1, -1):  # the first later name that is not a prefix itself
+            value = others[:, j]
+            ok = (value >= 0) & ~is_prefix[np.where(value < 0, len(is_prefix) - 1, value)]
+            pick = np.where(ok, value, pick)
+        core[prefixed] = pick
+    return core, prefixed
+
+
+def _prefix(p: Pairs) -> np.ndarray:
+    """Either side's first given name is a prefix name, and the names the child is known by agree (or are variants)."""
+    (a, pa_), (b, pb) = given_name_core(p.features, p.s, p.survey_rows), given_name_core(p.features, p.n, p.npd_rows)
+    ok = (pa_ | pb) & (a >= 0) & (b >= 0)
+    out = ok & (a == b)
+    rest = np.flatnonzero(ok & ~out)
+    if len(rest):
+        out[rest] = _variant(p.features, a[rest], b[rest])
+    return out
+
+
 def _sql_near(a: str, b: str) -> str:
     """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
     return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
@@ -380,10 +502,17 @@ FORENAME = Comparison(
     term_frequency=True,
     levels=(
         Level("exact", _forename_exact, 0.85, True, "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
-        Level("variant", lambda p: _variant(p.features, *_fn(p)), 0.03, True, "list_has_any(fn_groups_l, fn_groups_r)"),
+        Level("variant", lambda p: _variant(p.features, *_fn(p)) | _short_form(p.features, *_fn(p)), 0.03, True,
+              f"(list_has_any(fn_groups_l, fn_groups_r) OR (length(fn_l) < length(fn_r) AND length(fn_l) >= 3 "
+              f"AND regexp_matches(fn_r, '{_YORUBA_SQL}') AND starts_with(regexp_replace(fn_r, '{_YORUBA_SQL}', ''), fn_l)) "
+              f"OR (length(fn_r) < length(fn_l) AND length(fn_r) >= 3 AND regexp_matches(fn_l, '{_YORUBA_SQL}') "
+              f"AND starts_with(regexp_replace(fn_l, '{_YORUBA_SQL}', ''), fn_r)))"),
         Level("close", _close(_forename_scores), 0.04, True,
               f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {JW_CLOSE} "
               f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_CLOSE})"),
+        Level("prefix", _prefix, 0.01, True,
+              "((fncore_prefixed_l OR fncore_prefixed_r) AND fncore_l IS NOT NULL AND fncore_r IS NOT NULL "
+              "AND (fncore_l = fncore_r OR list_has_any(fncore_groups_l, fncore_groups_r)))"),
         Level("middle_name", _middle_name, 0.01, True, "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"),
         Level("transposed", lambda p: _given_to_surname(p) & _surname_to_given(p), 0.005, True,
               f"({_sql_near('fnfull_l', 'sn_r')} AND {_sql_near('sn_l', 'fnfull_r')})"),
@@ -405,13 +534,47 @@ def _sn(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
     return p.s.sn(p.survey_rows), p.n.sn(p.npd_rows)
 
 
+def _without_titles(f: Features, codes: np.ndarray) -> np.ndarray:
+    """Name codes with title names (Begum, Kaur...) set to missing: a shared title is no shared family name."""
+    title = _name_table(f, "title", lambda n: n in TITLE_NAMES, bool)
+    return np.where((codes >= 0) & title[np.where(codes < 0, len(title) - 1, codes)], -1, codes)
+
+
 def _surname_part(p: Pairs) -> np.ndarray:
+    f = p.features
     (a, b), sp, np_ = _sn(p), p.s.snparts(p.survey_rows), p.n.snparts(p.npd_rows)
+    a, b, sp, np_ = (_without_titles(f, x) for x in (a, b, sp, np_))
     return _any_equal(sp, np_) | _any_equal(a[:, None], np_) | _any_equal(b[:, None], sp)
 
 
 def _surname_scores(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
     return _string_scores(p.features.names, *_sn(p))
+
+
+def _surname_variant(p: Pairs) -> np.ndarray:
+    """Spellings of one family name (a shared surname group), or equal once Mac is folded into Mc."""
+    a, b = _sn(p)
+    fold = _mac_folded(p.features)
+    fa, fb = fold[np.where(a < 0, len(fold) - 1, a)], fold[np.where(b < 0, len(fold) - 1, b)]
+    return ((fa >= 0) & (fa == fb)) | _variant(p.features, a, b)
+
+
+def _surname_in_other_names(p: Pairs) -> np.ndarray:
+    """One side's surname (or a part of it) is among the other side's given or middle names."""
+    (a, b), sp, np_ = _sn(p), p.s.snparts(p.survey_rows), p.n.snparts(p.npd_rows)
+    s_given = np.hstack([p.s.fn(p.survey_rows)[:, None], p.s.mid(p.survey_rows)])
+    n_given = np.hstack([p.n.fn(p.npd_rows)[:, None], p.n.mid(p.npd_rows)])
+    # The first given names are compared by the forename field: only later names count here.
+    return (_any_equal(np.hstack([a[:, None], sp]), n_given[:, 1:]) | _any_equal(np.hstack([b[:, None], np_]), s_given[:, 1:]))
+
+
+def _surname_title(p: Pairs) -> np.ndarray:
+    """One side's surname is a title name only (Begum, Kaur), the other's is not."""
+    a, b = _sn(p)
+    title = _name_table(p.features, "title", lambda n: n in TITLE_NAMES, bool)
+    ta = title[np.where(a < 0, len(title) - 1, a)] & (a >= 0)
+    tb = title[np.where(b < 0, len(title) - 1, b)] & (b >= 0)
+    return ta ^ tb
 
 
 #: When the names are transposed the surname is no evidence: the swap is one
@@ -428,11 +591,16 @@ SURNAME = Comparison(
     term_frequency=True,
     levels=(
         Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, "sn_l = sn_r"),
+        Level("variant", _surname_variant, 0.01, True, "(snmc_l = snmc_r OR list_has_any(sn_groups_l, sn_groups_r))"),
         Level("part", _surname_part, 0.02, True,
-              "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"),
+              "(list_has_any(snparts_nt_l, snparts_nt_r) OR (NOT sn_title_l AND list_contains(snparts_nt_r, sn_l)) "
+              "OR (NOT sn_title_r AND list_contains(snparts_nt_l, sn_r)))"),
         Level("close", _close(_surname_scores), 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
+        Level("other_names", _surname_in_other_names, 0.005, True,
+              "(list_has_any(list_concat([sn_l], snparts_l), mid_r) OR list_has_any(list_concat([sn_r], snparts_r), mid_l))"),
+        Level("title", _surname_title, 0.005, False, "(sn_title_l <> sn_title_r)"),
         Level("similar", _similar(_surname_scores), 0.015, False, f"jaro_winkler_similarity(sn_l, sn_r) >= {JW_SIMILAR}"),
-        Level("different", None, 0.075, False, None),
+        Level("different", None, 0.06, False, None),
     ),
 )
 
@@ -454,6 +622,23 @@ def _swapped(p: Pairs) -> np.ndarray:
     return (ys == yn) & (ms == dn) & (ds == mn) & (ms != ds)
 
 
+#: Dates more than this many days apart, with no part in common, are ``far``.
+FAR_DAYS = 366
+
+
+def _default_date(p: Pairs) -> np.ndarray:
+    """The years agree and one side is 1 January: a placeholder for an unknown day and month."""
+    s, n, si, ni = p.s, p.n, p.survey_rows, p.npd_rows
+    jan1 = ((s.month(si) == 1) & (s.day(si) == 1)) | ((n.month(ni) == 1) & (n.day(ni) == 1))
+    return (s.year(si) >= 0) & (s.year(si) == n.year(ni)) & jan1
+
+
+def _dob_not_far(p: Pairs) -> np.ndarray:
+    """One part agrees, or the dates are at most :data:`FAR_DAYS` apart."""
+    gap = np.abs(p.s.dob(p.survey_rows).astype(np.int64) - p.n.dob(p.npd_rows).astype(np.int64))
+    return (_same_parts(p) >= 1) | (gap <= FAR_DAYS)
+
+
 _SAME_SQL = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
 
 DATE_OF_BIRTH = Comparison(
@@ -464,7 +649,11 @@ DATE_OF_BIRTH = Comparison(
         Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, f"{_SAME_SQL} = 3"),
         Level("swapped", _swapped, 0.01, True, "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
         Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, f"{_SAME_SQL} = 2"),
-        Level("different", None, 0.03, False, None),
+        Level("default", _default_date, 0.005, True,
+              "(dob_y_l = dob_y_r AND ((dob_m_l = 1 AND dob_d_l = 1) OR (dob_m_r = 1 AND dob_d_r = 1)))"),
+        Level("different", _dob_not_far, 0.025, False,
+              f"({_SAME_SQL} >= 1 OR abs(date_diff('day', make_date(dob_y_l, dob_m_l, dob_d_l), make_date(dob_y_r, dob_m_r, dob_d_r))) <= {FAR_DAYS})"),
+        Level("far", None, 0.005, False, None),
     ),
 )
 
@@ -515,11 +704,44 @@ def _agreement(name: str, values: Callable[[Pairs], tuple[np.ndarray, np.ndarray
     )
 
 
+def _history_missing(current: Callable[[Pairs], tuple[np.ndarray, np.ndarray]], field: str) -> Callable[[Pairs], np.ndarray]:
+    """No history for the pupil, the survey lacks the field, or the current field already agrees."""
+    def missing(p: Pairs) -> np.ndarray:
+        a, b = current(p)
+        history = p.history
+        if history is None:
+            return np.ones(len(p), dtype=bool)
+        return (a < 0) | (a == b) | ~history.has(field, p.npd_rows)
+    return missing
+
+
+def _history_past(current: Callable[[Pairs], tuple[np.ndarray, np.ndarray]], field: str) -> Callable[[Pairs], np.ndarray]:
+    def past(p: Pairs) -> np.ndarray:
+        return p.history.contains(field, p.npd_rows, current(p)[0])
+    return past
+
+
+def _history(name: str, field: str, current: Callable[[Pairs], tuple[np.ndarray, np.ndarray]], column: str) -> Comparison:
+    """A current field compared with the pupil's census history: ``past`` / ``none``."""
+    return Comparison(
+        name,
+        missing=_history_missing(current, field),
+        missing_sql=f"{column}_l IS NULL OR {column}_hist_r IS NULL OR len({column}_hist_r) = 0 OR {column}_l = {column}_r",
+        levels=(
+            Level("past", _history_past(current, field), 0.3, True, f"list_contains({column}_hist_r, {column}_l)"),
+            Level("none", None, 0.7, False, None),
+        ),
+    )
+
+
 SEX = _agreement("sex", lambda p: (p.s.sex(p.survey_rows), p.n.sex(p.npd_rows)), 0.97, 0.03)
 SCHOOL = _agreement("school", lambda p: (p.s.school(p.survey_rows), p.n.school(p.npd_rows)), 0.80, 0.20)
 
+POSTCODE_HISTORY = _history("postcode_history", "postcode", _pc, "pc")
+SCHOOL_HISTORY = _history("school_history", "school", lambda p: (p.s.school(p.survey_rows), p.n.school(p.npd_rows)), "school")
+
 #: The compared fields, in the order of the pairs file's columns.
-FIELDS: tuple[Comparison, ...] = (FORENAME, SURNAME, DATE_OF_BIRTH, POSTCODE, SEX, SCHOOL)
+FIELDS: tuple[Comparison, ...] = (FORENAME, SURNAME, DATE_OF_BIRTH, POSTCODE, SEX, SCHOOL, POSTCODE_HISTORY, SCHOOL_HISTORY)
 
 
 def level_names(field: str) -> tuple[str, ...]:
@@ -540,8 +762,8 @@ def compare(features: Features, survey_rows: np.ndarray, npd_rows: np.ndarray) -
     Returns
     -------
     DataFrame
-        Columns ``forename, surname, date_of_birth, postcode, sex, school``
-        holding the index of the level in the field's ``levels`` (0 =
+        Columns ``forename, surname, date_of_birth, postcode, sex, school,
+        postcode_history, school_history`` holding the index of the level in the field's ``levels`` (0 =
         strongest agreement), or ``-1`` when either side is missing.
     """
     pairs = Pairs(features, np.asarray(survey_rows, dtype=np.int64), np.asarray(npd_rows, dtype=np.int64))

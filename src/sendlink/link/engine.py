@@ -158,6 +158,7 @@ def link(
     decisions: pd.DataFrame | None = None,
     survey_source: str | Path = "survey spine",
     npd_source: str | Path = "NPD spine",
+    history: pd.DataFrame | None = None,
 ) -> LinkResult:
     """Link survey records to NPD records with a Fellegi-Sunter model.
 
@@ -176,6 +177,11 @@ def link(
         honoured: ``match`` pairs are linked, ``non-match`` pairs excluded.
     survey_source, npd_source
         Names used in error messages (the files' paths).
+    history
+        Optional: the NPD's census history (:func:`sendlink.link.history.read_history`'s
+        table: ``upn, year, postcode, school_urn``), compared with the
+        survey's postcode and school; without it the linker compares the
+        spine's latest values only.
 
     Returns
     -------
@@ -189,7 +195,7 @@ def link(
     clock = time.perf_counter()
     s_raw = RawSpine.from_frame(survey, SURVEY_KEY, survey_source)
     n_raw = RawSpine.from_frame(npd, NPD_KEY, npd_source)
-    result = link_spines(s_raw, n_raw, params, seed=seed, decisions=decisions)
+    result = link_spines(s_raw, n_raw, params, seed=seed, decisions=decisions, history=history)
     result.diagnostics["timings"] = {"read": time.perf_counter() - clock - sum(result.diagnostics["timings"].values()),
                                      **result.diagnostics["timings"]}
     return result
@@ -202,6 +208,7 @@ def link_spines(
     *,
     seed: int,
     decisions: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
 ) -> LinkResult:
     """:func:`link` on spines already read (:func:`sendlink.link.spine.read_spine`).
 
@@ -223,6 +230,10 @@ def link_spines(
     survey, npd = without_future_dates(survey), without_future_dates(npd)
     log.info("linking %d survey records to %d NPD records", n_s, n_n)
     features = encode(survey, npd)
+    if history is not None:
+        from sendlink.link.history import attach_history
+
+        attach_history(features, survey, npd, history, params.history.window_years)
     lap("standardise_encode")
     passes = [(p.name, tuple(p.keys), tuple(p.split_by), p.max_block_size) for p in params.blocking.passes]
     blocks = blocking.block(features, passes, params.blocking.max_block_size)
@@ -239,6 +250,14 @@ def link_spines(
     u = model.estimate_u(compare.compare(features, rs, rn))
     lap("estimate_u")
     tf = _tf_frequencies(features, ni) if params.model.term_frequency and n_n else None
+    if tf is not None:  # surname, postcode and school of one household, scored jointly
+        from sendlink.link.household import household_frequencies
+
+        address = levels["postcode"].to_numpy() == 0
+        if "postcode_history" in levels:  # or a past address of the pupil: a former household
+            address |= levels["postcode_history"].to_numpy() == 0
+        same_household = (levels["surname"].to_numpy() == 0) & address
+        tf.update(household_frequencies(features, ni, same_household))
     lap("term_frequencies")
     fitted = model.fit(
         levels, u, n_s, n_n,
@@ -250,6 +269,10 @@ def link_spines(
         prior_strength=params.model.prior_strength,
     )
     lap("fit")
+    if tf is not None and "household" in tf:
+        hh = np.asarray(tf["household"]) > 0
+        fitted.household = {"sibling_chance": float(tf["household"][hh][0]) if hh.any() else 0.0,
+                            "school_rate": float(tf["school_in_household"][0]) if len(tf["school_in_household"]) else float("nan")}
     scores = model.score(fitted, levels, tf)
     weight = scores["match_weight"].to_numpy()
     prob = assign.competing_probability(si, weight)
@@ -265,6 +288,7 @@ def link_spines(
     pairs["pairwise_probability"] = scores["match_probability"].to_numpy()
     pairs["match_probability"] = prob
     pairs["reviewer_match"] = forced
+    pairs["automatic"] = model.automatic_match(levels, params.model.without_dob_requires, params.model.without_dob_min_agreeing)
     pairs["survey_row"] = si
     pairs["npd_row"] = ni
 
@@ -308,6 +332,8 @@ def decide(pairs: pd.DataFrame, survey_keys: pd.Series | list, thresholds) -> pd
             pairs[key] = pairs[key].astype(str).astype("category")
     if "reviewer_match" not in pairs:
         pairs["reviewer_match"] = False
+    if "automatic" not in pairs:
+        pairs["automatic"] = True
     pairs["reviewer_match"] = pairs["reviewer_match"].fillna(False).astype(bool)
     pairs["match_probability"] = assign.competing_probability(pairs[SURVEY_KEY].cat.codes.to_numpy(), pairs["match_weight"].to_numpy(float))
     return _decide(pairs, pd.Series(list(survey_keys), dtype=object).astype(str), t)
@@ -319,7 +345,9 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
     Rounds, until nothing changes: (1) each survey record's candidates
     compete (:func:`~sendlink.link.assign.competing_probability`), (2)
     pairs at or above the review threshold are assigned greedily by
-    weight, (3) assigned pairs at or above the match threshold are fixed,
+    weight, (3) assigned pairs at or above the match threshold are fixed
+    (if the model may link them without a person: ``automatic``,
+    :func:`sendlink.link.model.automatic_match`),
     and their two records leave every other record's candidate list: a
     pupil confidently linked to one child is no longer a rival explanation
     for another. Reviewer-confirmed matches are fixed before the first
@@ -335,6 +363,7 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
     weight = pairs["match_weight"].to_numpy()
     prob = pairs["match_probability"].to_numpy().copy()
     reviewer = pairs["reviewer_match"].to_numpy()
+    automatic = pairs["automatic"].to_numpy(bool) if "automatic" in pairs else np.ones(len(pairs), bool)
     n_s = len(pairs[SURVEY_KEY].cat.categories)
     n_n = len(pairs[NPD_KEY].cat.categories)
     s_done = np.zeros(n_s, bool)
@@ -352,7 +381,7 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
         kept = assign.assign_greedy(frame, weight="w", left="s", right="n")["row"].to_numpy()
         chosen[:] = False
         chosen[kept] = True
-        confident = kept[prob[kept] >= t.match]
+        confident = kept[(prob[kept] >= t.match) & automatic[kept]]
         if not len(confident):
             break
         fixed[confident] = True

@@ -238,6 +238,9 @@ def pair_breakdown(pairs: pd.DataFrame, survey_id: str, upn: str, prior_weight: 
             continue
         level = row[name]
         parts.append({"part": name, "level": "missing" if pd.isna(level) else str(level), "weight": float(row[f"w_{name}"])})
+    if "w_household" in row and float(row["w_household"]) != 0.0:
+        parts.append({"part": "household (surname, postcode, school shared by siblings)", "level": "",
+                      "weight": float(row["w_household"])})
     parts.append({"part": "match weight", "level": "", "weight": float(row["match_weight"])})
     return pd.DataFrame(parts)
 

@@ -28,7 +28,7 @@ from scipy import sparse
 
 from sendlink.link import standardise
 from sendlink.link.spine import RawSpine, as_array
-from sendlink.link.standardise import SURNAME_PARTICLES, name_groups
+from sendlink.link.standardise import SURNAME_PARTICLES, TRANSLITERATE, name_groups
 
 __all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_text"]
 
@@ -186,13 +186,15 @@ class Features:
 def clean_names(values: np.ndarray) -> list[str]:
     """:func:`sendlink.link.standardise.clean_name` of each value, vectorised with Arrow.
 
-    The same rules in the same order (NFKD, combining marks dropped, lower
+    The same rules in the same order (letters NFKD leaves whole transliterated, NFKD, combining marks dropped, lower
     case, apostrophes removed, anything but a-z turned into one space); a
     test checks it against ``clean_name`` on awkward names.
     """
     if len(values) == 0:
         return []
     text = pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values], type=pa.string())
+    for letter, latin in TRANSLITERATE.items():  # letters NFKD leaves whole (Polish ł, Turkish ı)
+        text = pc.replace_substring(text, letter, latin)
     text = pc.utf8_normalize(text, form="NFKD")
     text = pc.replace_substring_regex(text, pattern=r"\p{Mn}", replacement="")
     text = pc.utf8_lower(text)

@@ -89,7 +89,10 @@ Checks (:func:`diagnose`)
 -------------------------
 A fit is *degenerate* when a field's strongest level is not evidence for a
 match (m <= u) or its disagreement level not evidence against (m >= u),
-when EM did not converge or its likelihood decreased, or when the fitted
+when EM did not converge or the objective it maximises decreased (the log
+posterior, since m and pi have priors: the likelihood alone may fall by a
+hair while the posterior rises, and an earlier check on the likelihood threw
+good fits away), or when the fitted
 model, read pair by pair (each pair a match with prior lambda = pi/N, on its
 own), calls more than :data:`OVERSHOOT_FACTOR` times as many pairs matches
 as there are survey children: the match class would then not be "the same
@@ -109,7 +112,8 @@ import pandas as pd
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.compare import FIELDS, Comparison
 
-__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "diagnose", "estimate_u", "fit", "jsonable", "pair_log_u", "score"]
+__all__ = ["OVERSHOOT_FACTOR", "FittedModel", "agreement", "automatic_match", "diagnose", "estimate_u", "fit",
+           "household_log_u", "jsonable", "pair_log_u", "score"]
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +166,10 @@ class FittedModel:
     fallback: bool = False
     term_frequency: bool = True
     m_start: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The household correction's two numbers (sendlink.link.household): ``sibling_chance``
+    #: (the chance per pupil that a non-matching child is a sibling, e / N) and
+    #: ``school_rate`` (siblings at one school); empty when it was not used.
+    household: dict = field(default_factory=dict)
 
     @property
     def lam(self) -> float:
@@ -216,6 +224,7 @@ class FittedModel:
                        for name in self.fields},
             "em_trace": _records(self.trace),
             "diagnostics": jsonable(self.diagnostics),
+            "household": jsonable(self.household),
         }
 
     def __repr__(self) -> str:
@@ -286,19 +295,66 @@ def _agreeing(patterns: np.ndarray, fields: list[Comparison]) -> np.ndarray:
     return count
 
 
+def _field_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], name: str, tf: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Per pair: ln u of the field's level (the agreed value's frequency at a TF exact level; 0 when missing)."""
+    lv = levels[name].to_numpy().astype(np.int64)
+    present = lv >= 0
+    log_u = np.log(u[name])[np.clip(lv, 0, None)]
+    if tf is not None and name in tf and _FIELD[name].term_frequency:
+        freq = np.asarray(tf[name], dtype=float)
+        ok = (lv == 0) & (freq > 0)
+        log_u = np.where(ok, np.log(np.where(ok, freq, 1.0)), log_u)
+    return np.where(present, log_u, 0.0)
+
+
+def household_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list[str], tf: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Per pair: how much ln u changes when surname, postcode and school are scored as one household.
+
+    For pairs agreeing exactly on surname and full postcode, or on surname
+    and a past postcode of the pupil (level ``past`` of ``postcode_history``:
+    a former household, whose siblings share the address history)
+    (``tf["household"]`` > 0, :func:`sendlink.link.household.household_frequencies`): the chance
+    of agreeing on both becomes the product of the two fields' chances plus
+    the chance of a sibling (``tf["household"]``), and the school's ln u
+    becomes ln of the share of sibling pairs at one school (or of those at
+    different schools). Zero for every other pair, and when ``tf``
+    has no household frequencies.
+    """
+    out = np.zeros(len(levels))
+    if tf is None or "household" not in tf or not {"surname", "postcode"} <= set(fields):
+        return out
+    joint = np.asarray(tf["household"], dtype=float)
+    now = levels["postcode"].to_numpy() == 0
+    # A former household: the survey's postcode is one of the pupil's past ones (siblings share
+    # the address history as they share the current address).
+    past = (levels["postcode_history"].to_numpy() == 0) if "postcode_history" in fields and "postcode_history" in levels else np.zeros(len(levels), bool)
+    hh = (joint > 0) & (levels["surname"].to_numpy() == 0) & (now | past)
+    if not hh.any():
+        return out
+    address = _field_log_u(levels, u, "postcode", tf)
+    if past.any():
+        address = np.where(now, address, _field_log_u(levels, u, "postcode_history", tf))
+    separate = _field_log_u(levels, u, "surname", tf) + address
+    # Chance agreement on both = by coincidence (independent) + a sibling (the household excess).
+    out[hh] = np.log1p(joint[hh] / np.exp(separate[hh]))
+    rate = np.asarray(tf.get("school_in_household", np.full(len(levels), np.nan)), dtype=float)
+    if "school" in fields:
+        lv = levels["school"].to_numpy().astype(np.int64)
+        ok = hh & (lv >= 0) & np.isfinite(rate)
+        if ok.any():
+            r = np.clip(rate[ok], 1e-3, 1 - 1e-3)
+            within = np.where(lv[ok] == 0, np.log(r), np.log1p(-r))
+            out[ok] += within - _field_log_u(levels, u, "school", tf)[ok]
+    return out
+
+
 def pair_log_u(levels: pd.DataFrame, u: dict[str, np.ndarray], fields: list[str], tf: dict[str, np.ndarray] | None) -> np.ndarray:
-    """Per pair: sum over present fields of ln u, with the agreed value's frequency at TF exact levels."""
+    """Per pair: sum over present fields of ln u, with the agreed value's frequency at TF exact levels,
+    and surname, postcode and school scored as one household where they agree (:func:`household_log_u`)."""
     out = np.zeros(len(levels))
     for name in fields:
-        lv = levels[name].to_numpy().astype(np.int64)
-        present = lv >= 0
-        log_u = np.log(u[name])[np.clip(lv, 0, None)]
-        if tf is not None and name in tf and _FIELD[name].term_frequency:
-            freq = np.asarray(tf[name], dtype=float)
-            ok = (lv == 0) & (freq > 0)
-            log_u = np.where(ok, np.log(np.where(ok, freq, 1.0)), log_u)
-        out += np.where(present, log_u, 0.0)
-    return out
+        out += _field_log_u(levels, u, name, tf)
+    return out + household_log_u(levels, u, fields, tf)
 
 
 def _group_posterior(groups: np.ndarray, n_groups: int, a: np.ndarray, log_none: float) -> tuple[np.ndarray, float]:
@@ -362,7 +418,7 @@ def fit(
     pi = 0.5
     model = FittedModel(fields=names, m=m, u={k: np.asarray(u[k], dtype=float) for k in names}, pi=pi, n_survey=n_survey,
                         n_npd=n_npd, term_frequency=tf is not None, m_start={k: m_start[k] for k in names})
-    columns = ["iteration", "pi", "expected_matches", "max_change", "log_likelihood"]
+    columns = ["iteration", "pi", "expected_matches", "max_change", "log_likelihood", "log_posterior"]
     if not fields or levels.empty or n_survey == 0 or n_npd == 0:
         model.converged = True
         model.trace = pd.DataFrame(columns=columns)
@@ -400,6 +456,10 @@ def fit(
     for iteration in range(1, max_iterations + 1):
         a = np.log(pi) - log_n + log_m_patterns(m)[pattern_of] + minus_log_u
         post, loglik = _group_posterior(group_of, n_groups, a, float(np.log1p(-pi)))
+        # What this EM maximises is the posterior, not the likelihood: the m's have a Dirichlet
+        # prior (prior_strength pseudo-matches at m_start) and pi a Beta(2, 2) one (the +1/+2).
+        # The likelihood alone may fall by a hair while the posterior rises.
+        log_prior = prior_strength * sum(float(np.sum(m_start[k] * np.log(m[k]))) for k in names) + np.log(pi) + np.log1p(-pi)
         mass = np.bincount(pattern_of, weights=post, minlength=len(patterns)) * eligible
         expected = float(mass.sum())
         new_m = {}
@@ -411,7 +471,8 @@ def fit(
         new_pi = (expected + 1.0) / (n_survey + 2.0)
         change = max(max(float(np.max(np.abs(new_m[k] - m[k]))) for k in names), abs(new_pi - pi))
         m, pi = new_m, new_pi
-        trace.append({"iteration": iteration, "pi": pi, "expected_matches": expected, "max_change": change, "log_likelihood": loglik})
+        trace.append({"iteration": iteration, "pi": pi, "expected_matches": expected, "max_change": change, "log_likelihood": loglik,
+                      "log_posterior": loglik + log_prior})
         if change < tolerance:
             converged = True
             break
@@ -444,10 +505,12 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
     A model is *degenerate* when any of these fails:
 
     - every field's strongest level is evidence for a match (m > u) and its
-      last (disagreement) level evidence against (m < u): otherwise the
+      disagreement (the levels that do not count as agreement, together)
+      evidence against (m < u): otherwise the
       "match" class is not the class of pairs that agree;
-    - EM converged, and its log-likelihood never decreased (EM guarantees
-      it; a decrease means a bug or numerical trouble);
+    - EM converged, and its objective never decreased: the log posterior
+      when the trace has it (EM guarantees that; a decrease means a bug or
+      numerical trouble), else the log-likelihood;
     - the fitted model read pair by pair (``independent_matches``: the sum
       over candidate pairs of the probability that the pair is a match
       on its own, with prior lambda = pi/N) does not call more than
@@ -464,7 +527,10 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
     per_field = {}
     for name in model.fields:
         m, u = model.m[name], model.u[name]
-        best, worst = float(np.log2(m[0] / u[0])), float(np.log2(m[-1] / u[-1]))
+        # Disagreement is every level that does not count as agreement, taken together
+        # (the date of birth has two: ``different`` and ``far``).
+        apart = ~np.asarray(_FIELD[name].agrees)
+        best, worst = float(np.log2(m[0] / u[0])), float(np.log2(m[apart].sum() / u[apart].sum()))
         per_field[name] = {"strongest_level_weight": best, "disagreement_weight": worst}
         if best <= 0:
             reasons.append(f"{name}: agreement is not evidence of a match (weight {best:.2f})")
@@ -472,11 +538,14 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
             reasons.append(f"{name}: disagreement is not evidence against a match (weight {worst:.2f})")
     if not model.converged:
         reasons.append("EM did not converge")
-    if len(model.trace) > 1 and "log_likelihood" in model.trace:
-        steps = np.diff(model.trace["log_likelihood"].to_numpy(float))
-        scale = max(1.0, float(np.abs(model.trace["log_likelihood"]).max()))
+    # EM never lowers the objective it maximises: the log posterior when the trace has it
+    # (the m's and pi have priors), else the log-likelihood.
+    objective = "log_posterior" if "log_posterior" in model.trace and model.trace["log_posterior"].notna().all() else "log_likelihood"
+    if len(model.trace) > 1 and objective in model.trace:
+        steps = np.diff(model.trace[objective].to_numpy(float))
+        scale = max(1.0, float(np.abs(model.trace[objective]).max()))
         if (steps < -1e-7 * scale).any():
-            reasons.append("EM log-likelihood decreased")
+            reasons.append(f"EM {objective.replace('_', '-')} decreased")
     max_matches = model.n_survey  # each survey child is at most one NPD record
     if independent_matches is not None and independent_matches > OVERSHOOT_FACTOR * max_matches:
         reasons.append(f"read pair by pair, the model calls {independent_matches:.0f} pairs matches, over "
@@ -490,6 +559,63 @@ def diagnose(model: FittedModel, *, independent_matches: float | None = None) ->
         "max_matches": max_matches,
         "independent_matches": independent_matches,
     }
+
+
+#: A field's agreement also counts when its history does (a past postcode, a past school).
+_HISTORY_OF = {"postcode": "postcode_history", "school": "school_history"}
+
+
+#: For the automatic-match rule, an address agrees at these levels only: a postcode district
+#: holds thousands of households, and a namesake at the same school usually lives in it.
+ADDRESS_LEVELS = ("unit", "sector", "typo")
+
+
+def agreement(levels: pd.DataFrame, name: str, *, address: bool = False) -> np.ndarray:
+    """Per pair: does ``name`` agree (a level that counts as agreement), or, for postcode and school, its history?
+
+    With ``address``, the postcode agrees only at :data:`ADDRESS_LEVELS` (or a past postcode).
+    """
+    out = np.zeros(len(levels), dtype=bool)
+    for field_name in (name, _HISTORY_OF.get(name)):
+        if field_name is None or field_name not in levels:
+            continue
+        lv = levels[field_name].to_numpy().astype(np.int64)
+        agrees = np.asarray(_FIELD[field_name].agrees)
+        if address and field_name == "postcode":
+            agrees = np.isin(_FIELD[field_name].labels, ADDRESS_LEVELS)
+        out |= (lv >= 0) & agrees[np.clip(lv, 0, None)]
+    return out
+
+
+def automatic_match(levels: pd.DataFrame, requires: list[str] | tuple[str, ...], min_agreeing: int) -> np.ndarray:
+    """Per pair: may the model link it without a person (else clerical review at best)?
+
+    Yes when the date of birth agrees (exactly, day and month swapped, or one
+    part off, or a 1 January placeholder of the right year). Without that
+    (missing, or disagreeing), the weights of the other fields can still add
+    up to a high probability on evidence a stranger can share: a namesake at
+    the same school agrees on forename, surname, sex and school, and only
+    the date of birth and the address tell them apart. So the pair is linked
+    automatically only if every field in ``requires`` agrees (the project:
+    the postcode, current or a past one from the history) and at least
+    ``min_agreeing`` fields agree in all (a field and its history count
+    once). Not a hard rule about the data: the pair keeps its probability
+    and a reviewer sees it.
+
+    A first version also required the forename (against siblings, who share
+    surname, address and school); on FEBRL4, whose records have no school
+    and whose forenames are often corrupted, it sent 2% of true matches to
+    review, and siblings are better told apart by their dates of birth (the
+    ``far`` level) and forenames, which the weights already count.
+    """
+    dob = agreement(levels, "date_of_birth")
+    names = ["forename", "surname", "postcode", "sex", "school"]
+    agree = {name: agreement(levels, name, address=True) for name in names}
+    ok = np.ones(len(levels), dtype=bool)
+    for name in requires:
+        ok &= agree[name]
+    count = np.sum([agree[name] for name in names], axis=0) if len(levels) else np.zeros(0)
+    return dob | (ok & (count >= min_agreeing))
 
 
 def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
@@ -510,7 +636,9 @@ def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | 
     -------
     DataFrame
         ``w_<field>`` (log2 Bayes factor, 0 when missing) per field,
-        ``match_weight`` (their sum plus the prior weight) and
+        ``w_household`` (the household correction, 0 for most pairs:
+        :func:`household_log_u`), ``match_weight`` (their sum plus the prior
+        weight) and
         ``match_probability`` (the pair on its own, before its rivals are
         accounted for: :func:`sendlink.link.assign.competing_probability`).
     """
@@ -527,6 +655,9 @@ def score(model: FittedModel, levels: pd.DataFrame, tf: dict[str, np.ndarray] | 
             w[ok] = np.log2(model.m[name][0]) - np.log2(freq[ok])
         out[f"w_{name}"] = w
         total += w
+    # Surname, postcode and school of one household: scored jointly (sendlink.link.household).
+    out["w_household"] = -household_log_u(levels, model.u, model.fields, tf) / np.log(2.0)
+    total += out["w_household"].to_numpy()
     out["match_weight"] = total
     out["match_probability"] = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
     return out

@@ -59,6 +59,7 @@ from sendlink.link import compare
 from sendlink.link.features import Features, encode, postcode_text
 from sendlink.link.model import FittedModel
 from sendlink.link.spine import RawSpine
+from sendlink.link.standardise import TITLE_NAMES
 from sendlink.params.linkage import Thresholds
 
 __all__ = ["UNIQUE_ID", "splink_blocking_rules", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
@@ -95,6 +96,9 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
             levels.append(level)
         comparisons.append({"output_column_name": spec.name, "comparison_levels": levels,
                             "comparison_description": f"sendlink {spec.name}: " + " / ".join(spec.labels)})
+    household = _household_comparison(model)
+    if household is not None:
+        comparisons.append(household)
     return {
         "link_type": "link_only",
         "unique_id_column_name": UNIQUE_ID,
@@ -104,6 +108,64 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
     }
+
+
+#: The household comparison's levels and their term-frequency columns (one value per NPD record).
+_HOUSEHOLD_LEVELS = (("same_school", "school_l = school_r", "hh_same"), ("other_school", "school_l <> school_r", "hh_other"),
+                     ("school_missing", "school_l IS NULL OR school_r IS NULL", "hh_nosch"))
+
+
+def _household_comparison(model: FittedModel) -> dict[str, Any] | None:
+    """The household correction (:func:`sendlink.link.model.household_log_u`) as a Splink comparison.
+
+    Pairs agreeing exactly on surname and full postcode get a level whose
+    weight is ``log2(m / tf)`` (``m = u = 1`` and a term-frequency
+    adjustment): the per-record ``tf`` values (:func:`splink_term_frequencies`)
+    carry the correction, which depends on the NPD record's surname and
+    postcode frequencies. Every other pair is at the null level (weight 0).
+
+    Not exported: the correction for a *former* household (surname and a
+    past postcode of the pupil, with the NPD history). Splink scores those
+    pairs with the independent weights of surname and ``postcode_history``,
+    so its weights for them are higher than the linker's.
+    """
+    chance = float(model.household.get("sibling_chance", 0.0) or 0.0)
+    if chance <= 0 or not {"surname", "postcode"} <= set(model.fields):
+        return None
+    transposed = compare._TRANSPOSED_SQL
+    levels: list[dict[str, Any]] = [{"sql_condition": f"NOT (sn_l = sn_r AND pc_l = pc_r) OR sn_l IS NULL OR pc_l IS NULL OR {transposed}",
+                                     "label_for_charts": "not one household", "is_null_level": True}]
+    names = _HOUSEHOLD_LEVELS if "school" in model.fields else _HOUSEHOLD_LEVELS[2:]
+    for label, sql, column in names:
+        levels.append({"sql_condition": sql, "label_for_charts": label, "m_probability": 1.0, "u_probability": 1.0,
+                       "tf_adjustment_column": column, "tf_adjustment_weight": 1.0, "disable_tf_exact_match_detection": True})
+    return {"output_column_name": "household", "comparison_levels": levels,
+            "comparison_description": "sendlink household: surname and postcode shared by siblings (sendlink.link.household)"}
+
+
+def _household_tf(model: FittedModel, features: Features) -> dict[str, pd.DataFrame]:
+    """Per NPD record, the term-frequency values that give the household levels their weights."""
+    chance = float(model.household.get("sibling_chance", 0.0) or 0.0)
+    rate = float(model.household.get("school_rate", float("nan")))
+    if chance <= 0:
+        return {}
+    side = features.npd
+    size = max(len(side), 1)
+    sn, pc = side.sn(), side.pc()
+    _, sn_inv, sn_counts = np.unique(sn, return_inverse=True, return_counts=True)
+    _, pc_inv, pc_counts = np.unique(pc, return_inverse=True, return_counts=True)
+    product = (sn_counts[sn_inv] / size) * (pc_counts[pc_inv] / size)
+    joint_bits = np.log2(1.0 + chance / product)  # the weight the joint chance takes off, in bits
+    keys = side.keys.to_pylist()
+    out = {}
+    u_school = model.u.get("school")
+    for label, _, column in _HOUSEHOLD_LEVELS:
+        bits = joint_bits.copy()
+        if u_school is not None and np.isfinite(rate) and label != "school_missing":
+            r = min(max(rate, 1e-3), 1 - 1e-3)
+            bits += np.log2(r / u_school[0]) if label == "same_school" else np.log2((1 - r) / u_school[-1])
+        out[column] = pd.DataFrame({column: keys, f"tf_{column}": np.exp2(bits)})
+    return out
 
 
 def splink_export(model: FittedModel, thresholds: Thresholds) -> dict[str, Any]:
@@ -143,6 +205,21 @@ def _group_lists(features: Features, codes: np.ndarray) -> list[list[int]]:
     return out
 
 
+def _history_lists(features: Features, rows: np.ndarray, is_npd: bool) -> tuple[list, list]:
+    """Per record: its history's postcodes (text) and schools (codes); None on the survey side or without a history."""
+    history = features.cache.get("history")
+    if not is_npd or history is None:
+        return [None] * len(rows), [None] * len(rows)
+    postcodes, schools = [], []
+    for r in rows.tolist():
+        start, stop = int(history.indptr[r]), int(history.indptr[r + 1])
+        units = history.postcodes[start:stop]
+        postcodes.append([v for v in postcode_text(units[units >= 0], features.long_postcodes) if v is not None])
+        codes = history.schools[start:stop]
+        schools.append([int(v) for v in codes[codes >= 0]])
+    return postcodes, schools
+
+
 def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.DataFrame:
     fn, fnfull, sn = side.fn(rows), side.fnfull(rows), side.sn(rows)
     year = side.year(rows)
@@ -162,6 +239,19 @@ def _side_frame(features: Features, side, rows: np.ndarray, is_npd: bool) -> pd.
         "sex": np.where(sex == 0, "F", np.where(sex == 1, "M", None)),
         "school": pd.array(school, dtype="Int64"),
     })
+    # The naming-convention levels' prepared columns (sendlink.link.compare).
+    core, prefixed = compare.given_name_core(features, side, rows)
+    frame["fncore"] = _names(features, core)
+    frame["fncore_prefixed"] = prefixed
+    frame["fncore_groups"] = _group_lists(features, core)
+    frame["sn_groups"] = _group_lists(features, sn)
+    frame["snmc"] = [None if v is None else ("mc" + v[3:] if v.startswith("mac") and len(v) > 4 else v) for v in frame["sn"].tolist()]
+    frame["sn_title"] = [v is not None and v in TITLE_NAMES for v in frame["sn"].tolist()]
+    frame["snparts_nt"] = [[v for v in parts if v not in TITLE_NAMES] for parts in frame["snparts"].tolist()]
+    frame.loc[frame["sn"].isna(), "sn_title"] = None
+    frame["pc_hist"], frame["school_hist"] = _history_lists(features, rows, is_npd)
+    for _, _, column in _HOUSEHOLD_LEVELS:  # the household levels' term-frequency keys: the NPD record itself
+        frame[column] = frame[UNIQUE_ID] if is_npd else None
     for column in ("dob_y", "dob_m", "dob_d"):
         frame.loc[~present, column] = pd.NA
     for column in ("pc_sector", "pc_district", "school"):
@@ -187,8 +277,10 @@ def splink_records(survey: RawSpine, npd: RawSpine, npd_rows: np.ndarray | None 
     return _side_frame(features, features.survey, s_rows, False), _side_frame(features, features.npd, n_rows, True)
 
 
-def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, features: Features | None = None) -> dict[str, pd.DataFrame]:
-    """Term-frequency lookup tables (``fn_tf``, ``sn_tf``, ``pc_tf``): each value's share of NPD records."""
+def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, features: Features | None = None,
+                            model: FittedModel | None = None) -> dict[str, pd.DataFrame]:
+    """Term-frequency lookup tables (``fn_tf``, ``sn_tf``, ``pc_tf``): each value's share of NPD records;
+    with ``model``, also the household levels' per-record values (``hh_same``, ``hh_other``, ``hh_nosch``)."""
     if features is None:
         if survey is None:
             raise ValueError("give the survey spine or the features")
@@ -202,6 +294,8 @@ def splink_term_frequencies(npd: RawSpine, survey: RawSpine | None = None, featu
         present = codes[codes >= 0]
         values, counts = np.unique(present, return_counts=True)
         out[column] = pd.DataFrame({column: list(text(values)), f"tf_{column}": counts / size})
+    if model is not None:
+        out.update(_household_tf(model, features))
     return out
 
 

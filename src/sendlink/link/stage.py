@@ -3,7 +3,9 @@
 Stage ``link``, run by the DfE linkage team. **In:** the survey spine
 (written by the consent stage: the identifiers of the cases permitted for
 linkage, no answers), the NPD spine (the whole synthetic population, not
-just the sampled pupils) and, when present, reviewer decisions. **Out**, all
+just the sampled pupils), the NPD's census history (postcode and school at
+every census: ``POSTCODE_HISTORY``, ``CENSUS``) and, when present, reviewer
+decisions. **Out**, all
 or nothing (:class:`sendlink.io.StagedWrites`), everything identifiable and
 kept by DfE in ``data/linkage/``: the links (one row per survey record, the
 docs/DESIGN.md section 4 contract :data:`sendlink.schema.spine.LINKS`), every
@@ -67,6 +69,28 @@ def model_report(result: LinkResult) -> dict[str, Any]:
         # The same model as Splink settings (the route to Spark: see sendlink.link.splink_export).
         report["splink"] = splink_export(result.model, result.params.thresholds)
     return jsonable(report)
+
+
+def npd_history(paths: Paths) -> pd.DataFrame | None:
+    """DfE's census history of every pupil: postcode (``postcode_history``) and school (``census``) per census.
+
+    The NPD holds both; the linkage compares the survey's postcode and
+    school with them (:mod:`sendlink.link.history`). ``None`` when the
+    world has neither file (the linker then compares the spine only).
+    """
+    from sendlink.link.history import history_table
+
+    pc_path, census_path = catalogue.POSTCODE_HISTORY.at(paths), catalogue.CENSUS.at(paths)
+    parts = []
+    if pc_path.is_file():
+        parts.append(pd.read_parquet(pc_path, columns=["upn", "academic_year", "postcode"]))
+    if census_path.is_file():
+        parts.append(pd.read_parquet(census_path, columns=["upn", "academic_year", "school_urn"]))
+    if not parts:
+        return None
+    # Stacked, not joined: the history is a list of postcodes and a list of schools per pupil.
+    frame = pd.concat(parts, ignore_index=True)
+    return history_table(frame, pc_path if pc_path.is_file() else census_path)
 
 
 def _pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +160,8 @@ def run(paths: Paths | None = None, params: Params | None = None) -> LinkResult:
     read_seconds = time.perf_counter() - started
     decisions_path = catalogue.DECISIONS.at(paths)
     decisions = clerical.read_decisions(decisions_path) if decisions_path.is_file() else None
-    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions)
+    history = npd_history(paths)
+    result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions, history=history)
     result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
     written = write_outputs(result, survey, npd, paths)
     result.diagnostics["written"] = [str(p) for p in written]

@@ -10,8 +10,11 @@ understood becomes *missing*, and missing is "no evidence" later on.
 Rules, in the order they are applied
 ------------------------------------
 Names (forename, middle names, surname)
-    Unicode NFKD and combining marks dropped (``Zoë`` -> ``zoe``), lower
-    case, apostrophes removed (``O'Brien`` -> ``obrien``), hyphens, dots and
+    Letters that Unicode does not decompose are transliterated first
+    (:data:`TRANSLITERATE`: Polish ``ł`` -> ``l``, Turkish dotless ``ı`` ->
+    ``i``, ``ø`` -> ``o``, ``ß`` -> ``ss``...), so ``Michał`` and ``Michal``
+    are one name; then Unicode NFKD and combining marks dropped (``Zoë`` ->
+    ``zoe``, Romanian ``ș`` -> ``s``), lower case, apostrophes removed (``O'Brien`` -> ``obrien``), hyphens, dots and
     other punctuation turned into spaces, digits dropped, whitespace
     collapsed.
 Forename split from middle names
@@ -23,7 +26,13 @@ Surname particles and double-barrelled surnames
     ``surname`` is every token run together (``Smith-Jones`` ->
     ``smithjones``, ``de Souza`` -> ``desouza``); ``surname_parts`` holds the
     tokens that are not particles (``smith jones``, ``souza``), so each part
-    of a double-barrelled name can agree on its own.
+    of a double-barrelled name can agree on its own. Title names
+    (:data:`TITLE_NAMES`: Begum, Khatun, Bibi, Kaur, Singh) stay parts here
+    (blocking pairs ``Sikder Begum`` with ``Begum``), but the comparison does
+    not count a shared title as a shared family name: ``Begum Rahman``
+    agrees in part with ``Rahman``, and two girls called Begum are not "the
+    same family" (:mod:`sendlink.link.compare`; docs/DOMAIN.md, "Names in
+    England's communities").
 Postcodes
     Upper case, spaces removed, then split by the UK pattern into
     *unit* ``SW1A 1AA``, *sector* ``SW1A 1``, *district* ``SW1A`` and *area*
@@ -56,13 +65,16 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from sendlink.link.variants import SPELLING_VARIANTS
+from sendlink.link.variants import SPELLING_VARIANTS, SURNAME_VARIANTS
 from sendlink.schema.spine import (
     IDENTIFIER_COLUMNS,  # the spine contract's columns (docs/DESIGN.md section 4)
 )
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
+    "PREFIX_NAMES",
+    "TITLE_NAMES",
+    "TRANSLITERATE",
     "clean_name",
     "name_groups",
     "parse_dates",
@@ -78,6 +90,23 @@ SURNAME_PARTICLES = frozenset(
      "al", "el", "bin", "ibn", "ben", "ap", "ter", "ten", "dos", "das"}
 )
 
+#: Title names: used as a surname in one record and beside the family name (or not at
+#: all) in another. Begum, Khatun and Bibi are borne by many Bangladeshi and Pakistani
+#: women and girls; Kaur (girls) and Singh (boys) by Sikhs, often with the family name
+#: (Gill, Sandhu) beside them or instead of it (docs/DOMAIN.md).
+TITLE_NAMES = frozenset({"begum", "khatun", "bibi", "kaur", "singh"})
+
+#: Given names that come first, before the name a child is known by: Muhammad and its
+#: spellings and abbreviations (Md, Mohd) among Muslim boys (docs/DOMAIN.md).
+PREFIX_NAMES = frozenset({"muhammad", "mohammed", "mohammad", "mohamed", "muhammed", "mohamad", "muhamed", "mohammod",
+                          "mahammed", "md", "mohd", "mhd", "muhamad", "mohamud"})
+
+#: Letters Unicode NFKD leaves whole (they are letters of their own, not a base letter
+#: with a mark): transliterated as English-language systems usually write them.
+TRANSLITERATE = {"ł": "l", "Ł": "L", "ı": "i", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "Ae",
+                 "œ": "oe", "Œ": "Oe", "þ": "th", "ð": "d", "ħ": "h"}
+_TRANSLATE = str.maketrans(TRANSLITERATE)
+
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
 _NON_LETTER = re.compile(r"[^a-z]+")
 _UK_POSTCODE = re.compile(r"^([A-Z]{1,2})([0-9][A-Z0-9]?)([0-9])([A-Z]{2})$")
@@ -91,7 +120,7 @@ def clean_name(value: object) -> str:
     """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
-    text = unicodedata.normalize("NFKD", str(value))
+    text = unicodedata.normalize("NFKD", str(value).translate(_TRANSLATE))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHES.sub("", text.lower())
     return " ".join(_NON_LETTER.sub(" ", text).split())
@@ -287,6 +316,10 @@ def _group_table() -> dict[str, frozenset[str]]:
         shared = set().union(*(groups.get(name, set()) for name in spellings))
         for name in spellings:
             groups[name] = groups.get(name, set()) | shared
+    # Family names: their own groups (a surname variant is no nickname of a given name).
+    for spellings in SURNAME_VARIANTS:
+        for name in spellings:
+            groups.setdefault(name, set()).add(f"sur:{spellings[0]}")
     return {name: frozenset(labels) for name, labels in groups.items()}
 
 

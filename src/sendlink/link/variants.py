@@ -13,6 +13,18 @@ different names and are left out). Entries are already standardised
 Sources: the spellings are those that appear side by side in the ONS "Baby
 names in England and Wales" tables for children born 2005-2012 (the cohort
 of docs/DOMAIN.md); the grouping itself is a documented assumption.
+
+:data:`SURNAME_VARIANTS` does the same for family names: romanisations of
+South Asian, Arabic and Somali surnames (Chowdhury, Choudhury, Chaudhry;
+Hussain, Hossain; Rahman, Rehman), as the UK government's "A guide to names
+and naming practices" (2006) lists them, and Welsh surnames formed from a
+patronymic with ``ap``/``ab`` (ap Rhys -> Price, ab Evan -> Bevan, ap Hywel
+-> Powell), written either way (docs/DOMAIN.md, "Names in England's
+communities"). Mc/Mac and O' need no table: standardisation runs the
+tokens together and removes apostrophes (``O'Neill`` = ``O Neill`` =
+``ONeill``), and ``Mc``/``Mac`` are one typing slip apart (the ``close``
+level) or equal once :func:`sendlink.link.compare` folds ``mac`` into
+``mc``.
 """
 
 from __future__ import annotations
@@ -95,4 +107,63 @@ SPELLING_VARIANTS: tuple[tuple[str, ...], ...] = (
     ("hamza", "hamzah"),
     ("bethany", "bethanie"),
     ("natasha", "natassia"),
+    # Arabic, Urdu, Bengali and Somali given names: romanisations side by side.
+    ("ahmed", "ahmad", "ahmet"),
+    ("mustafa", "mustapha", "mostafa", "mustafe"),
+    ("hassan", "hasan"),
+    ("omar", "umar", "omer"),
+    ("osman", "othman", "usman", "uthman"),
+    ("abdulrahman", "abdurrahman", "abdelrahman", "abdirahman"),
+    ("abdullahi", "abdallah"),
+    ("khadija", "khadijah", "khadiija"),
+    ("noor", "nur", "nour"),
+    ("yasmeen", "yasmin"),
+    ("sumaiya", "sumaya", "sumayyah", "sumaiyah"),
+    ("rashid", "rasheed", "rashed"),
+    ("jamil", "jameel"),
+    ("fadumo", "faduma", "fatuma"),
+    ("mahamed", "mohamud", "mahamud"),
+    ("hamid", "hameed", "hamed"),
+    ("sadia", "sadiya"),
+    ("tahmina", "tahmeena"),
+    ("ruksana", "rukhsana"),
+    ("farhan", "farhaan"),
+    ("zubair", "zubayr", "zubeir"),
+    ("bilal", "belal"),
+    ("harpreet", "harprit"),
+    ("gurpreet", "gurprit"),
+)
+
+#: Spellings of the same family name (standardised: lower case, run together).
+SURNAME_VARIANTS: tuple[tuple[str, ...], ...] = (
+    ("chowdhury", "choudhury", "chaudhry", "chaudhary", "choudhry", "chowdhry", "chaudhri"),
+    ("hussain", "hussein", "hossain", "husain", "hosain", "hussan"),
+    ("rahman", "rehman", "rahaman"),
+    ("ahmed", "ahmad"),
+    ("mahmood", "mahmud", "mehmood", "mahmoud", "mohamud"),
+    ("uddin", "udin", "uddeen"),
+    ("miah", "mia", "meah", "miya"),
+    ("haque", "hoque", "haq", "huq"),
+    ("islam", "eslam"),
+    ("mohammed", "muhammad", "mohammad", "mohamed", "muhammed", "mohamad"),
+    ("hassan", "hasan"),
+    ("yousaf", "yusuf", "yousuf", "yousef", "youssef"),
+    ("qureshi", "quraishi", "kureshi"),
+    ("sheikh", "shaikh", "shaik"),
+    ("abdallah", "abdullah", "abdulla"),
+    ("abdi", "abdy"),
+    ("warsame", "warsama"),
+    ("osman", "othman", "usman"),
+    ("ibrahim", "ebrahim"),
+    # Welsh patronymics: ap/ab + a given name, and the surname it became.
+    ("price", "aprhys", "aprice", "apreece"),
+    ("bevan", "abevan", "abevans"),
+    ("powell", "aphywel", "aphowell", "appowell"),
+    ("pritchard", "aprichard"),
+    ("pugh", "aphugh"),
+    ("bowen", "abowen", "apowen"),
+    ("probert", "aprobert"),
+    ("parry", "apharry", "apharri"),
+    ("prosser", "aprosser"),
+    ("bellis", "apellis"),
 )

@@ -239,9 +239,45 @@ class StageResult:
         return f"analysed {len(self.summary['effects'])} effect(s) on {self.summary['consent']['households']} household(s)"
 
 
+def uneven_linkage(extract: pd.DataFrame, recall: dict[str, float], column: str) -> pd.DataFrame:
+    """The extract as a linker with these recalls by group would have left it.
+
+    In each group of ``column``, the linked rows are kept at the group's
+    recall and the others become missed matches (``npd_linked`` False); a
+    group without a recall keeps every link. Which rows are unlinked is
+    decided by a hash of the research id, so the result is the same on every
+    run and does not depend on row order. The survey answers and the frame
+    are untouched: only the link is lost, as with a missed match.
+    """
+    import hashlib
+
+    out = extract.copy()
+    linked = out["npd_linked"].fillna(False).astype(bool).to_numpy()
+    groups = out[column].astype("object").to_numpy()
+    order = np.array([int(hashlib.sha256(str(r).encode()).hexdigest()[:12], 16) for r in out["research_id"]])
+    drop = np.zeros(len(out), dtype=bool)
+    for group, kept_share in recall.items():
+        rows = np.flatnonzero(linked & (groups == group))
+        lose = int(round(len(rows) * (1.0 - kept_share)))
+        if lose:
+            drop[rows[np.argsort(order[rows], kind="stable")[:lose]]] = True
+    out.loc[drop, "npd_linked"] = False
+    log.info("uneven linkage: %d of %d linked row(s) unlinked at the group recalls of %s", int(drop.sum()), int(linked.sum()), column)
+    return out
+
+
 def sensitivity_estimates(paths: Paths, params: OutcomesParams, main: Analysis) -> pd.DataFrame:
-    """Naive and weighted estimates on each extract present, stacked with an ``extract`` column."""
+    """Naive and weighted estimates on each extract present, stacked with an ``extract`` column.
+
+    Besides the strict and loose extracts (other link rules), ``uneven_linkage``:
+    the main extract with links lost unevenly by group (:func:`uneven_linkage`).
+    """
     tables = [main.estimates[main.estimates["estimator"].isin(["naive", "weighted"])].assign(extract="main")]
+    main_path = catalogue.EXTRACT.at(paths)
+    if params.uneven_linkage_recall and main_path.is_file():
+        uneven = uneven_linkage(read_extract(main_path), params.uneven_linkage_recall, params.uneven_linkage_column)
+        other = analyse(uneven, params, estimators=("naive", "weighted"))
+        tables.append(other.estimates.assign(extract="uneven_linkage"))
     for name in ("strict", "loose"):
         path = catalogue.EXTRACTS[name].at(paths)
         if not path.is_file():

@@ -18,7 +18,8 @@ __all__ = ["BLOCKING_KEYS", "Blocking", "BlockingKey", "BlockingPass", "LinkageP
 BlockingKey = Literal[
     "dob", "dob_swapped", "birth_year", "birth_month_day", "forename", "forename_group", "forename_sound",
     "forename_initial", "surname", "surname_part", "surname_sound", "surname_initial", "names_unordered",
-    "postcode", "pc_sector", "pc_district", "sex", "school",
+    "postcode", "pc_sector", "pc_district", "sex", "school", "surname_as_forename", "forename_as_surname",
+    "given_names", "given_in_middle",
 ]
 
 
@@ -86,6 +87,21 @@ class Model(_Strict):
     min_agreeing_fields: int = Field(ge=1)
     prior_strength: float = Field(ge=0)
     term_frequency: bool
+    #: Without agreement on the date of birth (missing, or disagreeing), a pair is linked
+    #: automatically only if these fields agree (the current value or, with a history,
+    #: a past one) and at least ``without_dob_min_agreeing`` fields agree in all; otherwise
+    #: it goes to clerical review at best. A name and a school alone are what a namesake
+    #: at the same school has; the address is what the namesake lacks
+    #: (see sendlink.link.model.automatic_match).
+    without_dob_requires: list[Literal["forename", "surname", "postcode", "school", "sex"]]
+    without_dob_min_agreeing: int = Field(ge=0)
+
+
+class History(_Strict):
+    """The optional census history (:mod:`sendlink.link.history`)."""
+
+    #: Censuses up to this many years before a pupil's latest census are compared.
+    window_years: float = Field(gt=0)
 
 
 class LinkageParams(_Strict):
@@ -101,6 +117,7 @@ class LinkageParams(_Strict):
     thresholds: Thresholds
     blocking: Blocking
     model: Model
+    history: History
     audit_sample_size: int = Field(ge=0)
 
 

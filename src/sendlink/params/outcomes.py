@@ -6,7 +6,7 @@ so a misspelt key or a value out of range stops the run with the key's path name
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class OutcomesParams(BaseModel):
@@ -38,6 +38,14 @@ class OutcomesParams(BaseModel):
         Significance level of the test for overdispersion of counts: if the
         Poisson model's conditional variance is significantly larger than the
         mean, suspensions are modelled as negative binomial.
+    uneven_linkage_column, uneven_linkage_recall
+        A sensitivity analysis of linkage that works less well for some
+        groups: the linked cases of each group of ``uneven_linkage_column``
+        are kept at that group's recall (the rest treated as missed
+        matches) and the analysis is run again, naive and weighted
+        (:func:`sendlink.outcomes.stage.uneven_linkage`). The recalls are
+        a linker's measured ones, by group (published aggregates of a
+        linkage quality report).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,3 +55,15 @@ class OutcomesParams(BaseModel):
     min_propensity: float = Field(gt=0.0, lt=0.5)
     min_category_rows: int = Field(ge=0)
     overdispersion_alpha: float = Field(gt=0.0, lt=0.5)
+    # Defaults: no sensitivity run (an empty recall table), so code that builds
+    # these parameters by hand need not know about it.
+    uneven_linkage_column: str = "frame_ethnicity"
+    uneven_linkage_recall: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("uneven_linkage_recall")
+    @classmethod
+    def _recalls(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if not 0.0 < v <= 1.0}
+        if bad:
+            raise ValueError(f"recalls must be in (0, 1]: {bad}")
+        return value

@@ -210,6 +210,14 @@ class IdentifierParams(_Strict):
     school_missing: Share
     formatting_noise: Share
     eal_multiplier: float = Field(ge=1.0, le=5.0)
+    # Naming conventions of England's communities (docs/DOMAIN.md; rates assumed):
+    surname_title: Share          # South Asian Muslim girls reported as Begum/Khatun (South Asian Indian: Kaur/Singh, half the rate)
+    surname_patronymic: Share     # East African children reported with the father's given name as surname
+    names_family_first: Share     # Chinese names reported family name first
+    forename_short_form: Share    # West African names with a Yoruba prefix reported short (Seun for Oluwaseun)
+    diacritics_dropped: Share     # Central/East European, Turkish, Portuguese names reported without diacritics
+    other_given_name_first: Share # British-Chinese children with two given names: the other one reported first
+    surname_prefix_form: Share    # Mc/Mac and O' surnames written another way (McDonald~MacDonald, O'Brien~OBrien)
 
 
 class OutcomeParams(_Strict):

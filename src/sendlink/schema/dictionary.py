@@ -18,7 +18,7 @@ import pandera.pandas as pa
 from sendlink import config
 from sendlink.errors import SendlinkError
 from sendlink.io import write_text
-from sendlink.schema import catalogue, truth
+from sendlink.schema import catalogue, spine, truth
 
 log = logging.getLogger(__name__)
 
@@ -98,33 +98,43 @@ def render() -> str:
         if folder != current_folder:
             lines += [f"## `{folder}/`", ""]
             current_folder = folder
-        meta = schema.metadata
-        lines += [
-            f"### `{Path(meta['path']).name}` ({schema.name})",
-            "",
-            schema.description or "",
-            "",
-            f"Held by {HOLDERS.get(meta['holder'], meta['holder'])}. "
-            + (f"One row per {', '.join(f'`{k}`' for k in meta['key'])}." if meta.get("key") else ""),
-            "",
-            "| column | type | meaning | values | missing | source |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for name, col in schema.columns.items():
-            m = col.metadata or {}
-            codes = m.get("codes")
-            values = "; ".join(f"`{k}` {v}" if k else f"(empty) {v}" for k, v in codes.items()) if codes else ""
-            source = m.get("source", "")
-            if m.get("reference"):
-                source += f": {m['reference']}"
-            if m.get("derivation"):
-                source += f" ({m['derivation']})"
-            missing = m.get("missing") or ("may be empty" if col.nullable else "never")
-            lines.append(
-                f"| `{name}` | {_dtype(col)} | {_escape(col.description or '')} | {_escape(values)} | {_escape(missing)} | {_escape(source)} |"
-            )
-        lines.append("")
+        lines += _table_lines(schema, f"### `{Path(schema.metadata['path']).name}` ({schema.name})")
+    lines += ["## Optional inputs of `sendlink link`", "",
+              "Given on the command line, not files of the pipeline (its link stage builds them from the NPD's tables).", ""]
+    for schema in spine.COMMAND_INPUTS:
+        lines += _table_lines(schema, f"### `{schema.metadata['path']}` ({schema.name})")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _table_lines(schema: pa.DataFrameSchema, heading: str) -> list[str]:
+    """One table's section: heading, description, holder and key, and its columns."""
+    meta = schema.metadata
+    lines = [
+        heading,
+        "",
+        schema.description or "",
+        "",
+        f"Held by {HOLDERS.get(meta['holder'], meta['holder'])}. "
+        + (f"One row per {', '.join(f'`{k}`' for k in meta['key'])}." if meta.get("key") else ""),
+        "",
+        "| column | type | meaning | values | missing | source |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, col in schema.columns.items():
+        m = col.metadata or {}
+        codes = m.get("codes")
+        values = "; ".join(f"`{k}` {v}" if k else f"(empty) {v}" for k, v in codes.items()) if codes else ""
+        source = m.get("source", "")
+        if m.get("reference"):
+            source += f": {m['reference']}"
+        if m.get("derivation"):
+            source += f" ({m['derivation']})"
+        missing = m.get("missing") or ("may be empty" if col.nullable else "never")
+        lines.append(
+            f"| `{name}` | {_dtype(col)} | {_escape(col.description or '')} | {_escape(values)} | {_escape(missing)} | {_escape(source)} |"
+        )
+    lines.append("")
+    return lines
 
 
 def dictionary_path(paths: config.Paths | None = None) -> Path:

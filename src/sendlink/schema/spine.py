@@ -93,3 +93,30 @@ LINKS = table(
     path="data/linkage/links.parquet",
     key=(SURVEY_KEY,),
 )
+
+#: The optional ``--history`` input of ``sendlink link`` (:mod:`sendlink.link.history`): not a
+#: file of the pipeline (its link stage builds the same table from the NPD's ``postcode_history``
+#: and ``census``), so the dictionary lists it among the command's inputs, not under a folder.
+NPD_HISTORY = table(
+    "npd_history",
+    {
+        NPD_KEY: column(str, "Unique Pupil Number of an NPD spine record (rows of pupils not in the spine are ignored)", source="identifier"),
+        "academic_year": column(str, "The census's academic year (2021/22 or 2022); give this, census_year or census_date", source="derived",
+                                missing="absent: census_year or census_date given instead", required=False),
+        "census_date": column(str, "The census date, ISO YYYY-MM-DD", source="derived", missing="absent: another census column given", required=False),
+        "census_year": column(str, "The census's year", source="derived", missing="absent: another census column given", required=False),
+        "postcode": column(str, "The pupil's home postcode at that census", source="identifier",
+                           missing="empty: not recorded (the column may be absent if school_urn is given)", required=False),
+        "school_urn": column(str, "The pupil's school at that census", source="identifier",
+                             missing="empty: not recorded (the column may be absent if postcode is given)", required=False),
+    },
+    description=("Optional input of `sendlink link SURVEY NPD --history NPD_HISTORY --out LINKS` (CSV or Parquet): one row per pupil "
+                 "and census. Censuses up to `linkage.history.window_years` (5) before the pupil's latest are compared with the "
+                 "survey's postcode and school (levels `postcode_history`, `school_history`); without it the linker behaves as "
+                 "without those levels. Other columns are ignored."),
+    holder="dfe",
+    path="sendlink link --history NPD_HISTORY",
+    strict=False,
+)
+#: Inputs of the linker given on the command line (the data dictionary lists them after the files).
+COMMAND_INPUTS = (NPD_HISTORY,)

@@ -24,6 +24,15 @@ sex
     ``missing``, ``wrong``.
 school_urn
     ``changed_school`` (observed), ``missing``.
+naming conventions (docs/DOMAIN.md, "Names in England's communities")
+    ``surname: title_name`` (Begum/Khatun, Kaur/Singh reported as or beside
+    the surname), ``surname: patronymic`` (a Somali child's father's given
+    name as the surname), ``names: family_name_first`` (Chinese names in
+    their own order), ``forename: other_given_name_first`` (a British-Chinese
+    child's other given name, English or Chinese, given first),
+    ``forename: short_form`` (Seun for Oluwaseun),
+    ``forename``/``surname: diacritics_dropped``, ``surname: prefix_form``
+    (McDonald~MacDonald, O'Brien~OBrien).
 any text field
     ``formatting`` (capitals, spacing, punctuation): not a real difference,
     recorded so that it can be ignored in analyses of errors.
@@ -222,6 +231,9 @@ def report_identifiers(
     fore[rows], sur[rows] = sur[rows].copy(), fore[rows].copy()
     log.add(rows, "names", "transposed")
 
+    # -- naming conventions -----------------------------------------------------
+    _conventions(fore, middle, sur, origin, sex_true, p, rng, log)
+
     rows = _pick(n, p.middle_names_omitted, rng, np.array([bool(m) for m in middle]))
     middle[rows] = ""
     log.add(rows, "middle_names", "omitted")
@@ -314,6 +326,79 @@ def report_identifiers(
         }
     )
     return reported, log
+
+
+#: Yoruba prefixes a short form drops (the independent benchmark and the linker keep their own lists).
+_YORUBA = ("oluwa", "olu", "ayo", "ade", "baba", "akin", "temi")
+#: Letters NFKD keeps whole.
+_WHOLE = str.maketrans({"ł": "l", "Ł": "L", "ı": "i", "İ": "I", "ø": "o", "ß": "ss"})
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.translate(_WHOLE))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _conventions(fore: np.ndarray, middle: np.ndarray, sur: np.ndarray, origin: np.ndarray, sex: np.ndarray,
+                 p: IdentifierParams, rng: np.random.Generator, log: DifferenceLog) -> None:
+    """Apply the naming conventions of England's communities to the reported names (in place)."""
+    n = len(fore)
+    present = np.array([bool(s) for s in sur])
+    girls = (origin == "south_asian_muslim") & (sex == "F") & present
+    sikh = (origin == "south_asian_indian") & present
+    rate = np.where(girls, p.surname_title, np.where(sikh, p.surname_title / 2, 0.0))
+    rows = _pick(n, rate, rng)
+    for r in rows:
+        title = ("Begum" if rng.random() < 0.75 else "Khatun") if origin[r] == "south_asian_muslim" else ("Kaur" if sex[r] == "F" else "Singh")
+        sur[r] = title if rng.random() < 0.6 else f"{title} {sur[r]}"
+    log.add(rows, "surname", "title_name")
+
+    rows = _pick(n, p.surname_patronymic, rng, (origin == "east_african") & present)
+    for r in rows:
+        father = str(middle[r]).split(" ")[0] if middle[r] else names.forename_pool("east_african", "M", 0.5, 0.0).sample(1, rng)[0]
+        sur[r] = father
+    log.add(rows, "surname", "patronymic")
+
+    # An English given name beside a Chinese one: the survey gives the other of the two first.
+    has_middle = np.array([bool(m) for m in middle])
+    rows = _pick(n, p.other_given_name_first, rng, (origin == "chinese") & has_middle & np.array([bool(f) for f in fore]))
+    for r in rows:
+        first, *rest = str(middle[r]).split(" ")
+        fore[r], middle[r] = first, " ".join([str(fore[r]), *rest])
+    log.add(rows, "forename", "other_given_name_first")
+
+    rows = _pick(n, p.names_family_first, rng, (origin == "chinese") & present & np.array([bool(f) for f in fore]))
+    fore[rows], sur[rows] = sur[rows].copy(), fore[rows].copy()
+    log.add(rows, "names", "family_name_first")
+
+    prefixed = np.array([any(str(f).lower().startswith(x) and len(str(f)) - len(x) >= 3 for x in _YORUBA) for f in fore])
+    rows = _pick(n, p.forename_short_form, rng, (origin == "west_african") & prefixed)
+    for r in rows:
+        low = str(fore[r]).lower()
+        x = next(x for x in sorted(_YORUBA, key=len, reverse=True) if low.startswith(x) and len(low) - len(x) >= 3)
+        fore[r] = str(fore[r])[len(x):].capitalize()
+    log.add(rows, "forename", "short_form")
+
+    accented = np.array([_plain(str(f)) != str(f) or _plain(str(s)) != str(s) for f, s in zip(fore, sur, strict=True)])
+    rows = _pick(n, p.diacritics_dropped, rng, accented)
+    for r in rows:
+        fore[r], sur[r] = _plain(str(fore[r])), _plain(str(sur[r]))
+    log.add(rows, "names", "diacritics_dropped")
+
+    # Mc/Mac and O' written another way (McDonald~MacDonald, O'Brien~OBrien~O Brien).
+    prefixed = np.array([str(s).startswith(("Mc", "Mac", "O'")) and len(str(s)) > 4 for s in sur])
+    rows = _pick(n, p.surname_prefix_form, rng, prefixed)
+    for r in rows:
+        s = str(sur[r])
+        if s.startswith("O'"):
+            sur[r] = ("O" if rng.random() < 0.5 else "O ") + s[2:]
+        elif s.startswith("Mac"):
+            sur[r] = "Mc" + s[3:]
+        else:
+            sur[r] = "Mac" + s[2:]
+    log.add(rows, "surname", "prefix_form")
 
 
 def _postcode_format(pc: str, rng: np.random.Generator) -> str:

@@ -97,3 +97,48 @@ def test_non_uk_postcodes_block_exactly():
     survey = pd.DataFrame({"survey_id": ["s"], "postcode": ["4223"]})
     npd = pd.DataFrame({"upn": ["a", "b", "c"], "postcode": ["4223", "4232", "1234567890AB"]})
     assert _pairs(block(features(survey, npd), [("postcode", ("postcode",), ())], 100)) == {(0, 0)}
+
+
+def test_names_in_the_other_box_meet_despite_another_difference():
+    """Family name first plus a new surname, and a Somali father's name as the surname: the crossed-box keys find them."""
+    npd = pd.DataFrame({"upn": ["n1", "n2", "n3"], "forename": ["Gavin", "Wei", "Oliver"], "surname": ["Way", "Tang", "Smith"],
+                        "date_of_birth": ["2009-11-28", "2010-02-03", "2009-11-28"]})
+    survey = pd.DataFrame({"survey_id": ["s1", "s2"], "forename": ["Ibarra", "Tang"], "surname": ["Gavin", "Li"],
+                           "date_of_birth": ["2009-11-28", "2010-02-03"]})
+    features = encode_frames(survey, npd)
+    passes = [("as_forename", ("dob", "surname_as_forename"), (), 100), ("as_surname", ("dob", "forename_as_surname"), (), 100)]
+    result = block(features, passes, 100)
+    found = set(zip(result.survey_rows.tolist(), result.npd_rows.tolist(), strict=True))
+    assert found == {(0, 0), (1, 1)}  # and not Oliver Smith, born the same day as Gavin
+
+
+def test_a_child_known_by_a_later_given_name_meets_the_pupil():
+    """Muhammad registered first (in the forename field or as a middle name): any given name meets."""
+    npd = pd.DataFrame({"upn": ["n1", "n2", "n3"], "forename": ["Muhammad Zaakir", "Muhammad", "Zara"],
+                        "middle_names": ["", "Abdul", ""], "surname": ["Chaudhry", "Hoque", "Khan"],
+                        "date_of_birth": ["2013-02-13", "2009-02-03", "2013-02-13"]})
+    survey = pd.DataFrame({"survey_id": ["s1", "s2"], "forename": ["Zaakir", "Abdul"], "surname": ["Chaudhary", "Krolczyk"],
+                           "date_of_birth": ["2013-02-13", "2009-02-03"]})
+    features = encode_frames(survey, npd)
+    given = block(features, [("given", ("dob", "given_names"), (), 100)], 100)
+    assert set(zip(given.survey_rows.tolist(), given.npd_rows.tolist(), strict=True)) == {(0, 0)}
+    middle = block(features, [("middle", ("dob", "given_in_middle"), (), 100)], 100)
+    assert set(zip(middle.survey_rows.tolist(), middle.npd_rows.tolist(), strict=True)) == {(1, 1)}
+
+
+def test_two_name_differences_meet_through_the_project_passes():
+    """A new surname with an initial (date right), and a 1 January placeholder with an initial (surname right):
+    the project's passes dob_initial and year_surname_initial find both; the name passes alone do not."""
+    from sendlink.params import load_params
+
+    npd = pd.DataFrame({"upn": ["n1", "n2", "n3"], "forename": ["Brendan", "Jordan", "Bethany"],
+                        "surname": ["Davies", "Atkins", "Davies"], "sex": ["M", "M", "F"],
+                        "date_of_birth": ["2012-02-17", "2010-07-29", "2012-02-17"]})
+    survey = pd.DataFrame({"survey_id": ["s1", "s2"], "forename": ["B", "J"], "surname": ["Fisher", "Atkins"],
+                           "sex": ["M", "M"], "date_of_birth": ["2012-02-17", "2010-01-01"]})
+    features = encode_frames(survey, npd)
+    passes = {p.name: (p.name, tuple(p.keys), tuple(p.split_by), p.max_block_size) for p in load_params().linkage.blocking.passes}
+    names_only = block(features, [passes["names"], passes["name_sounds"]], 100)
+    assert len(names_only.survey_rows) == 0
+    both = block(features, [passes["dob_initial"], passes["year_surname_initial"]], 100)
+    assert set(zip(both.survey_rows.tolist(), both.npd_rows.tolist(), strict=True)) == {(0, 0), (1, 1)}  # not Bethany (sex)

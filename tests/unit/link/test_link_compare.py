@@ -131,4 +131,4 @@ def test_empty_pairs():
     s = pd.DataFrame([{"survey_id": "s", **BASE}])
     features = encode_frames(s, s.rename(columns={"survey_id": "upn"}))
     levels = compare(features, np.array([], dtype=int), np.array([], dtype=int))
-    assert len(levels) == 0 and list(levels.columns) == ["forename", "surname", "date_of_birth", "postcode", "sex", "school"]
+    assert len(levels) == 0 and list(levels.columns) == ["forename", "surname", "date_of_birth", "postcode", "sex", "school", "postcode_history", "school_history"]

@@ -53,8 +53,11 @@ def test_twin_without_forename_goes_to_review_not_a_guess(population):
     row = result.links.set_index("survey_id").loc["S000000"]
     assert row["link_status"] == "clerical_review"
     assert row["upn"] in {"TWIN_A", "TWIN_B"}
-    # two equally good candidates: about one half each
-    assert row["match_probability"] == pytest.approx(0.5, abs=0.02)
+    # two equally good candidates: the same probability each, at most one half (the household
+    # model leaves some for "a third child of this household, not in the NPD")
+    twins = result.pairs[(result.pairs["survey_id"].astype(str) == "S000000") & result.pairs["upn"].astype(str).isin(["TWIN_A", "TWIN_B"])]
+    assert twins["match_probability"].nunique() == 1 and len(twins) == 2
+    assert 0.25 <= row["match_probability"] <= 0.5
 
 
 def test_reviewer_decisions_are_honoured(population, tmp_path):

@@ -32,7 +32,7 @@ def test_variant_examples_through_shared_groups():
     table = explain.variant_examples([("Bob", "Robert"), ("Mohammed", "MUHAMMAD"), ("Oliver", "Harry"), ("Ava", "ava")])
     assert table["equivalent"].tolist() == [True, True, False, True]
     assert "nick:robert" in table.loc[0, "shared group"]
-    assert table.loc[1, "shared group"] == "var:mohammed"
+    assert "var:mohammed" in table.loc[1, "shared group"]
     assert table.loc[2, "shared group"] == ""
 
 

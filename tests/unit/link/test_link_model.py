@@ -12,17 +12,17 @@ from sendlink.link.model import FittedModel, diagnose, estimate_u, fit, score
 
 # A known mixture. Levels of each field, strongest first (see compare.FIELDS).
 TRUE_M = {
-    "forename": [0.80, 0.05, 0.05, 0.02, 0.01, 0.01, 0.005, 0.01, 0.045],
-    "surname": [0.85, 0.03, 0.05, 0.03, 0.04],
-    "date_of_birth": [0.90, 0.02, 0.05, 0.03],
+    "forename": [0.80, 0.05, 0.05, 0.01, 0.02, 0.01, 0.01, 0.005, 0.01, 0.035],
+    "surname": [0.85, 0.01, 0.03, 0.05, 0.005, 0.005, 0.02, 0.03],
+    "date_of_birth": [0.90, 0.02, 0.05, 0.005, 0.015, 0.01],
     "postcode": [0.70, 0.05, 0.05, 0.05, 0.15],
     "sex": [0.98, 0.02],
     "school": [0.85, 0.15],
 }
 TRUE_U = {
-    "forename": [0.01, 0.005, 0.01, 0.002, 0.0001, 0.001, 0.003, 0.05, 0.9189],
-    "surname": [0.005, 0.001, 0.01, 0.03, 0.954],
-    "date_of_birth": [0.003, 0.0005, 0.03, 0.9665],
+    "forename": [0.01, 0.005, 0.01, 0.0005, 0.002, 0.0001, 0.001, 0.003, 0.05, 0.9184],
+    "surname": [0.005, 0.0005, 0.001, 0.01, 0.002, 0.005, 0.03, 0.9465],
+    "date_of_birth": [0.003, 0.0005, 0.03, 0.001, 0.3, 0.6655],
     "postcode": [0.001, 0.01, 0.05, 0.01, 0.929],
     "sex": [0.5, 0.5],
     "school": [0.02, 0.98],
@@ -122,20 +122,20 @@ def test_estimate_u_counts_levels_with_half_a_pseudo_count():
 
 
 def _hand_model() -> FittedModel:
-    m = {"surname": np.array([0.9, 0.02, 0.03, 0.02, 0.03])}
-    u = {"surname": np.array([0.01, 0.001, 0.01, 0.02, 0.959])}
+    m = {"surname": np.array([0.9, 0.005, 0.02, 0.03, 0.005, 0.005, 0.015, 0.02])}
+    u = {"surname": np.array([0.01, 0.0005, 0.001, 0.01, 0.002, 0.005, 0.02, 0.9515])}
     return FittedModel(fields=["surname"], m=m, u=u, pi=0.8, n_survey=100, n_npd=100, converged=True)
 
 
 def test_term_frequency_rare_name_outweighs_common_name():
     model = _hand_model()
-    levels = pd.DataFrame({"surname": np.array([0, 0, 4], dtype=np.int8)})
+    levels = pd.DataFrame({"surname": np.array([0, 0, 7], dtype=np.int8)})
     # Among 100 NPD records, 50 are Smith and 1 is Zielinski.
     tf = {"surname": np.array([50 / 100, 1 / 100, 0.0])}
     scored = score(model, levels, tf)
     assert scored["w_surname"].iloc[0] == pytest.approx(np.log2(0.9 / 0.5))  # about 0.85 bits
     assert scored["w_surname"].iloc[1] == pytest.approx(np.log2(0.9 / 0.01))  # about 6.5 bits
-    assert scored["w_surname"].iloc[2] == pytest.approx(np.log2(0.03 / 0.959))  # not exact: no TF
+    assert scored["w_surname"].iloc[2] == pytest.approx(np.log2(0.02 / 0.9515))  # not exact: no TF
     without = score(model, levels)
     assert without["w_surname"].iloc[0] == without["w_surname"].iloc[1] == pytest.approx(np.log2(0.9 / 0.01))
 
@@ -158,7 +158,7 @@ def test_diagnose_flags_a_degenerate_model():
     model = _hand_model()
     assert not diagnose(model)["degenerate"]
     # The trap: "agreeing" surname is *less* likely among matches than by chance.
-    model.m["surname"] = np.array([0.005, 0.02, 0.03, 0.02, 0.925])
+    model.m["surname"] = np.array([0.005, 0.005, 0.02, 0.03, 0.005, 0.005, 0.005, 0.925])
     result = diagnose(model)
     assert result["degenerate"]
     assert any("surname: agreement is not evidence" in r for r in result["reasons"])
@@ -208,6 +208,55 @@ def test_model_shows_its_parameters_for_notebooks(rng):
     assert "<table" in page and "lambda" in page
     table = model.table()
     assert {"field", "level", "m", "u", "bayes_factor", "weight"} <= set(table.columns)
-    assert len(table) == sum(len(spec.levels) for spec in FIELDS)
+    assert len(table) == sum(len(spec.levels) for spec in FIELDS if spec.name in levels)  # fields without evidence are left out
     as_dict = model.to_dict()
     assert as_dict["summary"]["converged"] and len(as_dict["em_trace"]) == len(model.trace)
+
+
+def test_household_fields_are_scored_jointly():
+    """Surname and postcode agreeing: their joint frequency replaces the product of their frequencies,
+    and the school's u becomes the share of sibling pairs at one school (sendlink.link.household)."""
+    from sendlink.link.model import household_log_u
+
+    u = {"surname": U["surname"], "postcode": U["postcode"], "school": U["school"]}
+    levels = pd.DataFrame({"surname": [0, 0, 1], "postcode": [0, 0, 0], "school": [0, 1, 0]})
+    tf = {"surname": np.array([0.001, 0.001, 0.0]), "postcode": np.array([1e-5, 1e-5, 1e-5]),
+          "household": np.array([2e-5, 2e-5, 0.0]), "school_in_household": np.array([0.6, 0.6, 0.6])}
+    delta = household_log_u(levels, u, ["surname", "postcode", "school"], tf)
+    # chance of both: coincidence (0.001 x 1e-5) + a sibling (2e-5)
+    expected_0 = np.log(1e-8 + 2e-5) - np.log(1e-8) + np.log(0.6) - np.log(U["school"][0])
+    expected_1 = np.log(1e-8 + 2e-5) - np.log(1e-8) + np.log(0.4) - np.log(U["school"][1])
+    assert delta == pytest.approx([expected_0, expected_1, 0.0])
+    # About 11 bits less for surname and postcode together and 5 less for the school.
+    assert delta[0] / np.log(2) == pytest.approx(np.log2((1e-8 + 2e-5) / 1e-8) + np.log2(0.6 / 0.02))
+    assert household_log_u(levels, u, ["surname", "postcode", "school"], None).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_former_household_is_scored_jointly_too():
+    """Surname agreeing and the survey's postcode a past one of the pupil (siblings share the address
+    history): the joint chance replaces surname x past-postcode, as for the current address."""
+    from sendlink.link.model import household_log_u
+
+    past_u = np.array([2e-6, 1 - 2e-6])
+    u = {"surname": U["surname"], "postcode": U["postcode"], "postcode_history": past_u}
+    # pair 0: current address; pair 1: a past address (the current one differs); pair 2: neither
+    levels = pd.DataFrame({"surname": [0, 0, 0], "postcode": [0, 4, 4], "postcode_history": [np.nan, 0, 1]})
+    tf = {"surname": np.array([0.001, 0.001, 0.001]), "postcode": np.array([1e-5, 0.0, 0.0]),
+          "household": np.array([2e-5, 2e-5, 0.0])}
+    delta = household_log_u(levels, u, ["surname", "postcode", "postcode_history"], tf)
+    assert delta[0] == pytest.approx(np.log(1e-8 + 2e-5) - np.log(1e-8))
+    assert delta[1] == pytest.approx(np.log(0.001 * 2e-6 + 2e-5) - np.log(0.001 * 2e-6))
+    assert delta[2] == 0.0
+    # Without the history field in the model, a past address is no household.
+    assert household_log_u(levels, u, ["surname", "postcode"], tf)[1] == 0.0
+
+
+def test_diagnose_judges_the_objective_em_maximises():
+    """EM with priors on m and pi maximises the posterior: a likelihood that falls by a hair while the
+    posterior rises is no sign of trouble; a falling posterior is."""
+    model = _hand_model()
+    model.trace = pd.DataFrame({"iteration": [1, 2, 3], "log_likelihood": [-100.0, -90.0, -90.01],
+                                "log_posterior": [-110.0, -99.0, -98.99]})
+    assert not any("decreased" in r for r in diagnose(model)["reasons"])
+    model.trace["log_posterior"] = [-110.0, -99.0, -99.5]
+    assert "EM log-posterior decreased" in diagnose(model)["reasons"]

@@ -77,3 +77,24 @@ def test_typo_changes_the_word_but_keeps_the_initial(seed):
     assert out != word
     assert out[0] == "T"
     assert abs(len(out) - len(word)) <= 1
+
+
+def _report_origin(true: pd.DataFrame, origin: str, **rates):
+    params = IdentifierParams(**{**ZERO, **rates})
+    return report_identifiers(true, np.array([False]), np.array([origin]), true["sex"].to_numpy(), params, np.random.default_rng(1))
+
+
+def test_a_chinese_childs_other_given_name_is_reported_first():
+    true = _true(forename="Jason", middle_names="Wei", surname="Tang")
+    reported, log = _report_origin(true, "chinese", other_given_name_first=1.0)
+    assert (reported.loc[0, "forename"], reported.loc[0, "middle_names"]) == ("Wei", "Jason")
+    assert log.frame(np.array(["S1"]))[["field", "difference"]].values.tolist() == [["forename", "other_given_name_first"]]
+    unchanged, _ = _report_origin(true, "british", other_given_name_first=1.0)  # a convention of one community
+    assert unchanged.loc[0, "forename"] == "Jason"
+
+
+@pytest.mark.parametrize(("surname", "forms"), [("McDonald", {"MacDonald"}), ("MacLeod", {"McLeod"}), ("O'Brien", {"OBrien", "O Brien"})])
+def test_mc_mac_and_o_are_written_another_way(surname, forms):
+    reported, log = _report(_true(surname=surname), surname_prefix_form=1.0)
+    assert reported.loc[0, "surname"] in forms
+    assert log.frame(np.array(["S1"]))[["field", "difference"]].values.tolist() == [["surname", "prefix_form"]]
