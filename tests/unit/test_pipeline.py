@@ -9,8 +9,8 @@ from sendlink.errors import SendlinkError
 
 
 def test_stages_are_in_data_flow_order():
-    assert [s.name for s in pipeline.STAGES] == ["synth", "consent", "link", "extract", "analyse", "evaluate", "scan"]
-    assert [s.package for s in pipeline.STAGES] == ["synth", "consent", "link", "deidentify", "outcomes", "evaluate", "scan"]
+    assert [s.name for s in pipeline.STAGES] == ["synth", "consent", "link", "pprl", "extract", "analyse", "evaluate", "scan"]
+    assert [s.package for s in pipeline.STAGES] == ["synth", "consent", "link", "pprl", "deidentify", "outcomes", "evaluate", "scan"]
 
 
 def test_every_stage_is_its_packages_stage_module_with_run_paths_params():

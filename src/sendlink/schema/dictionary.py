@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 HOLDERS = {
     "dfe": "DfE (identifiable; never leaves DfE)",
     "survey_organisation": "the survey organisation (identifiable)",
+    "linkage_unit": "the linkage unit (encodings and pseudonyms only; linking without names)",
     "researchers": "researchers (de-identified)",
     "truth": "nobody in the story: evaluation only",
 }
