@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "consent": ("sendlink.consent.cli", "import consent events, show status, explain a decision"),
     "rights": ("sendlink.consent.rights_cli", "record a data-subject rights request (access, erase, ...)"),
     "encode": ("sendlink.pprl.cli", "pseudonymise and encode a spine for linking without names (PPRL)"),
-    "link": ("sendlink.link.cli", "link a survey spine file to an NPD spine file (or two encoded files: --encoded)"),
+    "link": ("sendlink.pprl.link_command", "link a survey spine file to an NPD spine file (or two encoded files: --encoded)"),
     "map-back": ("sendlink.pprl.cli", "put your own keys back into links returned by the linkage unit (PPRL)"),
     "extract": ("sendlink.deidentify.cli", "build the de-identified research extract"),
     "analyse": ("sendlink.outcomes.cli", "fit the outcome models on the research extract"),

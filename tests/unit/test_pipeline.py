@@ -32,7 +32,7 @@ def test_only_and_skip_choose_stages(monkeypatch, tmp_path):
     assert ran == ["link", "extract"]
     ran.clear()
     pipeline.run_pipeline(paths, object(), skip=["scan", "evaluate"])
-    assert ran == ["synth", "consent", "link", "extract", "analyse"]
+    assert ran == ["synth", "consent", "link", "pprl", "extract", "analyse"]
 
 
 def test_unknown_stage_is_refused(tmp_path):

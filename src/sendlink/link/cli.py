@@ -34,9 +34,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--review-threshold", type=float, default=None, help="override linkage.thresholds.review")
     parser.add_argument("--review-out", type=Path, default=None, help="write the clerical-review queue here")
     parser.add_argument("--decisions", type=Path, default=None, help="reviewer decisions to honour (survey_id, upn, decision, reviewer, date)")
-    parser.add_argument("--encoded", action="store_true",
-                        help="SURVEY and NPD are encoded files (`sendlink encode`): link at the linkage unit, "
-                             "without identifiers (sendlink.pprl.cli)")
 
 
 def _params(args: argparse.Namespace) -> Params:
@@ -99,11 +96,5 @@ def run(args: argparse.Namespace) -> int:
     check_paths({"--out": args.out, "--review-out": args.review_out},
                 {"SURVEY": args.survey, "NPD": args.npd, "--decisions": args.decisions, "--params": args.params},
                 tables=("--out", "--review-out"))
-    if args.encoded:
-        from sendlink.pprl.cli import link_encoded_files
-
-        link_encoded_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out,
-                           decisions_path=args.decisions)
-        return 0
     link_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out, decisions_path=args.decisions)
     return 0

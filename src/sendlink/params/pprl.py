@@ -2,7 +2,7 @@
 
 What the survey organisation and DfE must agree on besides the shared
 secret (the encoding: :class:`Encoding`, turned into
-:class:`sendlink.pprl.encode.EncodingParams` by :meth:`PprlParams.encoding_params`),
+:class:`sendlink.pprl.encode.EncodingParams` by :func:`sendlink.pprl.encode.encoding_params`),
 where the secret comes from (``key_env``, ``key_file``: the rules of
 :mod:`sendlink.keys`), and what the linkage unit does with the encodings:
 the Dice bounds of the similarity bands (:class:`Bands`) and the blocking
@@ -135,8 +135,3 @@ class PprlParams(_Strict):
     def key_path(self) -> Path:
         return Path(self.key_file).expanduser()
 
-    def encoding_params(self):
-        """The encoding as :class:`sendlink.pprl.encode.EncodingParams`."""
-        from sendlink.pprl.encode import EncodingParams
-
-        return EncodingParams.from_dict(self.encoding.model_dump())

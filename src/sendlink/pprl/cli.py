@@ -75,7 +75,7 @@ def encode_file(spine_path: str | Path, out: str | Path, mapping_out: str | Path
     ParameterError
         No acceptable secret (:func:`sendlink.pprl.keys.shared_secret`); bad paths.
     """
-    from sendlink.pprl.encode import encode_spine, write_encoded
+    from sendlink.pprl.encode import encode_spine, encoding_params, write_encoded
     from sendlink.pprl.keys import shared_secret
     from sendlink.pprl.pseudonyms import pseudonymise
 
@@ -93,7 +93,7 @@ def encode_file(spine_path: str | Path, out: str | Path, mapping_out: str | Path
     key = keys[0]
     rng = np.random.default_rng(pseudonym_seed)  # None: fresh entropy from the operating system
     pseudo, mapping = pseudonymise(frame, key, rng)
-    encoded = encode_spine(pseudo, key, secret.secret, params.pprl.encoding_params())
+    encoded = encode_spine(pseudo, key, secret.secret, encoding_params(params.pprl))
     with StagedWrites() as staged:
         staged.table(mapping, mapping_out)
         staged._stage(out, lambda tmp: write_encoded(encoded, tmp), None)

@@ -59,7 +59,7 @@ from sendlink.pprl.similarity import dice_pairs, hamming_pairs
 
 __all__ = [
     "DEFAULT_BLOCKING", "DEFAULT_FIELDS", "FORMAT_VERSION", "EncodedSpine", "EncodingParams", "FieldSpec",
-    "encode_spine", "field_similarity", "read_encoded", "write_encoded",
+    "encode_spine", "encoding_params", "field_similarity", "read_encoded", "write_encoded",
 ]
 
 log = logging.getLogger(__name__)
@@ -525,3 +525,8 @@ def read_encoded(path: str | Path) -> EncodedSpine:
     return EncodedSpine(key=key, keys=keys, filters=filters, present=present, tokens=tokens, blocking=blocking,
                         params=params, key_check=meta["key_check"], mean_popcount=meta.get("mean_popcount", {}), clk=clk)
 
+
+
+def encoding_params(section) -> EncodingParams:
+    """The ``pprl.encoding`` parameters (:class:`sendlink.params.pprl.PprlParams`) as :class:`EncodingParams`."""
+    return EncodingParams.from_dict(section.encoding.model_dump())
