@@ -41,8 +41,8 @@ import pyarrow.parquet as pq
 
 from sendlink.config import Paths
 from sendlink.link.standardise import IDENTIFIER_COLUMNS
-from sendlink.schema.research import DIRECT_IDENTIFIERS
 from sendlink.scan.scanner import Hit, Scanner, ScanResult, _files
+from sendlink.schema.research import DIRECT_IDENTIFIERS
 
 __all__ = ["ALLOWED_SUFFIXES", "KEY_COLUMNS", "check_linkage_unit", "linkage_unit_secrets", "scan_linkage_unit"]
 
