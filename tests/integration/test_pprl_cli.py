@@ -70,3 +70,23 @@ def test_demo_secret_only_for_the_generators_world(tmp_path, monkeypatch):
     with pytest.raises(ParameterError):
         shared_secret(paths, "SENDLINK_PPRL_KEY", missing_file, [outside])
 
+
+
+def test_encoding_in_chunks_gives_the_same_file(tmp_path, monkeypatch, project_params):
+    from sendlink.pprl.cli import encode_file
+    from sendlink.pprl.encode import read_encoded
+
+    monkeypatch.setenv("SENDLINK_PPRL_KEY", TEST_OTHER_KEY)
+    npd = pd.DataFrame([(f"UPN{i}", *r) for i, r in enumerate(ROWS * 3)], columns=["upn", *COLS])
+    npd.to_parquet(tmp_path / "npd.parquet")
+    files = {}
+    for rows in (5, 1000):
+        out = tmp_path / f"enc_{rows}.parquet"
+        encode_file(tmp_path / "npd.parquet", out, tmp_path / f"map_{rows}.parquet", project_params,
+                    pseudonym_seed=3, chunk_rows=rows)
+        files[rows] = read_encoded(out)
+    a, b = files[5], files[1000]
+    assert (a.keys == b.keys).all()
+    assert all((a.filters[k] == b.filters[k]).all() for k in a.filters)
+    assert all((a.tokens[k] == b.tokens[k]).all() for k in a.tokens)
+    assert all((a.blocking[k] == b.blocking[k]).all() for k in a.blocking)

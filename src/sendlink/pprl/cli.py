@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sendlink.config import Paths
 from sendlink.errors import InputError
@@ -53,15 +55,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="encode: where to keep the pseudonym mapping (.parquet or .csv, stays with you); "
                              "map-back: that mapping")
     parser.add_argument("--params", type=Path, default=None, help="parameter file (default: the project's params.yaml)")
+    parser.add_argument("--chunk-rows", type=int, default=500_000,
+                        help="encode: records encoded at a time (memory: about 1 kB per record per chunk)")
     parser.add_argument("--pseudonym-seed", type=int, default=None,
                         help="encode: seed of the pseudonyms (default: fresh randomness; only for reproducible synthetic runs)")
 
 
 def encode_file(spine_path: str | Path, out: str | Path, mapping_out: str | Path, params: Params, *,
-                paths: Paths | None = None, pseudonym_seed: int | None = None) -> dict:
+                paths: Paths | None = None, pseudonym_seed: int | None = None, chunk_rows: int = 500_000) -> dict:
     """Pseudonymise and encode one spine file; write the encoded file and the mapping.
 
     The key column is ``survey_id`` or ``upn``, whichever the spine has.
+    Rows are shuffled, then encoded ``chunk_rows`` at a time and written as
+    one Parquet row group each, so a national NPD spine (9.1 million
+    pupils) never has all its filters in memory at once.
 
     Returns
     -------
@@ -75,9 +82,9 @@ def encode_file(spine_path: str | Path, out: str | Path, mapping_out: str | Path
     ParameterError
         No acceptable secret (:func:`sendlink.pprl.keys.shared_secret`); bad paths.
     """
-    from sendlink.pprl.encode import encode_spine, encoding_params, write_encoded
+    from sendlink.pprl.encode import encode_spine, encoding_params, write_encoded_chunks
     from sendlink.pprl.keys import shared_secret
-    from sendlink.pprl.pseudonyms import pseudonymise
+    from sendlink.pprl.pseudonyms import PSEUDONYM_COLUMN, draw_pseudonyms
 
     check_paths({"--out": out, "--mapping": mapping_out}, {"SPINE": spine_path}, tables=("--mapping",))
     if Path(out).suffix.lower() != ".parquet":
@@ -86,21 +93,52 @@ def encode_file(spine_path: str | Path, out: str | Path, mapping_out: str | Path
     paths = paths or Paths.discover()
     started = time.perf_counter()
     secret = shared_secret(paths, params.pprl.key_env, params.pprl.key_path, [spine_path])
-    frame = read_table(spine_path, dtype_str=True) if str(spine_path).lower().endswith(".csv") else read_table(spine_path)
-    keys = [k for k in KEYS if k in frame.columns]
+    if str(spine_path).lower().endswith(".csv"):
+        table = pa.Table.from_pandas(read_table(spine_path, dtype_str=True), preserve_index=False)
+    else:
+        if not Path(spine_path).is_file():
+            raise InputError(spine_path, "file not found")
+        if Path(spine_path).stat().st_size == 0:
+            raise InputError(spine_path, "the file is empty (0 bytes): was it cut short when copied?")
+        try:
+            table = pq.read_table(spine_path)
+        except Exception as exc:  # pyarrow raises its own error types
+            raise InputError(spine_path, f"cannot be read as PARQUET: {exc}") from exc
+    keys = [k for k in KEYS if k in table.column_names]
     if len(keys) != 1:
         raise InputError(spine_path, f"a spine has exactly one key column of {', '.join(KEYS)}; found {keys or 'none'}")
     key = keys[0]
     rng = np.random.default_rng(pseudonym_seed)  # None: fresh entropy from the operating system
-    pseudo, mapping = pseudonymise(frame, key, rng)
-    encoded = encode_spine(pseudo, key, secret.secret, encoding_params(params.pprl))
+    n = table.num_rows
+    pseudonyms = draw_pseudonyms(n, rng)
+    mapping = pd.DataFrame({key: np.asarray(table.column(key).to_pylist(), dtype=object).astype(str), PSEUDONYM_COLUMN: pseudonyms})
+    if mapping[key].duplicated().any() or table.column(key).null_count:
+        from sendlink.link.spine import check_spine
+
+        check_spine(table.select([key]).to_pandas(), key, str(spine_path))  # names the duplicated or empty keys
+    order = rng.permutation(n)  # rows shuffled: the file's order (often by key) says nothing
+    encoding = encoding_params(params.pprl)
+    key_check = None
+
+    def chunks():
+        nonlocal key_check
+        for start in range(0, max(n, 1), chunk_rows):
+            rows = order[start:start + chunk_rows]
+            frame = table.take(pa.array(rows, pa.int64())).to_pandas()
+            frame[key] = pseudonyms[rows]
+            encoded = encode_spine(frame, key, secret.secret, encoding)
+            key_check = encoded.key_check
+            if n > chunk_rows:
+                log.info("encoded %d of %d records", min(start + chunk_rows, n), n)
+            yield encoded
+
     with StagedWrites() as staged:
         staged.table(mapping, mapping_out)
-        staged._stage(out, lambda tmp: write_encoded(encoded, tmp), None)
+        staged._stage(out, lambda tmp: write_encoded_chunks(chunks(), tmp), None)
     seconds = time.perf_counter() - started
     log.info("encoded %d records of %s (key %s, pseudonymised) into %s in %.1f s; mapping kept in %s",
-             len(encoded), spine_path, key, out, seconds, mapping_out)
-    return {"records": len(encoded), "key": key, "key_check": encoded.key_check, "key_source": secret.source,
+             n, spine_path, key, out, seconds, mapping_out)
+    return {"records": n, "key": key, "key_check": key_check, "key_source": secret.source,
             "seconds": seconds}
 
 
@@ -154,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "map-back":
         map_back_file(args.input, args.mapping, args.out)
         return 0
-    info = encode_file(args.input, args.out, args.mapping, params, pseudonym_seed=args.pseudonym_seed)
+    info = encode_file(args.input, args.out, args.mapping, params, pseudonym_seed=args.pseudonym_seed,
+                       chunk_rows=max(1, args.chunk_rows))
     print(f"encoded {info['records']} records ({info['key']} swapped for pseudonyms) with the {info['key_source']} "
           f"secret (key check {info['key_check']}); send {args.out} to the linkage unit, keep {args.mapping}")
     return 0

@@ -28,12 +28,21 @@ import pandas as pd
 
 from sendlink.errors import InputError
 
-__all__ = ["PSEUDONYM", "PSEUDONYM_COLUMN", "map_back", "pseudonymise"]
+__all__ = ["PSEUDONYM", "PSEUDONYM_COLUMN", "draw_pseudonyms", "map_back", "pseudonymise"]
 
 #: What a pseudonym looks like (the scanner of the linkage unit's folder checks every key against it).
 PSEUDONYM = re.compile(r"^p[0-9a-f]{16}$")
 #: The mapping's column of pseudonyms (the other column is the party's own key).
 PSEUDONYM_COLUMN = "pseudonym"
+
+
+def draw_pseudonyms(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct random pseudonyms (``p`` + 16 hex digits), in random order."""
+    drawn = np.zeros(0, dtype=np.uint64)
+    while len(drawn) < n:  # 64 random bits each; a repeat (one in 10^6 runs at 9 million rows) is redrawn
+        drawn = np.unique(np.concatenate([drawn, rng.integers(0, 2**64, size=n - len(drawn), dtype=np.uint64)]))
+    drawn = drawn[rng.permutation(n)]
+    return np.array([f"p{int(v):016x}" for v in drawn], dtype=object)
 
 
 def pseudonymise(frame: pd.DataFrame, key: str, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -58,11 +67,7 @@ def pseudonymise(frame: pd.DataFrame, key: str, rng: np.random.Generator) -> tup
     if key not in frame.columns:
         raise InputError("spine", f"no key column {key!r}", column=key)
     n = len(frame)
-    drawn = np.zeros(0, dtype=np.uint64)
-    while len(drawn) < n:  # 64 random bits each; a repeat (one in 10^6 runs at 9 million rows) is redrawn
-        drawn = np.unique(np.concatenate([drawn, rng.integers(0, 2**64, size=n - len(drawn), dtype=np.uint64)]))
-    drawn = drawn[rng.permutation(n)]
-    pseudonyms = np.array([f"p{int(v):016x}" for v in drawn], dtype=object)
+    pseudonyms = draw_pseudonyms(n, rng)
     mapping = pd.DataFrame({key: frame[key].astype(str).to_numpy(), PSEUDONYM_COLUMN: pseudonyms})
     out = frame.copy()
     out[key] = pseudonyms
