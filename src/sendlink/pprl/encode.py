@@ -539,11 +539,16 @@ def read_encoded(path: str | Path) -> EncodedSpine:
         array = table.column(column)
         if column.startswith("tok_"):
             if pa.types.is_list(array.type):
-                rows = array.to_pylist()
-                width = max(1, max((len(r) for r in rows), default=1))
+                # Padded (n, width) from the list offsets, without a Python list per row (9 million rows).
+                lists = array.combine_chunks()
+                offsets = lists.offsets.to_numpy()
+                values = lists.flatten().to_numpy().astype(np.int64)
+                lengths = np.diff(offsets)
+                width = max(1, int(lengths.max()) if len(lengths) else 1)
                 out = np.full((n, width), -1, dtype=np.int64)
-                for i, r in enumerate(rows):
-                    out[i, :len(r)] = r
+                row_of = np.repeat(np.arange(n), lengths)
+                position = np.arange(len(values)) - np.repeat(offsets[:-1] - offsets[0], lengths)
+                out[row_of, position] = values
                 tokens[column[4:]] = out
             else:
                 tokens[column[4:]] = array.fill_null(-1).to_numpy().astype(np.int64)
