@@ -194,6 +194,9 @@ HEADLINE = File("pages/_headline.md", "everyone", "The landing page's headline r
 FEBRL_RESULTS = File("benchmarks/results/febrl.json", "everyone", "Linkage of the public FEBRL sets.")
 VARIATION_RESULTS = File("benchmarks/results/link_variation.json", "everyone", "Linkage of a population from an independent generator.")
 SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bias and coverage of the estimators over many synthetic worlds.")
+PPRL_ACCURACY_RESULTS = File("benchmarks/results/pprl_accuracy.json", "everyone", "Encoded against plain linkage on the cohort, FEBRL4 and an independent generator.")
+PPRL_ATTACK_RESULTS = File("benchmarks/results/pprl_attack.json", "everyone", "Attacks on encoded names and the hardening table.")
+PPRL_SCALE_RESULTS = File("benchmarks/results/pprl_scale.json", "everyone", "Encoded linkage at national scale: time and memory against the plain linker.")
 
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
 FILES: tuple[File, ...] = (
@@ -203,6 +206,7 @@ FILES: tuple[File, ...] = (
     PPRL_SURVEY_MAPPING, PPRL_SURVEY_LINKS, PPRL_NPD_MAPPING, PPRL_LINKS, *LINKAGE_UNIT,
     *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
     SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS,
+    PPRL_ACCURACY_RESULTS, PPRL_ATTACK_RESULTS, PPRL_SCALE_RESULTS,
 )
 
 #: The tables at their contracts' own paths, in data-flow order (what the data dictionary documents).
