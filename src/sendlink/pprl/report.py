@@ -127,7 +127,7 @@ def attack_figure(results: dict):
     for i, f1 in enumerate(table["F1"]):
         ax.text(1.0, i, f"F1 {f1:.3f}", va="center", ha="right", fontsize=8)
     ax.set_xlim(0, 1.0)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower center", fontsize=8)
     fig.tight_layout()
     return fig
 
