@@ -48,17 +48,22 @@ KEYS = ("survey_id", "upn")
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """``sendlink encode`` or ``sendlink map-back`` (one module, two commands: ``args.command`` says which)."""
-    parser.add_argument("input", type=Path, help="encode: the spine (.csv or .parquet); map-back: the links or review file")
-    parser.add_argument("--out", type=Path, required=True, help="encode: the encoded file (.parquet); map-back: the table to write")
+    """``sendlink encode`` or ``sendlink map-back`` (one module, two commands: the parser's name says which)."""
+    if parser.prog.endswith("map-back"):
+        parser.add_argument("input", type=Path, help="the links (or review) file from the linkage unit, .csv or .parquet")
+        parser.add_argument("--mapping", type=Path, required=True, help="your pseudonym mapping, written by `sendlink encode`")
+        parser.add_argument("--out", type=Path, required=True, help="the table to write, with your own keys (.csv or .parquet)")
+        parser.add_argument("--params", type=Path, default=None, help=argparse.SUPPRESS)
+        return
+    parser.add_argument("input", type=Path, help="the spine: survey_id or upn, and identifier columns (.csv or .parquet)")
+    parser.add_argument("--out", type=Path, required=True, help="the encoded file to send to the linkage unit (.parquet)")
     parser.add_argument("--mapping", type=Path, required=True,
-                        help="encode: where to keep the pseudonym mapping (.parquet or .csv, stays with you); "
-                             "map-back: that mapping")
+                        help="where to keep the pseudonym mapping (.parquet or .csv); it stays with you")
     parser.add_argument("--params", type=Path, default=None, help="parameter file (default: the project's params.yaml)")
     parser.add_argument("--chunk-rows", type=int, default=500_000,
-                        help="encode: records encoded at a time (memory: about 1 kB per record per chunk)")
+                        help="records encoded at a time (memory: about 1 kB per record per chunk)")
     parser.add_argument("--pseudonym-seed", type=int, default=None,
-                        help="encode: seed of the pseudonyms (default: fresh randomness; only for reproducible synthetic runs)")
+                        help="seed of the pseudonyms (default: fresh randomness; only for reproducible synthetic runs)")
 
 
 def encode_file(spine_path: str | Path, out: str | Path, mapping_out: str | Path, params: Params, *,
@@ -188,10 +193,10 @@ def map_back_file(table_path: str | Path, mapping_path: str | Path, out: str | P
 
 def run(args: argparse.Namespace) -> int:
     """Run ``sendlink encode`` or ``sendlink map-back``."""
-    params = load_params(args.params)
     if args.command == "map-back":
         map_back_file(args.input, args.mapping, args.out)
         return 0
+    params = load_params(args.params)
     info = encode_file(args.input, args.out, args.mapping, params, pseudonym_seed=args.pseudonym_seed,
                        chunk_rows=max(1, args.chunk_rows))
     print(f"encoded {info['records']} records ({info['key']} swapped for pseudonyms) with the {info['key_source']} "
