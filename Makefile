@@ -66,4 +66,4 @@ bench: $(STAMP) ## Run the benchmarks in benchmarks/ (long: tens of minutes; not
 	$(BIN)/python benchmarks/run_all.py $(if $(ONLY),--only $(ONLY),)
 
 clean: ## Remove generated data, reports and the virtual environment
-	rm -rf $(VENV) data/synthetic/npd data/synthetic/survey data/synthetic/truth data/synthetic/manifest.json data/linkage data/research data/register data/survey_org data/summary.json reports/* .pytest_cache .ruff_cache
+	rm -rf $(VENV) data/synthetic/npd data/synthetic/survey data/synthetic/truth data/synthetic/manifest.json data/linkage data/linkage_unit data/research data/register data/survey_org data/summary.json reports/* .pytest_cache .ruff_cache

@@ -12,12 +12,11 @@ ones), on the default cohort:
   frequency-alignment attack gets right.
 * **linkage accuracy**: the consented survey spine
   (``data/linkage/incoming/survey_spine.parquet``) linked to the NPD spine
-  on encodings only, scored against the truth. Field-level settings use
-  Fellegi-Sunter on similarity bands: the bands are mapped onto the plain
-  linker's comparison levels and the linker's own u estimation, EM,
-  scoring and one-to-one assignment with its default thresholds are reused
-  (:mod:`sendlink.link.model`, :func:`sendlink.link.engine.decide`); a
-  preview of phase 2. The record-level (CLK) setting has one similarity
+  on encodings only, scored against the truth. Field-level settings are
+  linked as the linkage unit links them (:func:`sendlink.pprl.linker.link_encoded`:
+  the linker's comparison levels tested on encodings, its u estimation, EM,
+  scoring and one-to-one assignment, ``params.yaml``'s thresholds, bands
+  and keyed blocking). The record-level (CLK) setting has one similarity
   per pair and is linked anonlink-style: Dice above a threshold, one-to-one
   greedily; P/R/F1 are reported for several thresholds, and the table shows
   the best, an upper bound (the threshold is chosen with the truth).
@@ -39,15 +38,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sendlink.link.params import LinkageParams
 
-from sendlink.link import assign, compare, model
-from sendlink.link.engine import decide
+from sendlink.link import assign
 from sendlink.link.standardise import standardise_spine
+from sendlink.params import load_params
 from sendlink.pprl import bloom
 from sendlink.pprl.attack import attack_table
 from sendlink.pprl.blocking import candidate_pairs
-from sendlink.pprl.encode import EncodedSpine, EncodingParams, encode_spine, field_similarity
+from sendlink.pprl.encode import EncodedSpine, EncodingParams, encode_spine
 from sendlink.pprl.keys import DEMO_SECRET, derive_key
 from sendlink.pprl.similarity import dice_pairs
 
@@ -65,67 +63,7 @@ VARIANTS = {
     "CLK, salted with birth year": EncodingParams(clk=True, salt="birth_year"),
 }
 
-#: Band bounds per field on the Dice scale (reasons in sendlink.pprl.similarity; dates: 2/3 = one component).
-CLOSE, SIMILAR, DOB_ONE_OFF, POSTCODE_TYPO = 0.75, 0.55, 0.6, 0.7
 CLK_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-
-
-def _any_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = np.atleast_2d(a.T).T, np.atleast_2d(b.T).T
-    out = np.zeros(len(a), dtype=bool)
-    for i in range(a.shape[1]):
-        for j in range(b.shape[1]):
-            out |= (a[:, i] >= 0) & (a[:, i] == b[:, j])
-    return out
-
-
-def encoded_levels(s: EncodedSpine, n: EncodedSpine, si: np.ndarray, ni: np.ndarray) -> pd.DataFrame:
-    """Comparison levels of the linker's fields, rebuilt from encodings only (first matching level wins)."""
-    def present(name: str) -> np.ndarray:
-        return s.present[name][si] & n.present[name][ni]
-
-    def assign_levels(missing: np.ndarray, conditions: list[tuple[int, np.ndarray]], last: int) -> np.ndarray:
-        levels = np.full(len(si), last, dtype=np.int8)
-        for level, condition in reversed(conditions):
-            levels[condition] = level
-        levels[missing] = -1
-        return levels
-
-    fn = field_similarity(s, n, "forename", si, ni)
-    sn = field_similarity(s, n, "surname", si, ni)
-    db = field_similarity(s, n, "date_of_birth", si, ni)
-    pc = field_similarity(s, n, "postcode", si, ni)
-    variant = _any_equal(s.tokens["forename_groups"][si], n.tokens["forename_groups"][ni])
-    transposed = (s.tokens["names_unordered"][si] >= 0) & (s.tokens["names_unordered"][si] == n.tokens["names_unordered"][ni]) & (fn < 1.0)
-    f_levels = compare.FIELDS[0].levels
-    forename = assign_levels(~present("forename"), [
-        (f_levels.index("exact"), fn >= 1.0), (f_levels.index("variant"), variant),
-        (f_levels.index("close"), fn >= CLOSE), (f_levels.index("transposed"), transposed),
-        (f_levels.index("similar"), fn >= SIMILAR)], f_levels.index("different"))
-    part = _any_equal(s.tokens["surname_parts"][si], n.tokens["surname_parts"][ni])
-    surname = assign_levels(~present("surname"), [(0, sn >= 1.0), (1, part), (2, sn >= CLOSE), (3, sn >= SIMILAR)], 4)
-    surname[forename == f_levels.index("transposed")] = -1
-    swapped = (s.tokens["dob_swapped"][si] >= 0) & (s.tokens["dob_swapped"][si] == n.tokens["dob"][ni])
-    dob = assign_levels(~present("date_of_birth"), [(0, db >= 1.0), (1, swapped), (2, db >= DOB_ONE_OFF)], 3)
-    sector = (s.tokens["pc_sector"][si] >= 0) & (s.tokens["pc_sector"][si] == n.tokens["pc_sector"][ni])
-    district = (s.tokens["pc_district"][si] >= 0) & (s.tokens["pc_district"][si] == n.tokens["pc_district"][ni])
-    postcode = assign_levels(~present("postcode"), [(0, pc >= 1.0), (1, sector), (2, district), (3, pc >= POSTCODE_TYPO)], 4)
-
-    def agree(name: str) -> np.ndarray:
-        a, b = s.tokens[name][si], n.tokens[name][ni]
-        return np.where((a < 0) | (b < 0), -1, np.where(a == b, 0, 1)).astype(np.int8)
-
-    return pd.DataFrame({"forename": forename, "surname": surname, "date_of_birth": dob, "postcode": postcode,
-                         "sex": agree("sex"), "school": agree("school")})
-
-
-def _filter_frequency(n: EncodedSpine, name: str, ni: np.ndarray) -> np.ndarray:
-    """Per pair: the share of NPD records with the same filter as the pair's NPD record (TF at the exact level)."""
-    words = np.ascontiguousarray(n.filters[name])
-    view = words.view(np.dtype((np.void, words.dtype.itemsize * words.shape[1]))).ravel()
-    _, inverse, counts = np.unique(view, return_inverse=True, return_counts=True)
-    freq = counts[inverse.ravel()] / len(words)
-    return np.where(n.present[name][ni], freq[ni], 0.0)
 
 
 def double_hash_collapse(secret: bytes, public: dict[str, pd.Series], top: int = 5) -> dict[str, dict[str, int]]:
@@ -153,23 +91,14 @@ def evaluate(links: pd.DataFrame, truth: set[tuple[str, str]], statuses=("matche
             "links": len(pairs)}
 
 
-def link_field_level(s: EncodedSpine, n: EncodedSpine, pairs: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
-    """Fellegi-Sunter on encoded bands with the linker's u, EM, scoring and assignment."""
-    params = LinkageParams()
-    si, ni = pairs["survey_row"].to_numpy(), pairs["npd_row"].to_numpy()
-    levels = encoded_levels(s, n, si, ni)
-    rs = rng.integers(0, len(s), params.model.u_sample_size)
-    rn = rng.integers(0, len(n), params.model.u_sample_size)
-    u = model.estimate_u(encoded_levels(s, n, rs, rn))
-    tf = {name: _filter_frequency(n, name, ni) for name in ("forename", "surname", "postcode")}
-    fitted = model.fit(levels, u, len(s), len(n), survey_rows=si, tf=tf, max_iterations=params.model.em_max_iterations,
-                       tolerance=params.model.em_tolerance, min_agreeing_fields=params.model.min_agreeing_fields,
-                       prior_strength=params.model.prior_strength)
-    scores = model.score(fitted, levels, tf)
-    scored = pd.DataFrame({"survey_id": s.keys[si].astype(str), "upn": n.keys[ni].astype(str),
-                           "match_weight": scores["match_weight"].to_numpy()})
-    links = decide(scored, pd.Series(s.keys.astype(str)), params.thresholds)
-    return links, {"em_converged": fitted.converged, "degenerate": fitted.degenerate, "pi": fitted.pi}
+def link_field_level(s: EncodedSpine, n: EncodedSpine, seed: int) -> tuple[pd.DataFrame, dict]:
+    """Fellegi-Sunter on encoded bands: the linkage unit's linker (:func:`sendlink.pprl.linker.link_encoded`), params.yaml's settings."""
+    from sendlink.pprl.linker import link_encoded
+
+    params = load_params(HERE.parent / "params.yaml")
+    result = link_encoded(s, n, params.linkage, params.pprl, seed=seed)
+    fitted = result.model
+    return result.links, {"em_converged": fitted.converged, "degenerate": fitted.degenerate, "pi": fitted.pi}
 
 
 def link_clk(s: EncodedSpine, n: EncodedSpine, pairs: pd.DataFrame, truth: set, thresholds=CLK_THRESHOLDS) -> list[dict]:
@@ -211,7 +140,8 @@ def main() -> None:
         import sendlink.link as sl
 
         t = time.perf_counter()
-        result = sl.link(survey, npd)
+        params = load_params(HERE.parent / "params.yaml")
+        result = sl.link(survey, npd, params.linkage, seed=params.seed)
         plain = {**evaluate(result.links, truth), "seconds": time.perf_counter() - t}
         print(f"plain linker: {plain}", flush=True)
 
@@ -247,7 +177,7 @@ def main() -> None:
             best = max(curve, key=lambda r: r["f1"])
             row.update({k: best[k] for k in ("precision", "recall", "f1")}, method=f"Dice >= {best['threshold']} (best of {len(curve)}; oracle)")
         else:
-            links, info = link_field_level(s, n, pairs, np.random.default_rng(args.seed))
+            links, info = link_field_level(s, n, args.seed)
             row.update(evaluate(links, truth), method="FS on bands (linker EM)", **info)
             row.update({f"{k}_with_review": v for k, v in evaluate(links, truth, ("matched", "clerical_review")).items()
                         if k in ("precision", "recall", "f1")})

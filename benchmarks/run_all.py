@@ -14,6 +14,8 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
+| pprl_accuracy | pprl_accuracy.py | encoded vs plain linkage on the cohort, FEBRL4 and the independent generator |
+| pprl_scale | pprl_scale.py | encoded linkage at 10,000 x 9.1 M: encode and link time and memory against the plain linker |
 | demokey | demo_key_attack.py | what the public demo keys protect: research ids reversed, erased ids recovered |
 """
 
@@ -35,6 +37,8 @@ BENCHMARKS = {
     "simulation": ["simulation.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],
+    "pprl_accuracy": ["pprl_accuracy.py"],
+    "pprl_scale": ["pprl_scale.py"],
     "demokey": ["demo_key_attack.py"],
 }
 

@@ -106,6 +106,11 @@ class Paths:
         return self.root / "data" / "linkage"
 
     @property
+    def linkage_unit(self) -> Path:
+        """The linkage unit's folder (linking without names): encoded inputs and its outputs, no plain identifier."""
+        return self.root / "data" / "linkage_unit"
+
+    @property
     def research(self) -> Path:
         """The de-identified linked extract: the only data researchers see."""
         return self.root / "data" / "research"

@@ -8,6 +8,7 @@ docs/DESIGN.md section 2 that runs it::
     synth     the synthetic world (nobody)         sendlink.synth.stage
     consent   survey organisation                  sendlink.consent.stage
     link      DfE                                  sendlink.link.stage
+    pprl      both data holders + linkage unit     sendlink.pprl.stage
     extract   DfE + survey organisation            sendlink.deidentify.stage
     analyse   researchers                          sendlink.outcomes.stage
     evaluate  evaluation (reads the truth)         sendlink.evaluate.stage
@@ -17,7 +18,8 @@ docs/DESIGN.md section 2 that runs it::
 when the parameters or the generator changed; ``report`` regenerates the
 data, runs the other stages, executes every notebook
 in place and renders the reports, then scans ``data/research/``, the
-summary and ``reports/`` for identifiers and fails if it finds any.
+summary and ``reports/`` for identifiers, and the linkage unit's folder
+for any plain identifier, and fails if it finds any.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("consent", "consent", "survey organisation",
           "import consent events, apply the rules as of the consent date, send permitted identifiers to DfE"),
     Stage("link", "link", "DfE", "link the permitted survey children to the NPD; clerical-review queue"),
+    Stage("pprl", "pprl", "survey organisation + DfE + linkage unit",
+          "link again without sharing names: both encode, the linkage unit links encodings (issue 18)"),
     Stage("extract", "deidentify", "DfE + survey organisation", "build the de-identified research extract, with k-anonymity"),
     Stage("analyse", "outcomes", "researchers", "fit the outcome models, weighted for consent; data/summary.json"),
     Stage("evaluate", "evaluate", "evaluation", "check linkage and the estimates against the synthetic truth"),

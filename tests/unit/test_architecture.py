@@ -294,7 +294,7 @@ def test_every_catalogue_file_lies_in_its_holders_folder():
     from sendlink.schema import catalogue, truth
 
     folders = {"dfe": ("data/synthetic/npd/", "data/linkage/"), "survey_organisation": ("data/synthetic/survey/", "data/register/", "data/survey_org/", "data/linkage/incoming/"),
-               "researchers": ("data/research/",), "truth": ("data/synthetic/truth/",), "everyone": ("data/", "benchmarks/results/", "pages/")}
+               "linkage_unit": ("data/linkage_unit/",), "researchers": ("data/research/",), "truth": ("data/synthetic/truth/",), "everyone": ("data/", "benchmarks/results/", "pages/")}
     for file in (*catalogue.FILES, *truth.FILES):
         assert file.path.startswith(folders[file.holder]), f"{file.path} is not in a folder of {file.holder}"
     by_path = defaultdict(list)

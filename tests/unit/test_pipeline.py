@@ -9,8 +9,8 @@ from sendlink.errors import SendlinkError
 
 
 def test_stages_are_in_data_flow_order():
-    assert [s.name for s in pipeline.STAGES] == ["synth", "consent", "link", "extract", "analyse", "evaluate", "scan"]
-    assert [s.package for s in pipeline.STAGES] == ["synth", "consent", "link", "deidentify", "outcomes", "evaluate", "scan"]
+    assert [s.name for s in pipeline.STAGES] == ["synth", "consent", "link", "pprl", "extract", "analyse", "evaluate", "scan"]
+    assert [s.package for s in pipeline.STAGES] == ["synth", "consent", "link", "pprl", "deidentify", "outcomes", "evaluate", "scan"]
 
 
 def test_every_stage_is_its_packages_stage_module_with_run_paths_params():
@@ -32,7 +32,7 @@ def test_only_and_skip_choose_stages(monkeypatch, tmp_path):
     assert ran == ["link", "extract"]
     ran.clear()
     pipeline.run_pipeline(paths, object(), skip=["scan", "evaluate"])
-    assert ran == ["synth", "consent", "link", "extract", "analyse"]
+    assert ran == ["synth", "consent", "link", "pprl", "extract", "analyse"]
 
 
 def test_unknown_stage_is_refused(tmp_path):

@@ -17,7 +17,7 @@ error. The two cannot drift apart, and no number is written twice.
 One module per section, in data-flow order: :mod:`~sendlink.params.synth`,
 :mod:`~sendlink.params.consent`, :mod:`~sendlink.params.linkage`,
 :mod:`~sendlink.params.deidentify`, :mod:`~sendlink.params.disclosure`,
-:mod:`~sendlink.params.outcomes`.
+:mod:`~sendlink.params.outcomes`, :mod:`~sendlink.params.pprl`.
 
 Adding a parameter
 ------------------
@@ -43,10 +43,11 @@ from sendlink.params.deidentify import DeidentifyParams
 from sendlink.params.disclosure import DisclosureParams
 from sendlink.params.linkage import LinkageParams
 from sendlink.params.outcomes import OutcomesParams
+from sendlink.params.pprl import PprlParams
 from sendlink.params.synth import SynthParams
 
 __all__ = [
-    "ConsentParams", "DeidentifyParams", "DisclosureParams", "LinkageParams", "OutcomesParams", "Params",
+    "ConsentParams", "DeidentifyParams", "DisclosureParams", "LinkageParams", "OutcomesParams", "Params", "PprlParams",
     "SynthParams", "load_params", "override", "parse_params",
 ]
 
@@ -61,6 +62,8 @@ class Params(BaseModel):
         ``numpy.random.Generator`` seeded from it and passed explicitly.
     synth, consent, linkage, deidentify, disclosure, outcomes
         One section per stage (see each model's docstring).
+    pprl
+        Linking on encodings (issue 18): :class:`~sendlink.params.pprl.PprlParams`.
     source
         Where the values came from (a file, or ``command line`` after
         :func:`override`); named in error messages.
@@ -75,6 +78,7 @@ class Params(BaseModel):
     deidentify: DeidentifyParams
     disclosure: DisclosureParams
     outcomes: OutcomesParams
+    pprl: PprlParams
 
     _source: str = PrivateAttr(default=PARAMS_FILE)
 

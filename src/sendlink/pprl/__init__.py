@@ -27,6 +27,38 @@ The parts, one module each
 :mod:`~sendlink.pprl.attack`
     Pattern-mining (Christen et al. 2018) and frequency-alignment attacks,
     and the hardening table (:func:`attack_table`).
+:mod:`~sendlink.pprl.pseudonyms`
+    Per-run random pseudonyms for survey ids and UPNs, and mapping links back.
+:mod:`~sendlink.pprl.levels`
+    The linker's :class:`~sendlink.link.compare.Comparison` objects with each
+    level tested on encodings (similarity bands of the filters, keyed tokens).
+:mod:`~sendlink.pprl.linker`
+    The linkage unit's linker (:func:`link_encoded`): blocking on keyed keys
+    and LSH, then the plain linker's u, EM, term frequencies, scoring,
+    one-to-one assignment and thresholds; the one-sided review queue.
+:mod:`~sendlink.pprl.cli`, :mod:`~sendlink.pprl.link_command`, :mod:`~sendlink.pprl.stage`
+    ``sendlink encode``, ``sendlink link --encoded``, ``sendlink map-back``;
+    the pipeline's ``pprl`` stage (the three parties on the cohort).
+:mod:`~sendlink.pprl.report`
+    Tables and figures for chapter 7.
+
+Three parties
+-------------
+The survey organisation and DfE each pseudonymise and encode their spine
+with the shared secret (``params.yaml`` ``pprl.key_env`` / ``pprl.key_file``,
+the rules of :mod:`sendlink.keys`; the public demo secret only for the
+generator's own world). The linkage unit (``data/linkage_unit/``) holds the
+two encoded files and nothing else, links them and returns links by
+pseudonym; each data holder maps its own column back.
+
+Clerical review without names
+-----------------------------
+The linkage unit's review queue (:func:`sendlink.pprl.linker.review_queue`)
+holds pseudonyms, comparison levels, Dice similarities and weights: a
+reviewer decides from the pattern of agreement, never from names, and the
+decisions (by pseudonym) are honoured on the next run. What that costs, and
+the alternative (two-sided review, each data holder checking its own side),
+is in chapter 7 and on the secure-environment page.
 
 Why not clkhash and anonlink (checked for issue 18)
 ----------------------------------------------------
@@ -72,6 +104,8 @@ Functions to call
 * :func:`candidate_pairs` ``(survey, npd)``: blocking on encodings.
 * :func:`field_similarity`, :func:`dice_pairs`, :func:`band`: similarities and bands.
 * :func:`attack_table`, :func:`pattern_mining_attack`, :func:`frequency_attack`.
+* :func:`link_encoded`, :func:`review_queue`: the linkage unit.
+* :func:`pseudonymise`, :func:`map_back`: the data holders' pseudonyms.
 """
 
 from sendlink.pprl.attack import (
@@ -94,11 +128,13 @@ from sendlink.pprl.encode import (
     write_encoded,
 )
 from sendlink.pprl.keys import DEMO_SECRET, key_check_value
+from sendlink.pprl.linker import link_encoded, review_queue
+from sendlink.pprl.pseudonyms import map_back, pseudonymise
 from sendlink.pprl.similarity import DEFAULT_BANDS, band, dice, dice_pairs
 
 __all__ = [
     "DEFAULT_BANDS", "DEFAULT_BLOCKING", "DEFAULT_FIELDS", "DEMO_SECRET", "AttackResult", "EncodedSpine", "EncodingParams",
     "FieldSpec", "attack_table", "band", "candidate_pairs", "dice", "dice_pairs", "encode_spine", "field_similarity",
-    "frequency_attack", "key_check_value", "lsh_keys", "pattern_mining_attack", "read_encoded", "score_guesses",
-    "write_encoded",
+    "frequency_attack", "key_check_value", "link_encoded", "lsh_keys", "map_back", "pattern_mining_attack", "pseudonymise",
+    "read_encoded", "review_queue", "score_guesses", "write_encoded",
 ]

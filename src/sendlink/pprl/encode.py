@@ -59,7 +59,8 @@ from sendlink.pprl.similarity import dice_pairs, hamming_pairs
 
 __all__ = [
     "DEFAULT_BLOCKING", "DEFAULT_FIELDS", "FORMAT_VERSION", "EncodedSpine", "EncodingParams", "FieldSpec",
-    "encode_spine", "field_similarity", "read_encoded", "write_encoded",
+    "encode_spine", "encoded_table", "encoding_params", "field_similarity", "read_encoded", "write_encoded",
+    "write_encoded_chunks",
 ]
 
 log = logging.getLogger(__name__)
@@ -441,9 +442,8 @@ def field_similarity(s: EncodedSpine, n: EncodedSpine, name: str, si: np.ndarray
 # --------------------------------------------------------------------------- files
 
 
-def write_encoded(encoded: EncodedSpine, path: str | Path) -> Path:
-    """Write an encoded spine as Parquet (filters as fixed-size binary; parameters in the metadata)."""
-    path = Path(path)
+def encoded_table(encoded: EncodedSpine) -> pa.Table:
+    """An encoded spine as an Arrow table (filters as fixed-size binary; parameters in the schema metadata)."""
     columns: dict[str, pa.Array] = {encoded.key: pa.array([str(k) for k in encoded.keys], pa.string())}
 
     def binary(words: np.ndarray, mask: np.ndarray | None) -> pa.Array:
@@ -465,9 +465,37 @@ def write_encoded(encoded: EncodedSpine, path: str | Path) -> Path:
         columns[f"blk_{name}"] = pa.array(values, pa.int64(), mask=values < 0)
     meta = {"format_version": FORMAT_VERSION, "key": encoded.key, "key_check": encoded.key_check,
             "params": encoded.params.to_dict(), "mean_popcount": encoded.mean_popcount}
-    table = pa.table(columns).replace_schema_metadata({"sendlink_pprl": json.dumps(meta)})
-    pq.write_table(table, path)
+    return pa.table(columns).replace_schema_metadata({"sendlink_pprl": json.dumps(meta)})
+
+
+def write_encoded(encoded: EncodedSpine, path: str | Path) -> Path:
+    """Write an encoded spine as Parquet (filters as fixed-size binary; parameters in the metadata)."""
+    path = Path(path)
+    pq.write_table(encoded_table(encoded), path)
     return path
+
+
+def write_encoded_chunks(chunks, path: str | Path) -> int:
+    """Write encoded spines (an iterable of :class:`EncodedSpine`, e.g. chunks of a national file) as one Parquet file.
+
+    One row group per chunk; only one chunk is in memory at a time. The
+    file's metadata is the first chunk's, its ``mean_popcount`` (used only
+    to rescale balanced filters) that chunk's estimate. Returns the rows written.
+    """
+    writer = None
+    rows = 0
+    try:
+        for encoded in chunks:
+            table = encoded_table(encoded)
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), table.schema)
+                schema = table.schema
+            writer.write_table(table.cast(schema) if table.schema != schema else table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def read_encoded(path: str | Path) -> EncodedSpine:
@@ -511,11 +539,16 @@ def read_encoded(path: str | Path) -> EncodedSpine:
         array = table.column(column)
         if column.startswith("tok_"):
             if pa.types.is_list(array.type):
-                rows = array.to_pylist()
-                width = max(1, max((len(r) for r in rows), default=1))
+                # Padded (n, width) from the list offsets, without a Python list per row (9 million rows).
+                lists = array.combine_chunks()
+                offsets = lists.offsets.to_numpy()
+                values = lists.flatten().to_numpy().astype(np.int64)
+                lengths = np.diff(offsets)
+                width = max(1, int(lengths.max()) if len(lengths) else 1)
                 out = np.full((n, width), -1, dtype=np.int64)
-                for i, r in enumerate(rows):
-                    out[i, :len(r)] = r
+                row_of = np.repeat(np.arange(n), lengths)
+                position = np.arange(len(values)) - np.repeat(offsets[:-1] - offsets[0], lengths)
+                out[row_of, position] = values
                 tokens[column[4:]] = out
             else:
                 tokens[column[4:]] = array.fill_null(-1).to_numpy().astype(np.int64)
@@ -525,3 +558,8 @@ def read_encoded(path: str | Path) -> EncodedSpine:
     return EncodedSpine(key=key, keys=keys, filters=filters, present=present, tokens=tokens, blocking=blocking,
                         params=params, key_check=meta["key_check"], mean_popcount=meta.get("mean_popcount", {}), clk=clk)
 
+
+
+def encoding_params(section) -> EncodingParams:
+    """The ``pprl.encoding`` parameters (:class:`sendlink.params.pprl.PprlParams`) as :class:`EncodingParams`."""
+    return EncodingParams.from_dict(section.encoding.model_dump())

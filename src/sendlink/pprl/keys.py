@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["DEMO_SECRET", "KDF_SALT", "as_secret", "derive_key", "derive_seed", "hkdf", "key_check_value"]
+__all__ = ["DEMO_SECRET", "KDF_SALT", "PPRL_PURPOSE", "as_secret", "derive_key", "derive_seed", "hkdf", "key_check_value", "shared_secret"]
 
 #: HKDF salt of sendlink's encodings (public, fixed: it separates this
 #: scheme's keys from any other use of the same secret).
@@ -76,3 +76,45 @@ def derive_seed(secret: bytes | str, purpose: str) -> int:
 def key_check_value(secret: bytes | str) -> str:
     """16 hex characters identifying the secret without revealing it."""
     return hmac.new(derive_key(secret, "key-check"), b"sendlink pprl key check", "sha256").hexdigest()[:16]
+
+
+#: What the shared secret is called in messages.
+PPRL_PURPOSE = "shared PPRL secret"
+
+
+def shared_secret(paths, env: str, file, inputs=()) -> object:
+    """The shared PPRL secret for a data holder, by the rules of :mod:`sendlink.keys`.
+
+    From ``$env``, else ``file`` (outside the project, owner-only), else
+    the public :data:`DEMO_SECRET`, and that only when the project's
+    synthetic world is the generator's own (:func:`sendlink.keys.recognise_world`)
+    *and* every input file lies inside the project's ``data/`` folder (the
+    world and what the pipeline derived from it): a spine from anywhere
+    else is refused on the demo secret.
+
+    Returns
+    -------
+    sendlink.keys.Key
+
+    Raises
+    ------
+    ParameterError
+        A weak or misplaced secret, or no secret for data that are not the synthetic world's.
+    """
+    from pathlib import Path
+
+    from sendlink.errors import ParameterError
+    from sendlink.keys import inside, read_key
+
+    key = read_key(purpose=PPRL_PURPOSE, env=env, file=file, demo=DEMO_SECRET, project_root=paths.root,
+                   synthetic=paths.synthetic, world_parts=("survey", "npd"))
+    if key.is_demo:
+        data = Path(paths.root) / "data"
+        outside = [str(p) for p in inputs if p is not None and not inside(Path(p), data)]
+        if outside:
+            raise ParameterError(
+                f"no {PPRL_PURPOSE}: ${env} is not set and {file} does not exist, and {outside[0]} is not part of the "
+                f"generator's synthetic world ({data}): the public demo secret protects nothing and is used only there. "
+                f"Agree a secret with the other data holder (`sendlink keys new {file}` makes one; copy it to them "
+                f"securely, never to the linkage unit) or export ${env}")
+    return key

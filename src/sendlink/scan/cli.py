@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from sendlink.config import Paths
+from sendlink.scan.linkage_unit import check_linkage_unit
 from sendlink.scan.scanner import IdentifierLeak, run_scan
 
 __all__ = ["configure_parser", "run"]
@@ -22,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     """Scan; print every hit; exit 1 if anything was found."""
     paths = Paths(args.root.resolve()) if args.root else Paths.discover()
     try:
-        result = run_scan(paths, args.targets or None)
+        # The default targets also check the linkage unit's folder (no plain identifier there).
+        result = run_scan(paths, args.targets or None, checks=() if args.targets else (check_linkage_unit,))
     except IdentifierLeak as leak:
         print(leak.result.summary())
         return 1

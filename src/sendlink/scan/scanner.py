@@ -1268,8 +1268,13 @@ def default_targets(paths: Paths) -> list[Path]:
     return [paths.research, *([summary] if summary.is_file() else []), paths.reports, paths.notebooks]
 
 
-def run_scan(paths: Paths | None = None, targets: Sequence[Path] | None = None) -> ScanResult:
+def run_scan(paths: Paths | None = None, targets: Sequence[Path] | None = None, *,
+             checks: Sequence = ()) -> ScanResult:
     """Collect the identifiers and scan the research-facing files.
+
+    ``checks`` are further checks with the same scanner, each
+    ``check(paths, scanner, result)`` adding its hits to ``result`` (the
+    linkage unit's folder: :func:`sendlink.scan.linkage_unit.check_linkage_unit`).
 
     Raises
     ------
@@ -1281,6 +1286,8 @@ def run_scan(paths: Paths | None = None, targets: Sequence[Path] | None = None) 
     scanner = Scanner(collect_identifiers(paths))
     built = time.perf_counter() - started
     result = scan(list(targets) if targets else default_targets(paths), scanner, notebooks=paths.notebooks)
+    for check in checks:
+        check(paths, scanner, result)
     log.info("identifier scanner: built in %.1f s; %s", built, result.summary().splitlines()[0])
     for path, party in result.allowed:
         log.info("let through (declared teaching page, %s): %s", party, path)

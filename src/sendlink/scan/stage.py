@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sendlink.config import Paths
 from sendlink.params import Params
+from sendlink.scan.linkage_unit import check_linkage_unit
 from sendlink.scan.scanner import ScanResult, run_scan
 
 __all__ = ["run"]
@@ -26,4 +27,4 @@ def run(paths: Paths | None = None, params: Params | None = None) -> ScanResult:
     IdentifierLeak
         If anything was found.
     """
-    return run_scan(paths)
+    return run_scan(paths, checks=(check_linkage_unit,))

@@ -44,8 +44,8 @@ class File:
         Relative to the project root, ``/``-separated (as the data
         dictionary shows it).
     holder
-        ``dfe``, ``survey_organisation``, ``researchers``, ``truth`` or
-        ``everyone``.
+        ``dfe``, ``survey_organisation``, ``linkage_unit``, ``researchers``,
+        ``truth`` or ``everyone``.
     description
         What it holds, in one sentence.
     contract
@@ -150,6 +150,29 @@ MODEL = File("data/linkage/model.json", "dfe", "The fitted model, thresholds, bl
 REVIEW_QUEUE = File("data/linkage/clerical_review.csv", "dfe", "The clerical-review queue: both records' identifiers side by side.")
 LINKAGE_QUALITY = File("data/linkage/linkage_quality.json", "dfe", "Linkage quality against the synthetic truth (counts and rates only), written by evaluation.")
 
+# --- Linking without names (issue 18): each party's PPRL files -----------------------
+PPRL_SURVEY_MAPPING = File("data/survey_org/pprl/pseudonyms.parquet", "survey_organisation",
+                           "The survey organisation's per-run pseudonyms: survey_id and the pseudonym sent to the linkage unit instead.")
+PPRL_SURVEY_LINKS = File("data/survey_org/pprl/links.parquet", "survey_organisation",
+                         "The linkage unit's links with survey ids put back (the NPD side still pseudonymous), sent on to DfE.")
+PPRL_NPD_MAPPING = File("data/linkage/pprl/pseudonyms.parquet", "dfe",
+                        "DfE's per-run pseudonyms: upn and the pseudonym sent to the linkage unit instead.")
+PPRL_LINKS = File("data/linkage/pprl/links.parquet", "dfe",
+                  "The links of encoded linkage with both sides' keys put back (the links contract).")
+# The linkage unit (data/linkage_unit/): encoded inputs and its outputs, no plain identifier.
+UNIT_SURVEY_ENCODED = File("data/linkage_unit/survey_encoded.parquet", "linkage_unit",
+                           "The survey organisation's encoded spine: pseudonyms, Bloom filters, keyed tokens and blocking keys.")
+UNIT_NPD_ENCODED = File("data/linkage_unit/npd_encoded.parquet", "linkage_unit",
+                        "DfE's encoded NPD spine: pseudonyms, Bloom filters, keyed tokens and blocking keys.")
+UNIT_LINKS = File("data/linkage_unit/links.parquet", "linkage_unit",
+                  "The linkage unit's links: the links contract, holding pseudonyms.")
+UNIT_REVIEW_QUEUE = File("data/linkage_unit/clerical_review.csv", "linkage_unit",
+                         "The one-sided review queue: pseudonyms, comparison levels, Dice similarities and weights (no identifier).")
+UNIT_MODEL = File("data/linkage_unit/model.json", "linkage_unit",
+                  "The model fitted on encodings, thresholds, blocking counts and timings (no identifier).")
+#: The linkage unit's files (the scanner proves they hold no plain identifier).
+LINKAGE_UNIT = (UNIT_SURVEY_ENCODED, UNIT_NPD_ENCODED, UNIT_LINKS, UNIT_REVIEW_QUEUE, UNIT_MODEL)
+
 # --- The researchers' extract (data/research/) -------------------------------------
 EXTRACT = File.of(research.EXTRACT)
 EXTRACT_STRICT = File("data/research/extract_strict.parquet", "researchers", "The extract with only the most probable links (linkage sensitivity).", research.EXTRACT)
@@ -171,14 +194,19 @@ HEADLINE = File("pages/_headline.md", "everyone", "The landing page's headline r
 FEBRL_RESULTS = File("benchmarks/results/febrl.json", "everyone", "Linkage of the public FEBRL sets.")
 VARIATION_RESULTS = File("benchmarks/results/link_variation.json", "everyone", "Linkage of a population from an independent generator.")
 SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bias and coverage of the estimators over many synthetic worlds.")
+PPRL_ACCURACY_RESULTS = File("benchmarks/results/pprl_accuracy.json", "everyone", "Encoded against plain linkage on the cohort, FEBRL4 and an independent generator.")
+PPRL_ATTACK_RESULTS = File("benchmarks/results/pprl_attack.json", "everyone", "Attacks on encoded names and the hardening table.")
+PPRL_SCALE_RESULTS = File("benchmarks/results/pprl_scale.json", "everyone", "Encoded linkage at national scale: time and memory against the plain linker.")
 
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
 FILES: tuple[File, ...] = (
     MANIFEST, *NPD, *SURVEY,
     CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, ERASURE_LOG, WORLD,
     SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
+    PPRL_SURVEY_MAPPING, PPRL_SURVEY_LINKS, PPRL_NPD_MAPPING, PPRL_LINKS, *LINKAGE_UNIT,
     *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
     SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS,
+    PPRL_ACCURACY_RESULTS, PPRL_ATTACK_RESULTS, PPRL_SCALE_RESULTS,
 )
 
 #: The tables at their contracts' own paths, in data-flow order (what the data dictionary documents).

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 HOLDERS = {
     "dfe": "DfE (identifiable; never leaves DfE)",
     "survey_organisation": "the survey organisation (identifiable)",
+    "linkage_unit": "the linkage unit (encodings and pseudonyms only; linking without names)",
     "researchers": "researchers (de-identified)",
     "truth": "nobody in the story: evaluation only",
 }
@@ -103,6 +104,7 @@ def render() -> str:
               "Given on the command line, not files of the pipeline (its link stage builds them from the NPD's tables).", ""]
     for schema in spine.COMMAND_INPUTS:
         lines += _table_lines(schema, f"### `{schema.metadata['path']}` ({schema.name})")
+    lines += _pprl_section()
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -135,6 +137,33 @@ def _table_lines(schema: pa.DataFrameSchema, heading: str) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+#: The encoded file's columns (written by :func:`sendlink.pprl.encode.write_encoded`).
+ENCODED_COLUMNS = (
+    ("`survey_id` / `upn`", "text", "the record's per-run pseudonym (`p` and 16 hexadecimal digits), never the real key"),
+    ("`bf_<field>`", "binary, fixed width", "the field-level Bloom filter of `forename`, `surname`, `date_of_birth`, `postcode` (null when the field is missing); the field's own key derived from the shared secret"),
+    ("`clk`", "binary, fixed width", "the record-level filter (CLK), when `pprl.encoding.clk` is true"),
+    ("`tok_<name>`", "integer or list of integers", "keyed tokens (HMAC-SHA-256, 63 bits) of values compared for equality: sex, school, postcode sector and district, date and day-month-swapped date, forename nickname groups, surname parts, the unordered pair of names"),
+    ("`blk_<name>`", "integer", "keyed blocking keys (`pprl.encoding.blocking`)"),
+)
+
+
+def _pprl_section() -> list[str]:
+    """The files of linking without names (chapter 7), from the catalogue, and the encoded file's columns."""
+    files = [catalogue.PPRL_SURVEY_MAPPING, catalogue.PPRL_SURVEY_LINKS, catalogue.PPRL_NPD_MAPPING, catalogue.PPRL_LINKS,
+             *catalogue.LINKAGE_UNIT]
+    lines = ["## Linking without sharing names (`sendlink encode`, `sendlink link --encoded`, `sendlink map-back`)", "",
+             "Written by the pipeline's `pprl` stage; parameters in `params.yaml`'s `pprl:` section. "
+             "The pseudonym mappings have two columns, the party's own key and `pseudonym`; the links have the "
+             "columns of `links.parquet`.", "",
+             "| file | held by | what |", "| --- | --- | --- |"]
+    lines += [f"| `{f.path}` | {HOLDERS.get(f.holder, f.holder)} | {_escape(f.description)} |" for f in files]
+    lines += ["", "The encoded files' columns (the encoding parameters, the key check value and the format version "
+              "are in the Parquet metadata, key `sendlink_pprl`; the secret never is):", "",
+              "| column | type | meaning |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {kind} | {_escape(text)} |" for name, kind, text in ENCODED_COLUMNS]
+    return lines + [""]
 
 
 def dictionary_path(paths: config.Paths | None = None) -> Path:
