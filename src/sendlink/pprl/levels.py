@@ -59,7 +59,7 @@ from sendlink.link import compare
 from sendlink.link.compare import Comparison, Level, Pairs
 from sendlink.pprl.encode import EncodedSpine, field_similarity
 
-__all__ = ["EncodedSides", "compare_encoded", "encoded_comparisons", "filter_frequencies"]
+__all__ = ["EncodedSides", "compare_encoded", "encoded_comparisons", "filter_frequencies", "level_tests"]
 
 #: Fields the encodings support, and the plain field each stands for.
 FILTER_FIELDS = ("forename", "surname", "date_of_birth", "postcode")
@@ -187,6 +187,50 @@ def encoded_comparisons(bands) -> tuple[Comparison, ...]:
         out.append(Comparison(plain.name, missing=missing, levels=levels, missing_sql="",
                               term_frequency=plain.term_frequency))
     return tuple(out)
+
+
+def level_tests(bands) -> pd.DataFrame:
+    """How each of the linker's levels is tested on encodings, for the reader (chapter 7).
+
+    Parameters
+    ----------
+    bands
+        The Dice bounds (:class:`sendlink.params.pprl.Bands`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by field and level, one column ``test on encodings``. A level
+        after one that takes every remaining pair, or with no test on
+        encodings, is ``not testable: never taken``.
+    """
+    described = {
+        "exact": "identical filters (Dice 1) / equal keyed tokens",
+        "variant": "shared nickname-group token",
+        "close": f"Dice >= {bands.name_close}",
+        "similar": f"Dice >= {bands.name_similar}",
+        "transposed": "unordered pair of names: equal token",
+        "part": "shared surname-part token",
+        "swapped": "swapped-date token equals the other date",
+        "one_off": f"Dice of date tokens >= {bands.dob_one_off}",
+        "unit": "identical filters",
+        "sector": "equal keyed token",
+        "district": "equal keyed token",
+        "typo": f"Dice >= {bands.postcode_typo}",
+        "agree": "equal keyed token",
+    }
+    rows = []
+    for spec in encoded_comparisons(bands):
+        exhausted = False
+        for level in spec.levels:
+            if exhausted or level.when is _never:
+                test = "not testable: never taken"
+            elif level.when is None or level.when is _always:
+                test, exhausted = "every pair left", True
+            else:
+                test = described.get(level.label, level.label)
+            rows.append({"field": spec.name, "level": level.label, "test on encodings": test})
+    return pd.DataFrame(rows).set_index(["field", "level"])
 
 
 def compare_encoded(survey: EncodedSpine, npd: EncodedSpine, survey_rows: np.ndarray, npd_rows: np.ndarray,

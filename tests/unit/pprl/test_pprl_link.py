@@ -9,7 +9,7 @@ import pytest
 from sendlink.errors import InputError
 from sendlink.link import compare
 from sendlink.pprl.encode import encode_spine, encoding_params
-from sendlink.pprl.levels import compare_encoded, encoded_comparisons, filter_frequencies
+from sendlink.pprl.levels import compare_encoded, encoded_comparisons, filter_frequencies, level_tests
 from sendlink.pprl.linker import check_compatible, link_encoded, review_queue
 from sendlink.pprl.pseudonyms import PSEUDONYM, map_back, pseudonymise
 
@@ -151,3 +151,15 @@ def test_pseudonyms_are_random_per_run_and_map_back():
     assert back["upn"].tolist() == [map_a.set_index("pseudonym").loc[a["upn"].iloc[3], "upn"], ""]
     with pytest.raises(InputError, match="not in this mapping"):
         map_back(links, map_b)
+
+
+def test_level_tests_say_which_levels_encodings_can_take(project_params):
+    tests = level_tests(project_params.pprl.bands)["test on encodings"]
+    # The date's "different" takes every pair no stronger level took: "far" needs the days
+    # between two dates, which the filters do not give, so it is never taken.
+    assert tests[("date_of_birth", "different")] == "every pair left"
+    assert tests[("date_of_birth", "far")] == "not testable: never taken"
+    assert tests[("forename", "initial")] == "not testable: never taken"
+    assert tests[("forename", "close")] == f"Dice >= {project_params.pprl.bands.name_close}"
+    # Each field has exactly one level taking what is left.
+    assert (tests == "every pair left").groupby(level="field").sum().eq(1).all()
