@@ -113,8 +113,32 @@ class Paths:
         return self.root / "notebooks"
 
 
+#: Top-level key of a parameter file that builds on another one (a preset).
+EXTENDS_KEY = "extends"
+
+
+def merge_params(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` laid over it, mapping by mapping.
+
+    A mapping in ``changes`` updates the same mapping in ``base`` key by key
+    (recursively); any other value (a number, a list) replaces it.
+    """
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_params(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def load_params(path: str | Path | None = None) -> dict[str, Any]:
-    """Read ``params.yaml`` into a dictionary.
+    """Read ``params.yaml`` (or a preset built on it) into a dictionary.
+
+    A file with a top-level ``extends: OTHER.yaml`` (a path relative to the
+    file) is a *preset*: ``OTHER.yaml`` is read first and this file's values
+    are laid over it (:func:`merge_params`), so a preset lists only what it
+    changes (``presets/*.yaml``). Presets may extend presets.
 
     Parameters
     ----------
@@ -124,17 +148,33 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     Raises
     ------
     ParameterError
-        If the file is missing or is not a YAML mapping.
+        If the file (or the one it extends) is missing or is not a YAML
+        mapping, or if presets extend each other in a circle.
     """
     path = Path(path) if path is not None else Paths.discover().params
+    return _load(path, ())
+
+
+def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not path.is_file():
-        raise ParameterError(f"{path}: parameter file not found")
+        raise ParameterError(f"{path}: parameter file not found" + (f" (extended by {seen[-1]})" if seen else ""))
+    if path.resolve() in seen:
+        raise ParameterError(f"{path}: presets extend each other in a circle ({' -> '.join(str(p) for p in (*seen, path.resolve()))})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected a mapping of sections at the top level")
+    base_name = data.pop(EXTENDS_KEY, None)
+    if base_name is not None:
+        if not isinstance(base_name, str):
+            raise ParameterError(f"{path}: '{EXTENDS_KEY}' must be the path of another parameter file")
+        base = _load((path.parent / base_name), (*seen, path.resolve()))
+        base.pop("_source", None)
+        extended = [*base.pop("_extends", []), str(path.parent / base_name)]
+        data = merge_params(base, data)
+        data["_extends"] = extended
     data["_source"] = str(path)
     return data
 

@@ -25,7 +25,8 @@ from sendlink import schema
 from sendlink.config import Paths, load_params
 from sendlink.consent import permitted_ids
 from sendlink.consent.files import ConsentFiles
-from sendlink.deidentify import kanon
+from sendlink.deidentify import analysis_support, kanon
+from sendlink.deidentify.analysis_support import SupportSettings
 from sendlink.deidentify.attributes import npd_attributes
 from sendlink.deidentify.keys import ProjectKey, load_key, school_pseudonyms
 from sendlink.deidentify.params import DeidentifyParams, deidentify_params
@@ -97,6 +98,16 @@ def project_key(paths: Paths, params: Mapping[str, Any], p: DeidentifyParams | N
     )
 
 
+def support_settings(params: Mapping[str, Any]) -> SupportSettings:
+    """How many bootstrap replicates the survey organisation releases (``outcomes.bootstrap_replicates``)."""
+    from sendlink.config import seed
+    from sendlink.outcomes.params import settings
+
+    s = settings(params)
+    return SupportSettings(replicates=s.bootstrap_replicates, seed=seed(params), min_category_rows=s.min_category_rows,
+                           fpc=s.finite_population_correction)
+
+
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Order and type the columns as the :data:`EXTRACT` contract says.
 
@@ -142,12 +153,17 @@ def build_extracts(
     year: int,
     *,
     links_path: str | Path = "links",
-) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    support: SupportSettings | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any], dict[str, pd.DataFrame]]:
     """Build the three extracts in memory: the parties' parts, joined and checked.
 
-    Returns the extracts (conformed to :data:`EXTRACT`, validated) and the
+    Returns the extracts (conformed to :data:`EXTRACT`, validated), the
     report (k-anonymity, school clusters, link rules, the key's source and
-    fingerprint). Reads no file but the NPD tables and the holdings.
+    fingerprint) and the releases beside them for the analysis
+    (:mod:`sendlink.deidentify.analysis_support`: ``frame_totals`` and,
+    with replicates, ``replicates``; their consent probabilities are
+    columns of the extracts). Reads no file but the NPD tables and the
+    holdings.
     """
     linkable = permitted_ids(status, "linkage")
     joined: dict[str, pd.DataFrame] = {}
@@ -164,6 +180,13 @@ def build_extracts(
         cases[name] = survey.cases
     settings = kanon.Settings(p.k, tuple(p.quasi_identifiers), tuple(p.suppression_order), p.rare_need_min_rows)
     protected, report = kanon.anonymise(joined, cases, settings)
+    # DfE's frame totals and the survey organisation's consent release.
+    extras: dict[str, pd.DataFrame] = {"frame_totals": analysis_support.frame_totals(npd_dir, year)}
+    release = analysis_support.consent_release(protected, cases, holdings_dir, analysis_support.stratum_sizes(extras["frame_totals"]),
+                                               support or SupportSettings())
+    protected = {name: frame.assign(**release.columns[name]) for name, frame in protected.items()}
+    if release.replicates is not None:
+        extras["replicates"] = release.replicates
     clusters: dict[str, dict[str, int]] = {}
     out: dict[str, pd.DataFrame] = {}
     for name, frame in protected.items():
@@ -174,7 +197,8 @@ def build_extracts(
     report["rows"] = {name: int(len(f)) for name, f in out.items()}
     report["linked_rows"] = {name: int(f["npd_linked"].sum()) for name, f in out.items()}
     report["key"] = {"source": key.source, "fingerprint": key.fingerprint}
-    return out, report
+    report["consent_release"] = release.summary
+    return out, report, extras
 
 
 def run_extract_stage(paths: Paths | None = None, params: Mapping[str, Any] | None = None) -> ExtractResult:
@@ -206,11 +230,15 @@ def run_extract_stage(paths: Paths | None = None, params: Mapping[str, Any] | No
     links_path = paths.linkage / "links.parquet"
     status = read_table(files.status)
     links = read_table(links_path)
-    extracts, report = build_extracts(status, files.holdings, links, paths.npd, key, p, year, links_path=links_path)
+    extracts, report, extras = build_extracts(status, files.holdings, links, paths.npd, key, p, year, links_path=links_path,
+                                              support=support_settings(params))
     written: list[Path] = []
     with StagedWrites() as out:
         for name, frame in extracts.items():
             written.append(out.table(frame, paths.research / EXTRACT_FILES[name]))
+        written.append(out.table(extras["frame_totals"], paths.research / analysis_support.FRAME_TOTALS_FILE))
+        if "replicates" in extras:
+            written.append(out.table(extras["replicates"], paths.research / analysis_support.REPLICATES_FILE))
         written.append(out.json(report, paths.research / REPORT_FILE))
         written.append(out.text(readme(report), paths.research / README_FILE))
     result = ExtractResult(

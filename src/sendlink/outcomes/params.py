@@ -7,7 +7,7 @@ out of range stops the run with the key's path named.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,10 +39,29 @@ class OutcomesParams(BaseModel):
         joins the reference category in that model: so rare a category
         adjusts for almost nothing and invites perfect prediction. Exposures
         are never dropped.
-    overdispersion_alpha
-        Significance level of the test for overdispersion of counts: if the
-        Poisson model's conditional variance is significantly larger than the
-        mean, suspensions are modelled as negative binomial.
+    count_model
+        The model for counts (suspensions), fixed in advance: ``poisson``
+        (Poisson regression with robust standard errors: consistent for the
+        rate ratios whatever the variance, and its target does not depend
+        on a dispersion parameter) or ``negative_binomial`` (NB2, its
+        dispersion estimated by moments in every fit and every bootstrap
+        replicate). No data-driven switch: a pre-test makes the estimate
+        depend on the test's outcome. The overdispersion test is still
+        reported as a diagnostic.
+    imputations
+        Imputed data sets for missing covariates (multiple imputation by
+        chained equations, :mod:`sendlink.outcomes.imputation`); 0 analyses
+        complete cases only.
+    bootstrap_replicates
+        Replicates of the replicate-weight bootstrap
+        (:mod:`sendlink.outcomes.bootstrap`) that the survey organisation
+        releases and the analysis uses for the headline intervals; 0 falls
+        back to the sandwich. ``make report`` uses this value; the
+        benchmarks say how many they use.
+    finite_population_correction
+        Whether the bootstrap's variance is that around this frame's census
+        value (True: the respondents are a sizeable share of the frame) or
+        around a super-population value (False).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -51,7 +70,10 @@ class OutcomesParams(BaseModel):
     trim_quantile: float = Field(0.99, gt=0.5, le=1.0)
     min_propensity: float = Field(0.02, gt=0.0, lt=0.5)
     min_category_rows: int = Field(10, ge=0)
-    overdispersion_alpha: float = Field(0.05, gt=0.0, lt=0.5)
+    count_model: Literal["poisson", "negative_binomial"] = "poisson"
+    imputations: int = Field(5, ge=0, le=200)
+    bootstrap_replicates: int = Field(100, ge=0, le=2000)
+    finite_population_correction: bool = True
 
 
 def settings(params: OutcomesParams | Mapping[str, Any] | None) -> OutcomesParams:

@@ -17,9 +17,11 @@ So the coefficient an analysis model converges to is not the generating
 one. The reference for checking an estimator is therefore the **census
 value**: the same analysis model fitted, unweighted, on *every* frame pupil
 (the SEND Futures population), with the answers every family would have
-given (the potential answers in ``truth/frame.parquet``) and the NPD
+given (the potential answers in ``truth/frame.parquet``), the NPD
 variables derived by exactly the extract's code
-(:func:`sendlink.deidentify.attributes.npd_attributes`). An estimator that
+(:func:`sendlink.deidentify.attributes.npd_attributes`) and, where the NPD
+has no early-years result (a pupil who arrived later), the result the
+pupil would have had: the complete data that multiple imputation aims at. An estimator that
 recovers the census value has corrected for sampling, non-response,
 consent and linkage; the distance between the census and the generating
 value is the analysis model's own misspecification, which no weighting can
@@ -49,6 +51,14 @@ ANSWER_COLUMNS = {
     "school_experience_w1": "p1_school_experience",
     "wellbeing_w2": "yp2_life_satisfaction",
 }
+#: truth/frame.parquet column -> the NPD column it completes (unrecorded prior attainment).
+POTENTIAL_COLUMNS = {
+    "potential_eyfsp_total_points": "npd_eyfsp_total_points",
+    "potential_phonics_mark": "npd_phonics_mark",
+    "potential_ks1_reading": "npd_ks1_reading",
+    "potential_ks1_writing": "npd_ks1_writing",
+    "potential_ks1_maths": "npd_ks1_maths",
+}
 FRAME_YEAR = 2022
 
 
@@ -68,6 +78,11 @@ def frame_rows(paths: Paths, frame_year: int = FRAME_YEAR) -> pd.DataFrame:
     rows = npd.reindex(frame["upn"].to_numpy()).reset_index(drop=True)
     for truth_column, extract_column in ANSWER_COLUMNS.items():
         rows[extract_column] = frame[truth_column].to_numpy()
+    # Prior attainment the NPD lacks (a pupil not yet on roll when assessed)
+    # is taken as it would have been: the target of the imputation.
+    for truth_column, extract_column in POTENTIAL_COLUMNS.items():
+        if truth_column in frame.columns:
+            rows[extract_column] = rows[extract_column].astype(object).where(rows[extract_column].notna(), frame[truth_column].to_numpy())
     rows["survey_id"] = frame["survey_id"].to_numpy()
     return rows
 
@@ -77,18 +92,18 @@ def planted_effects(paths: Paths) -> pd.DataFrame:
     return read_table(paths.truth / "planted_effects.csv")
 
 
-def census_fits(rows: pd.DataFrame, *, test_level: float = 0.05) -> dict[tuple[str, str], object]:
-    """Fit every outcome model on all frame pupils, unweighted."""
+def census_fits(rows: pd.DataFrame, *, count_model: str = "poisson") -> dict[tuple[str, str], object]:
+    """Fit every outcome model on all frame pupils, unweighted (the count model as the analysis's)."""
     variables = analysis_variables(rows)
     fits = {}
     for name, outcome in OUTCOMES.items():
         for model in MODELS:
             keep = complete_rows(variables, name, model)
-            fits[(name, model)] = fit_model(variables, outcome, model, keep, None, cluster=False, test_level=test_level)
+            fits[(name, model)] = fit_model(variables, outcome, model, keep, None, cluster=False, count_model=count_model)
     return fits
 
 
-def census_values(paths: Paths, *, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+def census_values(paths: Paths, *, rows: pd.DataFrame | None = None, count_model: str = "poisson") -> pd.DataFrame:
     """The census value of every reported term of every model.
 
     Returns
@@ -99,7 +114,7 @@ def census_values(paths: Paths, *, rows: pd.DataFrame | None = None) -> pd.DataF
     """
     rows = frame_rows(paths) if rows is None else rows
     out = []
-    for (name, model), fit in census_fits(rows).items():
+    for (name, model), fit in census_fits(rows, count_model=count_model).items():
         table = fit.effects(MODELS[model])
         for r in table.itertuples(index=False):
             out.append({"outcome": name, "model": model, "term": r.term, "family": fit.family, "n": fit.n,
@@ -290,8 +305,10 @@ def evaluate_run(paths: Paths, params, extract: pd.DataFrame, analysis, sensitiv
     from sendlink.outcomes.analysis import analyse, read_extract
     from sendlink.outcomes.stage import EXTRACTS
 
+    from sendlink.outcomes.params import settings
+
     planted = planted_effects(paths)
-    census = census_values(paths)
+    census = census_values(paths, count_model=settings(params).count_model)
     cmp = comparison(analysis.estimates, census, planted)
     mapper = research_id_mapper(paths, params)
     errors = {"main": link_errors(paths, extract, mapper)}

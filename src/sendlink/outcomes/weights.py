@@ -236,7 +236,8 @@ class Weights:
     n_floored: int
 
 
-def analysis_weights(base: pd.Series, probability: pd.Series, sample: pd.Series, *, trim_quantile: float = 0.99, min_propensity: float = 0.02) -> Weights:
+def analysis_weights(base: pd.Series, probability: pd.Series, sample: pd.Series, *, trim_quantile: float = 0.99, min_propensity: float = 0.02,
+                     ) -> Weights:
     """Survey weight x inverse probability of being analysable, trimmed.
 
     Parameters
@@ -260,7 +261,9 @@ def analysis_weights(base: pd.Series, probability: pd.Series, sample: pd.Series,
         raise ValueError("every row of the analysis sample needs a survey weight and a probability")
     floored = sample & (p < min_propensity)
     raw = np.where(sample, b / np.maximum(p, min_propensity), np.nan)
-    cap = float(np.quantile(raw[sample], trim_quantile)) if trim_quantile < 1 else np.inf
+    # The cap is the inverted empirical CDF's quantile, the rule the bootstrap
+    # replicates apply with their multipliers (sendlink.outcomes.bootstrap).
+    cap = float(np.quantile(raw[sample], trim_quantile, method="inverted_cdf")) if trim_quantile < 1 else np.inf
     trimmed = sample & (raw > cap)
     final = np.where(sample, np.minimum(raw, cap), np.nan)
     return Weights(pd.Series(final, index=base.index, name="weight"), pd.Series(raw, index=base.index, name="untrimmed"), cap, int(trimmed.sum()), int(floored.sum()))
