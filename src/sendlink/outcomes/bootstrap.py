@@ -239,9 +239,12 @@ def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, repli
         probability = {}
         for respondents, (rows, X, consent_reps, step) in steps.items():
             y = linked[rows]
-            params = fit_params(y, X, sm.families.Binomial(), a[rows], start=step.params.to_numpy())
             p = np.full(len(extract), np.nan)
-            p[rows] = consent_reps[rows, r] / (1.0 + np.exp(-np.clip(X @ params, -35, 35)))
+            if step.result is None:  # everyone consenting was linked: P(linked) = 1 in every replicate
+                p[rows] = consent_reps[rows, r]
+            else:
+                params = fit_params(y, X, sm.families.Binomial(), a[rows], start=step.params.to_numpy())
+                p[rows] = consent_reps[rows, r] / (1.0 + np.exp(-np.clip(X @ params, -35, 35)))
             probability[respondents] = p
         m = which[r]
         for s, per_m in prepared:

@@ -120,7 +120,8 @@ class StepModel:
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(eta, -35, 35)))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isposinf(eta), 1.0, 1.0 / (1.0 + np.exp(-np.clip(eta, -35, 35))))
 
 
 def fit_params(y: np.ndarray, X: np.ndarray, family, weights: np.ndarray | None = None, *, start: np.ndarray | None = None) -> np.ndarray:
@@ -187,8 +188,14 @@ def link_step(extract: pd.DataFrame, population: pd.Series, respondents: str, *,
     """
     rows = population.to_numpy(dtype=bool) & consented(extract, respondents).to_numpy()
     linked = extract["npd_linked"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    step = fit_step("link", extract, rows, linked, min_category_rows=min_category_rows, weights=weights)
     p = np.full(len(extract), np.nan)
+    if rows.any() and linked[rows].all():
+        # Every consenting family was linked: nothing to model, P(linked) = 1.
+        log.info("link step: every one of %d consented row(s) is linked; P(linked | consent) = 1", int(rows.sum()))
+        step = StepModel("link", ["const"], pd.Series([np.inf], index=["const"]), None, int(rows.sum()), int(rows.sum()))
+        p[rows] = 1.0
+        return step, p
+    step = fit_step("link", extract, rows, linked, min_category_rows=min_category_rows, weights=weights)
     p[rows] = step.predict(extract.loc[rows])
     return step, p
 
