@@ -63,18 +63,25 @@ def result(project):
 def test_stage_writes_its_tables_and_the_summary(project, result):
     paths, _, _ = project
     names = {p.name for p in result.written}
-    assert names == {"estimates.csv", "weights.csv", "consent_model.csv", "sensitivity.csv", "summary.json"}
+    assert names == {"estimates.csv", "weights.csv", "consent_model.csv", "sensitivity.csv", "balance.csv", "tipping_points.csv", "summary.json"}
     summary = json.loads((paths.reports / "summary.json").read_text())
-    assert summary["version"] == 1
+    assert summary["version"] == 2
+    # The survey organisation released replicates, so the headline intervals are the bootstrap's.
+    assert summary["variance"]["headline"] == "bootstrap" and summary["variance"]["replicates"] > 0
+    assert {"estimand", "imputation", "selection", "balance", "sensitivity", "linkage_correction"} <= set(summary)
+    assert summary["balance"]["analysable_weighted"]["categories"] > 0
     assert len(summary["effects"]) == len(read_table(paths.truth / "planted_effects.csv"))
     for entry in summary["effects"]:
         assert entry["census_value"] is not None and entry["generating_value"] is not None
-        assert {"estimate", "ci_low", "ci_high", "effect", "n"} <= set(entry["weighted"])
+        assert {"estimate", "ci_low", "ci_high", "effect", "n", "se_sandwich", "se_bootstrap", "variance", "ame"} <= set(entry["weighted"])
+        assert entry["weighted"]["variance"] == "bootstrap" and entry["weighted"]["se"] == entry["weighted"]["se_bootstrap"]
 
 
 def test_published_tables_pass_disclosure_control(project, result):
     paths, params, _ = project
     folder = paths.research / "analysis"
+    balance = pd.read_csv(folder / "balance.csv")
+    assert "families" not in balance.columns  # counts are not published, small categories blanked
     for name, counts in (("estimates.csv", ("n",)), ("weights.csv", ("n", "n_trimmed", "effective_n")), ("consent_model.csv", ("n_with",))):
         table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
         numbers = table[[c for c in table.columns if c in counts or c in ("effect", "coef", "se", "odds_ratio", "median")]]

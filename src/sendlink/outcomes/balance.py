@@ -61,10 +61,12 @@ def standardised_differences(categories: pd.DataFrame, weights: np.ndarray, tota
         frame = t.set_index("category")["frame_pupils"].astype(float)
         frame = frame / frame.sum()
         sample = _shares(categories[variable], weights)
+        counts = categories[variable].astype(object).value_counts()
         for category, P in frame.items():
             p = float(sample.get(category, 0.0))
             d = (p - P) / np.sqrt(P * (1 - P)) if 0 < P < 1 else np.nan
-            rows.append({"variable": variable, "category": str(category), "frame_share": P, "sample_share": p, "std_diff": d})
+            rows.append({"variable": variable, "category": str(category), "frame_share": P, "sample_share": p, "std_diff": d,
+                         "families": int(counts.get(category, 0))})
     return pd.DataFrame(rows)
 
 
@@ -129,3 +131,15 @@ def love_plot(table: pd.DataFrame, ax=None):
     ax.set_xlabel("standardised difference from the frame (DfE's frame totals)")
     ax.legend(fontsize=7, loc="lower right")
     return ax
+
+
+def publishable(table: pd.DataFrame, threshold: int = 10) -> pd.DataFrame:
+    """The balance table for publication: a sample share (and its difference) of fewer than ``threshold`` families is blanked.
+
+    Frame shares are DfE's published totals; the number of families is not
+    published (only whether it reached the threshold).
+    """
+    out = table.copy()
+    small = out["families"] < threshold
+    out.loc[small, ["sample_share", "std_diff"]] = np.nan
+    return out.drop(columns="families").round(4)

@@ -124,18 +124,29 @@ def impute(variables: pd.DataFrame, rows: pd.Series, m: int, rng: np.random.Gene
     from statsmodels.imputation.mice import MICEData
 
     data = data.reset_index(drop=True)
-    mice = MICEData(data, k_pmm=k_pmm, rng=rng)
     datasets = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mice.update_all(burn_in)
-        for _ in range(m):
-            mice.update_all(skip)
-            done = variables.copy()
-            filled = mice.data
-            for column in missing:
-                done.loc[rows.to_numpy(), column] = filled[column].to_numpy()
-            datasets.append(derive_terms(done))
+    # Parameters are drawn from their approximate posterior ("gaussian"); in a
+    # small or nearly collinear sample that covariance can be singular, and
+    # the bootstrap perturbation (refit on a resample) is used instead.
+    for method in ("gaussian", "boot"):
+        try:
+            mice = MICEData(data, k_pmm=k_pmm, perturbation_method=method, rng=rng)
+            datasets = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mice.update_all(burn_in)
+                for _ in range(m):
+                    mice.update_all(skip)
+                    done = variables.copy()
+                    filled = mice.data
+                    for column in missing:
+                        done.loc[rows.to_numpy(), column] = filled[column].to_numpy()
+                    datasets.append(derive_terms(done))
+            break
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            if method == "boot":
+                raise ValueError(f"multiple imputation failed on {int(rows.sum())} rows ({exc}); set outcomes.imputations: 0 for complete cases") from exc
+            log.warning("imputation: parameter draws failed (%s); perturbing by refits on resamples instead", exc)
     log.info("imputed %s on %d rows, %d times", ", ".join(f"{k} ({v})" for k, v in missing.items()), int(rows.sum()), m)
     return Imputed(datasets, rows, missing)
 

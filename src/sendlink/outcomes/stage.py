@@ -330,8 +330,10 @@ def publish_consent_model(analysis: Analysis, params=None) -> pd.DataFrame:
                 if small:
                     vals = dict.fromkeys(vals, disclosure.SUPPRESSED)
                 rows.append({"population": population, "part": part, "term": term, **vals})
-    table = pd.DataFrame(rows).set_index(["population", "part", "term"])
-    disclosure.check_published(table, rules, kind="magnitudes", count_columns=("n_with",))
+    columns = ["population", "part", "term", "n_with", "odds_ratio", "ci_low", "ci_high"]
+    table = pd.DataFrame(rows, columns=columns).set_index(["population", "part", "term"])
+    if len(table):  # no link step to publish when every consenting family was linked
+        disclosure.check_published(table, rules, kind="magnitudes", count_columns=("n_with",))
     return table
 
 
@@ -456,7 +458,9 @@ def run_analysis_stage(paths: Paths | None = None, params: Mapping[str, Any] | N
         sens_pub.insert(0, "extract", sens["extract"].to_numpy())
         written.append(out.table(sens_pub, out_dir / "sensitivity.csv"))
         if "_balance" in extras:
-            written.append(out.table(extras["_balance"].round(4), out_dir / "balance.csv"))
+            from sendlink.outcomes.balance import publishable
+
+            written.append(out.table(publishable(extras["_balance"], disclosure.settings(params).threshold), out_dir / "balance.csv"))
         written.append(out.table(extras["_tipping"].round(4), out_dir / "tipping_points.csv"))
         written.append(out.json(summ, paths.reports / SUMMARY_FILE))
     result = StageResult(analysis, summ, tuple(written))
