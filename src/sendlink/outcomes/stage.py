@@ -359,7 +359,10 @@ def sensitivity_estimates(paths: Paths, params: Mapping[str, Any] | None, main: 
         if not path.is_file():
             log.info("no %s extract (%s): linkage sensitivity skipped for it", name, path)
             continue
-        other = analyse(read_extract(path), params, estimators=("naive", "weighted"))
+        # Point estimates only (the linkage sensitivity): two imputations suffice.
+        fewer = {**dict(params or {}), "outcomes": {**dict((params or {}).get("outcomes") or {}),
+                                                    "imputations": min(2, settings(params).imputations)}}
+        other = analyse(read_extract(path), fewer, estimators=("naive", "weighted"))
         tables.append(other.estimates.assign(extract=name))
     return pd.concat(tables, ignore_index=True)
 
