@@ -235,10 +235,13 @@ def _prepare(runs: pd.DataFrame) -> pd.DataFrame:
 def _metrics(g: pd.DataFrame) -> dict[str, float]:
     """The metrics of one group of (seed, effect) rows (one or several effects)."""
     # Bias in SD units: per effect, mean error / SD of the estimate; averaged over the group's effects.
-    per_effect = g.groupby("effect").agg(bias=("error", "mean"), sd=("estimate", "std"), sd_err=("error", "std"),
+    per_effect = g.groupby("effect").agg(bias=("error", "mean"), sd=("estimate", "std"), sd_err=("error", "std"), census=("census", "mean"),
                                          sd_err_sp=("error_superpop", "std"), se_b=("se_bootstrap", "mean"), se_s=("se_sandwich", "mean"))
+    # Signed in the direction of the effect, so that attenuation (bias towards
+    # zero) is negative whatever the effect's sign and effects do not cancel.
+    direction = np.sign(per_effect["census"]).replace(0, 1)
     return {
-        "bias_over_sd": float((per_effect["bias"] / per_effect["sd"]).mean()),
+        "bias_over_sd": float((direction * per_effect["bias"] / per_effect["sd"]).mean()),
         "abs_bias_over_sd": float((per_effect["bias"] / per_effect["sd"]).abs().mean()),
         "coverage_bootstrap_census": float(g["covers_boot_census"].mean()),
         "coverage_sandwich_superpop": float(g["covers_sandwich_superpop"].mean()),
@@ -302,12 +305,13 @@ def markdown(per_effect: pd.DataFrame, per_class: pd.DataFrame, meta: dict) -> s
         "correction, the census value is this frame's), **sandwich vs super-population** (no correction; the target is "
         "the mean census value over seeds). *sandwich vs census* is the first edition's inconsistent pairing, for comparison. "
         "SE ratio = mean standard error / SD of the error across seeds (1 = intervals of the right width). "
-        "Bias/SD = mean bias over the SD of the estimator. Monte Carlo standard errors (from resampling seeds) in brackets.",
+        "Bias/SD = mean bias over the SD of the estimator, signed in the direction of the effect (negative: towards zero, "
+        "attenuation), averaged over the class's effects; |bias|/SD its absolute size. Monte Carlo standard errors (from resampling seeds) in brackets.",
         "",
         "## By class of effect",
         "",
-        "| class | estimator | bias/SD | coverage: bootstrap vs census | coverage: sandwich vs super-population | coverage: sandwich vs census | SE ratio: bootstrap vs census | SE ratio: sandwich vs super-population | bootstrap SE / sandwich SE |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| class | estimator | bias/SD (towards the effect) | abs bias/SD | coverage: bootstrap vs census | coverage: sandwich vs super-population | coverage: sandwich vs census | SE ratio: bootstrap vs census | SE ratio: sandwich vs super-population | bootstrap SE / sandwich SE |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for klass in ("main: unmet need", "main: EHC plan, satisfaction", "modification terms"):
         for e in est:
@@ -315,7 +319,7 @@ def markdown(per_effect: pd.DataFrame, per_class: pd.DataFrame, meta: dict) -> s
             if r.empty:
                 continue
             r = r.iloc[0]
-            lines.append(f"| {klass} | {e} | {_cell(r, 'bias_over_sd', 2)} | {_cell(r, 'coverage_bootstrap_census')} | "
+            lines.append(f"| {klass} | {e} | {_cell(r, 'bias_over_sd', 2)} | {_cell(r, 'abs_bias_over_sd', 2)} | {_cell(r, 'coverage_bootstrap_census')} | "
                          f"{_cell(r, 'coverage_sandwich_superpop')} | {_cell(r, 'coverage_sandwich_census')} | "
                          f"{_cell(r, 'se_ratio_bootstrap_census', 2)} | {_cell(r, 'se_ratio_sandwich_superpop', 2)} | {_cell(r, 'bootstrap_over_sandwich', 2)} |")
     lines += ["", "## By effect (naive and weighted)", "",
@@ -346,7 +350,7 @@ def figure(per_class: pd.DataFrame, path: Path) -> None:
         axes[0].errorbar(g["bias_over_sd"], y + off, xerr=1.96 * g["bias_over_sd_mcse"], fmt="o", color=colours[e], ms=4, label=e)
         axes[1].errorbar(g["coverage_bootstrap_census"], y + off, xerr=1.96 * g["coverage_bootstrap_census_mcse"], fmt="o", color=colours[e], ms=4)
         axes[2].errorbar(g["se_ratio_bootstrap_census"], y + off, xerr=1.96 * g["se_ratio_bootstrap_census_mcse"], fmt="o", color=colours[e], ms=4)
-    for ax, x, label in ((axes[0], 0, "mean bias / SD of the estimator"), (axes[1], 0.95, "coverage (bootstrap, census value)"),
+    for ax, x, label in ((axes[0], 0, "bias / SD (negative: towards zero)"), (axes[1], 0.95, "coverage (bootstrap, census value)"),
                          (axes[2], 1, "SE ratio (bootstrap / SD of error)")):
         ax.axvline(x, color="black", lw=0.8)
         ax.set_xlabel(label, fontsize=8)
