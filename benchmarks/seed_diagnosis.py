@@ -80,7 +80,14 @@ def diagnose(root: Path, effect: str, samples: int, seed: int) -> dict:
     from sendlink import config
     from sendlink.io import read_table
     from sendlink.outcomes import truth
-    from sendlink.outcomes.analysis import EFFECT_TERMS, OUTCOMES, analyse, complete_rows, fit_model, read_extract
+    from sendlink.outcomes.analysis import (
+        EFFECT_TERMS,
+        OUTCOMES,
+        analyse,
+        complete_rows,
+        fit_model,
+        read_extract,
+    )
     from sendlink.outcomes.variables import analysis_variables
 
     outcome_name, exposure = effect.split(":")

@@ -61,16 +61,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sendlink import schema
 from sendlink.errors import InputError
-from scipy import stats
-
 from sendlink.outcomes.imputation import Imputed, impute, pool
 from sendlink.outcomes.margins import UNITS, average_marginal_effects
 from sendlink.outcomes.models import FITTERS, SCALES, ModelFit, design
-from sendlink.outcomes.selection import Selection, selection
 from sendlink.outcomes.params import OutcomesParams, settings
+from sendlink.outcomes.selection import Selection, selection
 from sendlink.outcomes.variables import (
     COVARIATES,
     EXPOSURES,

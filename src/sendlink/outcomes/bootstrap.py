@@ -224,7 +224,7 @@ def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, repli
     for s in samples:
         rows = s.rows
         per_m = []
-        for m, v in enumerate(s.datasets):
+        for v in s.datasets:
             data = v.loc[rows]
             X, _ = design(data, model_terms(s.model), min_count=0, keep=MODELS[s.model])
             X = X.reindex(columns=s.columns, fill_value=0.0)

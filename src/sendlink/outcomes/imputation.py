@@ -51,7 +51,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sendlink.outcomes.variables import COVARIATES, EXPOSURES, IMPUTED, MODIFIERS, OUTCOME_COLUMNS, derive_terms
+from sendlink.outcomes.variables import (
+    COVARIATES,
+    EXPOSURES,
+    IMPUTED,
+    MODIFIERS,
+    OUTCOME_COLUMNS,
+    derive_terms,
+)
 
 log = logging.getLogger(__name__)
 

@@ -171,7 +171,7 @@ def tipping_points(extract: pd.DataFrame, analysis, params: Mapping | None = Non
             base = dm.estimate(r.term, np.zeros_like(x))
             offset = r.coef - base  # pooled estimate minus this data set's
 
-            def est_at(delta, x=x, term=r.term, offset=offset):
+            def est_at(delta, x=x, term=r.term, offset=offset, dm=dm):
                 return dm.estimate(term, delta * x) + offset
 
             sign = np.sign(r.coef)
@@ -181,7 +181,7 @@ def tipping_points(extract: pd.DataFrame, analysis, params: Mapping | None = Non
             limit = 4.0 if r.family != "linear" else 16 * step
             slope = (est_at(step) - est_at(-step)) / (2 * step)
             d_est = _root(lambda d: est_at(d), step, limit)
-            d_int = _root(lambda d: est_at(d) - sign * z * r.se, step, limit)
+            d_int = _root(lambda d, bound=sign * z * r.se: est_at(d) - bound, step, limit)
             rows.append({"outcome": outcome, "term": r.term, "estimate": r.coef, "se": r.se, "scale": r.scale,
                          "share_not_analysable": dm.share(), "shift_per_delta": slope,
                          "delta_estimate_zero": d_est, "delta_interval_zero": d_int})

@@ -303,9 +303,8 @@ def evaluate_run(paths: Paths, params, extract: pd.DataFrame, analysis, sensitiv
         :func:`sendlink.outcomes.stage.sensitivity_estimates` returns them.
     """
     from sendlink.outcomes.analysis import analyse, read_extract
-    from sendlink.outcomes.stage import EXTRACTS
-
     from sendlink.outcomes.params import settings
+    from sendlink.outcomes.stage import EXTRACTS
 
     planted = planted_effects(paths)
     census = census_values(paths, count_model=settings(params).count_model)

@@ -1,5 +1,13 @@
 """Analysis weights: survey weight x inverse probability of consent and link.
 
+Second edition: the probability comes from the two selection steps of
+:mod:`sendlink.outcomes.selection` (consent fitted by the survey
+organisation on every respondent, linkage by the researchers), and
+:func:`analysis_weights` turns it into trimmed weights. The single
+researcher-side model described below (:func:`consent_propensity`) was the
+first edition's; it is kept for comparison and teaching, not used by the
+analysis.
+
 Only families who gave permission, and whose child was then found in the
 NPD, contribute to a linked analysis. Permission is less common among
 FSM, EAL and minority-ethnic families, and among families whose child is

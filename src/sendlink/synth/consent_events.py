@@ -57,7 +57,7 @@ def consent_model_terms(cases: pd.DataFrame) -> dict[str, np.ndarray]:
     """
     sx = cases["school_experience_w1"].to_numpy(dtype=float)
     outcome_terms = {c: _standardised(cases[c]) for c in cases.columns if c.startswith("outcome_")}
-    return {**outcome_terms, 
+    return {**outcome_terms,
         "fsm": cases["fsm"].to_numpy(dtype=float),
         "eal": cases["eal"].to_numpy(dtype=float),
         "minority": cases["minority"].to_numpy(dtype=float),
