@@ -121,7 +121,8 @@ def diagnose(root: Path, effect: str, samples: int, seed: int) -> dict:
                           "family": str(r["family"])}
 
     # 3. the weighted estimate with the count family fixed.
-    ev = analysis_variables(extract)
+    # The second edition imputes missing covariates: use its first imputed data set.
+    ev = analysis.datasets(outcome_name)[0] if hasattr(analysis, "datasets") else analysis_variables(extract)
     rows_a = analysis.samples[(outcome_name, model)]
     w = analysis.weights[(outcome_name, model)].weight
     for family in ("poisson", "negative_binomial"):
