@@ -15,6 +15,7 @@ takes hours (it resumes where it stopped), the preset simulations less.
 | simulation | simulation.py | bias, coverage and SE ratios of the estimators over 200 seeds |
 | mnar | simulation.py --preset presets/mnar_consent.yaml --seeds 50 --replicates 0 | the same where consent depends on the unobserved outcome |
 | degraded | simulation.py --preset presets/degraded_linkage.yaml --seeds 50 --replicates 0 | the same with poorer identifiers (linkage errors) |
+| bootstrap | bootstrap_replicates.py | make report's 100 bootstrap replicates against 1,000 on the default world |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 """
 
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "simulation": ["simulation.py"],
     "mnar": ["simulation.py", "--preset", str(HERE.parent / "presets" / "mnar_consent.yaml"), "--seeds", "50", "--replicates", "0"],
     "degraded": ["simulation.py", "--preset", str(HERE.parent / "presets" / "degraded_linkage.yaml"), "--seeds", "50", "--replicates", "0"],
+    "bootstrap": ["bootstrap_replicates.py"],
     "worlds": ["other_worlds.py"],
 }
 
