@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sendlink.params",),
     ("sendlink.schema",),
     ("sendlink.disclosure",),  # used by every stage that publishes a table
+    ("sendlink.weighting",),  # survey weighting shared by the survey organisation and the researchers
     ("sendlink.synth",),  # the stages, in data-flow order
     ("sendlink.consent",),
     ("sendlink.link",),

@@ -160,16 +160,31 @@ class SurveyParams(_Strict):
         return self
 
 
+#: Outcomes consent may depend on (the MNAR preset): the frame's true values.
+CONSENT_OUTCOMES = ("persistent_absence", "suspensions", "attainment8", "wellbeing")
+
+
 class ConsentGenParams(_Strict):
     events_until: dt.date
     base_rate: Share
     effects: dict[str, float]
+    #: Log-odds of consent per SD of the child's (later) true outcome: consent
+    #: that depends on what the analysis wants to measure, which the survey
+    #: cannot observe (missing not at random). Empty in the default world.
+    outcome_effects: dict[str, float]
     parent_scope_agreement: Share
     asked_again_wave2: bool
     withdrawal_rate: Share
     young_person_agree_with_parent: Share
     young_person_grant_if_parent_refused: Share
     rights_requests: dict[str, Annotated[int, Field(ge=0)]]
+
+    @model_validator(mode="after")
+    def _known_outcomes(self) -> ConsentGenParams:
+        unknown = set(self.outcome_effects) - set(CONSENT_OUTCOMES)
+        if unknown:
+            raise ValueError(f"outcome_effects: unknown outcome(s) {sorted(unknown)}; known: {list(CONSENT_OUTCOMES)}")
+        return self
 
 
 class IdentifierParams(_Strict):

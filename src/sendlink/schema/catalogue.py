@@ -156,10 +156,16 @@ EXTRACT_LOOSE = File("data/research/extract_loose.parquet", "researchers", "The 
 EXTRACTS = {"main": EXTRACT, "strict": EXTRACT_STRICT, "loose": EXTRACT_LOOSE}
 K_ANONYMITY = File("data/research/k_anonymity.json", "researchers", "The k-anonymity report of the extracts.")
 RESEARCH_README = File("data/research/README.md", "researchers", "What the research files are and what was done to them.")
+FRAME_TOTALS = File("data/research/frame_totals.csv", "researchers",
+                    "DfE's counts of frame pupils by category and stratum (rounded, small counts blanked): for balance checks and the bootstrap.")
+REPLICATES = File("data/research/replicates.parquet", "researchers",
+                  "The survey organisation's bootstrap replicates of the main extract's rows: multipliers, survey weights and consent probabilities per replicate.")
 ESTIMATES = File("data/research/analysis/estimates.csv", "researchers", "Every model's estimates, disclosure-checked.")
 WEIGHTS = File("data/research/analysis/weights.csv", "researchers", "The distribution of the analysis weights, disclosure-checked.")
 CONSENT_MODEL = File("data/research/analysis/consent_model.csv", "researchers", "Odds ratios of the consent-and-link model, disclosure-checked.")
 SENSITIVITY = File("data/research/analysis/sensitivity.csv", "researchers", "Estimates on the strict and loose extracts, disclosure-checked.")
+BALANCE = File("data/research/analysis/balance.csv", "researchers", "Standardised differences of frame characteristics against DfE's frame totals, disclosure-checked.")
+TIPPING_POINTS = File("data/research/analysis/tipping_points.csv", "researchers", "Delta-adjustment tipping points of each conclusion (missing not at random).")
 
 # --- For everyone --------------------------------------------------------------------
 SUMMARY = File("data/summary.json", "everyone", "The run's headline numbers (disclosure-checked aggregates; truth checks added by evaluation).")
@@ -169,14 +175,16 @@ HEADLINE = File("pages/_headline.md", "everyone", "The landing page's headline r
 FEBRL_RESULTS = File("benchmarks/results/febrl.json", "everyone", "Linkage of the public FEBRL sets.")
 VARIATION_RESULTS = File("benchmarks/results/link_variation.json", "everyone", "Linkage of a population from an independent generator.")
 SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bias and coverage of the estimators over many synthetic worlds.")
+SIMULATION_FIGURE = File("benchmarks/results/simulation.png", "everyone", "The simulation's bias, coverage and standard-error ratios by class of effect.")
 
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
 FILES: tuple[File, ...] = (
     MANIFEST, *NPD, *SURVEY,
     CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, REGISTER_KEY, ERASURE_LOG, WORLD,
     SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
-    *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
-    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS,
+    *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, FRAME_TOTALS, REPLICATES,
+    ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY, BALANCE, TIPPING_POINTS,
+    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS, SIMULATION_FIGURE,
 )
 
 #: The tables at their contracts' own paths, in data-flow order (what the data dictionary documents).

@@ -117,6 +117,11 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
 
     # The frame and its potential answers; then the planted outcomes.
     frame = _frame(world, records, upn, las, schools, synth, streams["frame"])
+    # Prior attainment as it would have been recorded had every frame pupil
+    # been assessed (truth only: the census values use it where the NPD has none).
+    potential = attainment["potential"].set_index("pid").reindex(frame["pid"].to_numpy())
+    for column in potential.columns:
+        frame[f"potential_{column}"] = potential[column].to_numpy()
     answers = survey.potential_answers(frame, streams["frame"])
     frame = pd.concat([frame, answers], axis=1)
     frame = _plant_outcomes(frame, records, model, missed, suspensions, synth, p.absence_year_sd, streams["outcomes"])
@@ -149,6 +154,7 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
     consent_cases = responding.assign(
         yp_date_of_birth=true_ids["date_of_birth"].to_numpy(),
         w1_date=responding["w1_date"], w2_date=responding["w2_date"], w3_date=responding["w3_date"],
+        **_true_outcomes(responding, ks4, synth),
     )
     ce = consent_events.make_consent_events(consent_cases, synth.consent, as_of, streams["consent"])
     rr = consent_events.make_rights_requests(responding, ce, contacts, true_ids, synth.consent.rights_requests, as_of, streams["consent"])
@@ -243,19 +249,41 @@ def _plant_outcomes(frame, records, model, missed, suspensions, synth: SynthPara
     sel = {k: v[both] for k, v in terms.items()}
     r = rows[both]
     possible = model["possible"][r][:, [t10, t11]]
-    rate_logit = model["mean_logit"][r][:, [t10, t11]].mean(axis=1)
+    rate_logit = model["mean_logit"][r][:, [t10, t11]]
     pa, sessions = outcomes.persistent_absence_sessions(synth.outcomes.persistent_absence, sel, possible, rate_logit, rate_sd, rng)
     missed[r, t10], missed[r, t11] = sessions[:, 0], sessions[:, 1]
     counts = outcomes.suspension_counts(synth.outcomes.suspensions, sel, rng)
     suspensions[r, t10], suspensions[r, t11] = counts[:, 0], counts[:, 1]
     frame = frame.copy()
     frame["outcomes_present"] = both
-    frame["persistent_absence_y10_11"] = pd.array(np.where(both, False, pd.NA), dtype="boolean")
-    frame.loc[both, "persistent_absence_y10_11"] = pa
+    # Persistent absence is per year (DfE); the frame keeps each year and the
+    # number of years (0-2) the pupil was persistently absent.
+    for k, year in enumerate(("y10", "y11")):
+        frame[f"persistent_absence_{year}"] = pd.array(np.full(len(frame), pd.NA), dtype="boolean")
+        frame.loc[both, f"persistent_absence_{year}"] = pa[:, k]
+    frame["persistent_absence_years"] = pd.array(np.full(len(frame), pd.NA), dtype="Int64")
+    frame.loc[both, "persistent_absence_years"] = pa.sum(axis=1)
     frame["suspensions_y10_11"] = pd.array(np.full(len(frame), pd.NA), dtype="Int64")
     frame.loc[both, "suspensions_y10_11"] = counts.sum(axis=1)
     frame["wellbeing_w2"] = outcomes.wellbeing_scores(synth.outcomes.wellbeing, terms, rng)
     return frame
+
+
+def _true_outcomes(cases: pd.DataFrame, ks4: pd.DataFrame, synth: SynthParams) -> dict[str, np.ndarray]:
+    """Each case's true later outcomes (``outcome_<name>``), for consent that depends on them (MNAR preset)."""
+    y11 = synth.npd.cohort_birth_year + 17
+    a8 = ks4[ks4["year"] == y11].set_index("pid")["attainment8"]
+    pid = cases["pid"].to_numpy() if "pid" in cases.columns else np.full(len(cases), -1)
+
+    def column(name: str) -> np.ndarray:
+        return pd.to_numeric(cases[name], errors="coerce").to_numpy(dtype=float) if name in cases.columns else np.full(len(cases), np.nan)
+
+    return {
+        "outcome_persistent_absence": column("persistent_absence_years"),
+        "outcome_suspensions": column("suspensions_y10_11"),
+        "outcome_attainment8": pd.Series(pid).map(a8).to_numpy(dtype=float),
+        "outcome_wellbeing": column("wellbeing_w2"),
+    }
 
 
 def _ks4(world, records, latent, frame, schools, synth: SynthParams, rng) -> pd.DataFrame:
