@@ -11,6 +11,9 @@ Estimators
 ----------
 * ``naive``: consenting, linked families, unweighted;
 * ``design``: the same families, survey weights only;
+* ``consent_weighted``: survey weight / P(consent), the linked rows taken
+  as they come (linkage error ignored: missed links not weighted for,
+  false links not corrected);
 * ``weighted``: survey weight / (P(consent) x P(linked | consent)) (the
   headline; bootstrap and sandwich standard errors);
 * ``linkage_corrected``: weighted, with false links corrected by the match
@@ -151,7 +154,7 @@ def one_seed(seed: int, base: dict, pupils: int, las: int, keep_dir: Path | None
         paths = config.Paths(root)
         params = load_params(root / "params.yaml")
         t = time.perf_counter()
-        extract, analysis, _ = fit(paths, params)
+        extract, analysis, _ = fit(paths, params, extra_estimators=("consent_weighted",))
         timings["analyse"] = time.perf_counter() - t
         t = time.perf_counter()
         year = params.synth.survey.frame_year
@@ -183,7 +186,7 @@ def one_seed(seed: int, base: dict, pupils: int, las: int, keep_dir: Path | None
 
 
 Z95 = 1.959964
-ESTIMATOR_ORDER = ("naive", "design", "weighted", "linkage_corrected", "respondents")
+ESTIMATOR_ORDER = ("naive", "design", "consent_weighted", "weighted", "linkage_corrected", "respondents")
 #: Class of each planted effect (by its term and model).
 def effect_class(effect: str) -> str:
     term = effect.split(":", 1)[1]

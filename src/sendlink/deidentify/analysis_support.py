@@ -121,14 +121,18 @@ class SupportSettings:
         Seed of the replicates' generator (the project seed).
     min_category_rows
         As in the outcome analysis (:class:`sendlink.params.outcomes.OutcomesParams`).
-    fpc
-        Apply the finite-population correction in the multipliers.
+
+    The multipliers are released without the finite-population correction:
+    the right fraction depends on the analysis set (after consent and
+    linkage), so the researchers apply it themselves
+    (:func:`sendlink.weighting.replicates.with_fpc`). The consent model is
+    refitted with the uncorrected multipliers: consent is a further random
+    phase among respondents, whose variance no frame fraction reduces.
     """
 
     replicates: int
     seed: int
     min_category_rows: int
-    fpc: bool
 
 
 @dataclass
@@ -183,8 +187,8 @@ def consent_release(extracts: dict[str, pd.DataFrame], cases: dict[str, pd.Serie
     holdings_dir
         ``data/survey_org/holdings`` (every respondent's answers).
     frame_sizes
-        Stratum -> frame pupils (:func:`stratum_sizes`), for the
-        finite-population correction.
+        Stratum -> frame pupils (:func:`stratum_sizes`); not used by the
+        uncorrected multipliers (kept for the release's record).
     """
     holdings_dir = Path(holdings_dir)
     main = extracts["main"]
@@ -212,7 +216,7 @@ def consent_release(extracts: dict[str, pd.DataFrame], cases: dict[str, pd.Serie
     replicates = None
     if settings.replicates > 0:
         rng = np.random.default_rng([settings.seed, 1604])
-        mult = rao_wu_multipliers(main["stratum"].astype(str), frame_sizes, settings.replicates, rng, fpc=settings.fpc)
+        mult = rao_wu_multipliers(main["stratum"].astype(str), frame_sizes, settings.replicates, rng, fpc=False)
         parts = {"research_id": main["research_id"].astype(str).to_numpy()}
         released = ~main["parent_answers_withheld"].astype(bool).to_numpy()
         for r in range(settings.replicates):
@@ -226,7 +230,7 @@ def consent_release(extracts: dict[str, pd.DataFrame], cases: dict[str, pd.Serie
                 parts[f"{column}_{r + 1:03d}"] = np.where(released & rows, p, np.nan).astype(np.float32)
         replicates = pd.DataFrame(parts)
         summary["replicates"] = settings.replicates
-        summary["finite_population_correction"] = settings.fpc
+        summary["finite_population_correction"] = "applied by the analysis"
     log.info("survey organisation: consent step fitted on %s respondents; %d replicate(s)",
              ", ".join(f"{v['respondents']} ({k})" for k, v in summary["populations"].items()), settings.replicates)
     return ConsentRelease(columns, replicates, summary)

@@ -96,8 +96,7 @@ def project_key(paths: Paths, params: Params) -> ProjectKey:
 def support_settings(params: Params) -> SupportSettings:
     """How the survey organisation makes its consent release (``outcomes.bootstrap_replicates`` and friends)."""
     s = params.outcomes
-    return SupportSettings(replicates=s.bootstrap_replicates, seed=params.seed, min_category_rows=s.min_category_rows,
-                           fpc=s.finite_population_correction)
+    return SupportSettings(replicates=s.bootstrap_replicates, seed=params.seed, min_category_rows=s.min_category_rows)
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:

@@ -109,6 +109,11 @@ OUTCOMES: dict[str, Outcome] = {
     )
 }
 ESTIMATORS = ("naive", "design", "weighted")
+#: Estimators the analysis can fit beyond the published ones: ``consent_weighted``
+#: weights by the survey weight over P(consent) only, treating the linked rows
+#: as if linkage had neither missed nor falsely linked anyone (how large the
+#: bias of ignoring linkage error is; benchmarks/simulation.py).
+EXTRA_ESTIMATORS = ("consent_weighted",)
 #: Planted effect (exposure name in truth/planted_effects.csv) -> (model, term).
 EFFECT_TERMS = {
     "ehc": ("main", "ehc"),
@@ -250,6 +255,16 @@ class Analysis:
     replicates
         Per (outcome, model, term), the weighted estimate in every bootstrap
         replicate (empty without replicates).
+    replicate_weights
+        Per (outcome, model), the analysis weights of the rows in every
+        replicate (rows x B; empty without replicates), for estimators built
+        on the weighted one (the false-link correction's bootstrap).
+    imputed_params
+        Per (outcome, model), the weighted fit's coefficients on each imputed
+        data set.
+    consent_weights
+        Per (outcome, model), the weights of the ``consent_weighted``
+        estimator when it was asked for (:data:`EXTRA_ESTIMATORS`).
     """
 
     estimates: pd.DataFrame
@@ -259,6 +274,9 @@ class Analysis:
     samples: dict[tuple[str, str], pd.Series] = field(default_factory=dict)
     imputations: dict[str, Imputed] = field(default_factory=dict)
     replicates: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
+    replicate_weights: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    consent_weights: dict[tuple[str, str], Weights] = field(default_factory=dict)
+    imputed_params: dict[tuple[str, str], list[pd.Series]] = field(default_factory=dict)
 
     @property
     def imputed(self) -> Imputed | None:
@@ -330,7 +348,7 @@ class _Sample:
 
 def analyse(extract: pd.DataFrame, params: OutcomesParams, *, seed: int, outcomes: tuple[str, ...] | None = None,
             models: tuple[str, ...] = tuple(MODELS), estimators: tuple[str, ...] = ESTIMATORS,
-            replicates: pd.DataFrame | None = None) -> Analysis:
+            replicates: pd.DataFrame | None = None, frame_sizes: dict[str, float] | None = None) -> Analysis:
     """Fit every outcome model on a (validated) research extract.
 
     Parameters
@@ -346,6 +364,9 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams, *, seed: int, outcome
     replicates
         The survey organisation's replicate file (``replicates.parquet``,
         rows keyed by ``research_id``); None: no bootstrap (sandwich only).
+    frame_sizes
+        Stratum -> frame pupils (DfE's frame totals), for the bootstrap's
+        finite-population correction; None: no correction.
     """
     variables = analysis_variables(extract)
     names = tuple(OUTCOMES) if outcomes is None else outcomes
@@ -378,6 +399,10 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams, *, seed: int, outcome
                                        trim_quantile=params.trim_quantile, min_propensity=params.min_propensity)
             out.weights[(name, model)] = weights
             out.samples[(name, model)] = rows
+            if "consent_weighted" in estimators:
+                out.consent_weights[(name, model)] = analysis_weights(
+                    extract[outcome.base_weight], pd.Series(sel.consent, index=extract.index), rows,
+                    trim_quantile=params.trim_quantile, min_propensity=params.min_propensity)
 
     # 3. Multiple imputation of missing covariates: once for the rows of the
     # NPD outcomes' models (with those outcomes), once for wellbeing's.
@@ -403,12 +428,14 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams, *, seed: int, outcome
             rows = out.samples[(name, model)]
             weights = out.weights[(name, model)]
             for estimator in estimators:
-                w = None if estimator == "naive" else (extract[outcome.base_weight].astype(float) if estimator == "design" else weights.weight)
+                w = (None if estimator == "naive" else extract[outcome.base_weight].astype(float) if estimator == "design"
+                     else out.consent_weights[(name, model)].weight if estimator == "consent_weighted" else weights.weight)
                 fits = [fit_model(v, outcome, model, rows, w, count_model=params.count_model, min_category_rows=params.min_category_rows)
                         for v in datasets]
                 out.fits[(name, model, estimator)] = fits[0]
                 tables.append(_pooled_rows(fits, datasets, rows, w, name, model, estimator, z))
                 if estimator == "weighted":
+                    out.imputed_params[(name, model)] = [f.result.params for f in fits]
                     boot_samples.append(_Sample(outcome, model, rows.to_numpy(), [c for c in fits[0].result.params.index], fits[0].family, datasets,
                                                 fits[0].alpha, [f.result.params for f in fits], w.loc[rows.to_numpy()].to_numpy(dtype=float)))
     out.estimates = pd.concat(tables, ignore_index=True)
@@ -417,7 +444,8 @@ def analyse(extract: pd.DataFrame, params: OutcomesParams, *, seed: int, outcome
     if replicates is not None and "weighted" in estimators and boot_samples:
         from sendlink.outcomes.bootstrap import run_replicates
 
-        out.replicates, ame_reps = run_replicates(extract, out.selections, boot_samples, replicates, params)
+        out.replicates, ame_reps = run_replicates(extract, out.selections, boot_samples, replicates, params, frame_sizes,
+                                                    keep_weights=out.replicate_weights)
         out.estimates = _with_bootstrap(out.estimates, out.replicates, ame_reps, boot_samples, z)
     return out
 

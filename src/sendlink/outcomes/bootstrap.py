@@ -13,16 +13,27 @@ times, gets the multiplier
 
     a_i = 1 - lambda_h + lambda_h (n_h / m_h) r_i,   lambda_h = sqrt(m_h (1 - f_h) / (n_h - 1)),
 
-with f_h = n_h / N_h the share of the stratum's frame pupils that responded
-(Rao and Wu 1988; Rao, Wu and Yue 1992). The factor (1 - f_h) is the
-finite-population correction: the target is the census value of *this*
-frame, of which the respondents are a sizeable part, so the variance is
-that of the estimate around it. (Without it, the variance is that around a
-super-population value.) Households are the resampling units: the survey
-sampled pupils one by one, not schools. Multipliers are hand-written (a few
-lines) because they must be made by the survey organisation, which refits
-its consent model with them (:mod:`sendlink.deidentify.analysis_support`),
-and reused by the researchers.
+The survey organisation releases the multipliers without a
+finite-population correction (lambda_h = 1). The correction belongs to each
+analysis: the target is the census value of *this* frame, and the
+Horvitz-Thompson variance carries (1 - pi_i) for each unit's final inclusion
+probability (sampled, responded, consented and linked), so the fraction is
+that of the analysis set, f_h = n_eff,h / N_h with Kish's effective size
+of the model's weighted rows in stratum h
+(:func:`sendlink.weighting.replicates.effective_fractions`), applied by
+rescaling, a' = 1 + sqrt(1 - f_h)(a - 1)
+(:func:`sendlink.weighting.replicates.with_fpc`); the link step and the
+consent model keep the uncorrected multipliers (further random phases
+among respondents). The first edition used f_h = respondents / N_h for every
+model, about four times the analysis sets' effective fractions, and its
+intervals were 10-15% too narrow against the census value
+(``benchmarks/results/simulation.md``). (Rao and Wu 1988; Rao, Wu and Yue
+1992.) Households are the resampling units: the survey sampled pupils one
+by one, not schools. Multipliers are hand-written (a few lines) because
+they must be made by the survey organisation, which refits its consent
+model with them (:mod:`sendlink.deidentify.analysis_support`), and reused
+by the researchers. With ``finite_population_correction: false`` the
+variance is that around a super-population value.
 
 In each replicate r the analysis (:func:`replicate_estimates`):
 
@@ -38,8 +49,10 @@ The bootstrap standard error is the standard deviation of the replicate
 estimates around the full-sample estimate. With multiple imputation the
 replicates are shared out among the imputations and combined by Rubin's
 rules (:func:`combine`). The survey's own non-response adjustment is not
-redone in each replicate (its classes are not in the extract): the survey
-weights are taken as given, a small understatement.
+redone in each replicate (its classes and the non-respondents are not in
+the extract): the survey weights are taken as given while the responding
+households are resampled, so the class totals vary from replicate to
+replicate, which errs on the wide side.
 """
 
 from __future__ import annotations
@@ -56,7 +69,9 @@ from sendlink.weighting.replicates import (
     CONSENT,
     MULTIPLIER,
     rao_wu_multipliers,
+    effective_fractions,
     sampling_fractions,
+    with_fpc,
 )
 
 __all__ = ["CONSENT", "MULTIPLIER", "Combined", "combine", "rao_wu_multipliers", "replicate_matrix", "run_replicates",
@@ -149,8 +164,15 @@ def replicate_matrix(extract: pd.DataFrame, replicates: pd.DataFrame, prefix: st
     return table.loc[ids.to_numpy(), columns].to_numpy(dtype=float)
 
 
-def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, replicates: pd.DataFrame, settings) -> tuple[dict, dict]:
+def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, replicates: pd.DataFrame, settings,
+                   frame_sizes: dict[str, float] | None = None, keep_weights: dict | None = None) -> tuple[dict, dict]:
     """Refit the link step, the weights and every weighted model in each replicate.
+
+    ``frame_sizes`` (stratum -> frame pupils, from DfE's frame totals) gives
+    each model's finite-population correction when
+    ``settings.finite_population_correction`` is set; without it there is none.
+    ``keep_weights``, if given, receives per (outcome, model) the rows'
+    analysis weights in every replicate (rows x B).
 
     Returns two mappings keyed by (outcome, model, term): the coefficient in
     every replicate with the imputation it used, ``(values, imputation)``,
@@ -187,7 +209,15 @@ def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, repli
             X = X.reindex(columns=s.columns, fill_value=0.0)
             per_m.append((X.to_numpy(dtype=float), data[s.outcome.name].to_numpy(dtype=float), data))
         base[(s.outcome.name, s.model)] = extract[s.outcome.base_weight].to_numpy(dtype=float)[rows]
-        prepared.append((s, per_m))
+        strata = extract["stratum"].astype(str).to_numpy()[rows]
+        if settings.finite_population_correction and frame_sizes:
+            fractions = effective_fractions(strata, s.weight, frame_sizes)
+            log.info("bootstrap: %s/%s finite-population fractions %s", s.outcome.name, s.model,
+                     ", ".join(f"{h} {f:.3f}" for h, f in fractions.items()))
+        else:
+            fractions = {}
+        scale = np.array([np.sqrt(1.0 - fractions.get(h, 0.0)) for h in strata])
+        prepared.append((s, per_m, scale))
     coefs: dict = {}
     ames: dict = {}
     which = np.arange(B) % M
@@ -204,14 +234,16 @@ def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, repli
                 p[rows] = consent_reps[rows, r] / (1.0 + np.exp(-np.clip(X @ params, -35, 35)))
             probability[respondents] = p
         m = which[r]
-        for s, per_m in prepared:
+        for s, per_m, scale in prepared:
             X, y, data = per_m[m]
             p = probability[s.outcome.respondents][s.rows]
             raw = base[(s.outcome.name, s.model)] / np.maximum(p, settings.min_propensity)
-            a_rows = a[s.rows]
+            a_rows = 1.0 + scale * (a[s.rows] - 1.0)
             cap = weighted_quantile(raw, settings.trim_quantile, a_rows) if settings.trim_quantile < 1 else np.inf
             w = np.minimum(raw, cap) * a_rows
             w = w / w.mean()
+            if keep_weights is not None:
+                keep_weights.setdefault((s.outcome.name, s.model), np.full((len(w), B), np.nan))[:, r] = w
             family = _family(s.family, y, X, w, s.params[m].to_numpy())
             try:
                 params = pd.Series(fit_params(y, X, family, w, start=s.params[m].to_numpy()), index=s.columns)
@@ -226,7 +258,7 @@ def run_replicates(extract: pd.DataFrame, selections: dict, samples: list, repli
         if (r + 1) % 25 == 0:
             log.info("bootstrap: %d of %d replicates", r + 1, B)
     full_ames = {}
-    for s, per_m in prepared:
+    for s, per_m, _ in prepared:
         for term in MODELS[s.model]:
             vals = [average_marginal_effects_matrix(s.params[m].to_numpy(), per_m[m][0], s.columns, s.weight, LINKS[s.family], (term,),
                                                     s.outcome.name).get(term, np.nan)

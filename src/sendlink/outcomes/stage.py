@@ -39,7 +39,7 @@ from sendlink import disclosure
 from sendlink.config import Paths
 from sendlink.io import StagedWrites, read_table
 from sendlink.outcomes import balance, linkage_error, sensitivity
-from sendlink.outcomes.analysis import EFFECT_TERMS, OUTCOMES, Analysis, analyse, read_extract
+from sendlink.outcomes.analysis import EFFECT_TERMS, ESTIMATORS, OUTCOMES, Analysis, analyse, read_extract
 from sendlink.outcomes.report import _count, _fmt, publish_estimates, publish_weights
 from sendlink.params import Params, load_params
 from sendlink.params.outcomes import OutcomesParams
@@ -362,18 +362,32 @@ def selection_summary(analysis: Analysis) -> dict[str, Any]:
     return out
 
 
-def fit(paths: Paths, params: Params) -> tuple[pd.DataFrame, Analysis, pd.DataFrame]:
+def frame_sizes(paths: Paths) -> dict[str, float] | None:
+    """Stratum -> frame pupils from DfE's frame totals (None when the file is absent: no finite-population correction)."""
+    from sendlink.deidentify.analysis_support import stratum_sizes
+
+    path = catalogue.FRAME_TOTALS.at(paths)
+    if not path.exists():
+        log.warning("no frame totals (%s): the bootstrap has no finite-population correction", path)
+        return None
+    return stratum_sizes(read_table(path))
+
+
+def fit(paths: Paths, params: Params, *, extra_estimators: tuple[str, ...] = ()) -> tuple[pd.DataFrame, Analysis, pd.DataFrame]:
     """Read the extract and fit every model: the analysis's estimates, deterministic.
 
     Returns the extract, the :class:`Analysis` (its estimates include the
     bootstrap standard errors when the replicate file is there, and the
     false-link-corrected estimates as estimator ``linkage_corrected``) and
-    the corrected estimates' own table. The evaluation stage calls this
+    the corrected estimates' own table. ``extra_estimators`` (from
+    :data:`sendlink.outcomes.analysis.EXTRA_ESTIMATORS`) are fitted too, for
+    the simulation; the published tables never ask for them. The evaluation stage calls this
     too, so it sees exactly the estimates the analysis published, at full
     precision.
     """
     extract = read_extract(catalogue.EXTRACT.at(paths))
-    analysis = analyse(extract, params.outcomes, seed=params.seed, replicates=read_replicates(paths))
+    analysis = analyse(extract, params.outcomes, seed=params.seed, replicates=read_replicates(paths), frame_sizes=frame_sizes(paths),
+                       estimators=ESTIMATORS + tuple(extra_estimators))
     corrected = linkage_error.corrected_estimates(extract, analysis, params.outcomes)
     # The corrected estimates join the others (estimator linkage_corrected).
     analysis.estimates = pd.concat([analysis.estimates, linkage_error.as_estimates(corrected, analysis)], ignore_index=True)

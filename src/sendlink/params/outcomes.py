@@ -57,8 +57,10 @@ class OutcomesParams(BaseModel):
         benchmarks say how many they use.
     finite_population_correction
         Whether the bootstrap's variance is that around this frame's census
-        value (True: the respondents are a sizeable share of the frame) or
-        around a super-population value (False).
+        value (True) or around a super-population value (False). Applied by
+        the analysis, per model, with the fraction of its analysis set
+        (Kish effective size over the stratum's frame pupils,
+        :func:`sendlink.weighting.replicates.effective_fractions`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

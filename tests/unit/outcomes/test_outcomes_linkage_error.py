@@ -37,7 +37,7 @@ def test_false_links_attenuate_and_the_correction_recovers_the_coefficient():
     X, y, lam = _linked_file(4000, 0.25, rng)
     naive = np.linalg.lstsq(X, y, rcond=None)[0]
     assert naive[1] < 1.7  # attenuated by about the false-link share (2 x 0.75 = 1.5)
-    beta, cov = fit_corrected(y, X, ["const", "unmet_need", "npd_x"], np.ones(len(y)), lam, "identity",
+    beta, cov, _ = fit_corrected(y, X, ["const", "unmet_need", "npd_x"], np.ones(len(y)), lam, "identity",
                               swap_survey=True, start=naive, references=200)
     assert beta[1] == pytest.approx(2.0, abs=3 * np.sqrt(cov[1, 1]))
     assert np.sqrt(cov[1, 1]) > 0
@@ -47,5 +47,37 @@ def test_with_every_link_right_the_correction_is_the_ordinary_fit():
     rng = np.random.default_rng(8)
     X, y, _ = _linked_file(500, 0.0, rng)
     ols = np.linalg.lstsq(X, y, rcond=None)[0]
-    beta, _ = fit_corrected(y, X, ["const", "unmet_need", "npd_x"], np.ones(len(y)), np.ones(len(y)), "identity", swap_survey=True, start=ols)
+    beta, _, _ = fit_corrected(y, X, ["const", "unmet_need", "npd_x"], np.ones(len(y)), np.ones(len(y)), "identity", swap_survey=True, start=ols)
     assert beta == pytest.approx(ols, abs=1e-8)
+
+
+def test_one_step_replicates_of_a_linear_model_are_the_exact_weighted_refits():
+    # With every link right and an identity link the corrected equations are
+    # weighted least squares, linear in beta: one step from the solution is
+    # the exact solution with the replicate's weights.
+    rng = np.random.default_rng(9)
+    X, y, _ = _linked_file(300, 0.0, rng)
+    ols = np.linalg.lstsq(X, y, rcond=None)[0]
+    reps_w = rng.gamma(2.0, 0.5, size=(len(y), 4))
+    beta, _, reps = fit_corrected(y, X, ["const", "unmet_need", "npd_x"], np.ones(len(y)), np.ones(len(y)), "identity",
+                                  swap_survey=True, start=ols, replicate_weights=reps_w)
+    for r in range(4):
+        sw = np.sqrt(reps_w[:, r])
+        exact = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
+        assert reps[r] == pytest.approx(exact, abs=1e-8)
+
+
+def test_bootstrap_of_the_corrected_estimate_matches_its_sampling_spread():
+    # Poisson-bootstrap weights on a file with 25% false links: the spread of
+    # the one-step replicates is about the estimator's spread over samples.
+    estimates, ses = [], []
+    for k in range(40):
+        rng = np.random.default_rng(100 + k)
+        X, y, lam = _linked_file(800, 0.25, rng)
+        start = np.linalg.lstsq(X, y, rcond=None)[0]
+        reps_w = rng.poisson(1.0, size=(len(y), 60)).astype(float)
+        beta, _, reps = fit_corrected(y, X, ["const", "unmet_need", "npd_x"], np.ones(len(y)), lam, "identity",
+                                      swap_survey=True, start=start, references=100, replicate_weights=reps_w)
+        estimates.append(beta[1])
+        ses.append(np.sqrt(np.nanmean((reps[:, 1] - beta[1]) ** 2)))
+    assert np.mean(ses) / np.std(estimates, ddof=1) == pytest.approx(1.0, abs=0.3)

@@ -87,3 +87,48 @@ def test_the_project_presets_are_valid_parameters():
     mnar = load_params(root / "presets" / "mnar_consent.yaml")
     assert mnar.synth.consent.outcome_effects and not base.synth.consent.outcome_effects
     assert mnar.synth.npd == base.synth.npd
+
+
+def test_finite_population_correction_uses_the_analysis_sets_fraction_not_the_respondents():
+    # Two random phases from a fixed frame: response (40%), then consent with
+    # unequal probabilities. The error of the weighted (Hajek) mean around the
+    # frame's own mean has variance with (1 - pi_i) of the *final* inclusion
+    # probabilities: the bootstrap over respondents is about right with the
+    # analysis set's effective fraction, and clearly too small with the
+    # respondents' share of the frame (the first edition's correction).
+    from sendlink.weighting.replicates import effective_fractions, with_fpc
+
+    rng = np.random.default_rng(7)
+    N = 2000
+    x = rng.random(N) < 0.5
+    y = rng.normal(0, 1, N) + 1.5 * x
+    target = y.mean()
+    p1, p2 = 0.4, np.where(x, 0.7, 0.3)
+    errors, by_share, by_effective = [], [], []
+    for _ in range(300):
+        resp = np.flatnonzero(rng.random(N) < p1)
+        consented = rng.random(len(resp)) < p2[resp]
+        w = np.where(consented, 1.0 / (p1 * p2[resp]), 0.0)
+        yr = y[resp]
+        errors.append((w * yr).sum() / w.sum() - target)
+        strata = np.zeros(len(resp), dtype=object)
+        a = rao_wu_multipliers(strata, None, 100, rng, fpc=False)
+        for fraction, out in ((len(resp) / N, by_share),
+                              (effective_fractions(strata[consented], w[consented], {0: N})["0"], by_effective)):
+            aa = with_fpc(a, strata, {"0": fraction})
+            reps = (w[:, None] * aa * yr[:, None]).sum(axis=0) / (w[:, None] * aa).sum(axis=0)
+            out.append(reps.var(ddof=1))
+    truth = np.var(errors)
+    assert np.mean(by_effective) / truth == pytest.approx(1.0, abs=0.17)
+    assert np.mean(by_share) / truth < 0.8 * np.mean(by_effective) / truth
+
+
+def test_rescaled_multipliers_equal_those_drawn_with_the_correction():
+    from sendlink.weighting.replicates import with_fpc
+
+    strata = np.array(["a"] * 30 + ["b"] * 50)
+    N = {"a": 120.0, "b": 150.0}
+    direct = rao_wu_multipliers(strata, N, 50, np.random.default_rng(3))
+    plain = rao_wu_multipliers(strata, N, 50, np.random.default_rng(3), fpc=False)
+    rescaled = with_fpc(plain, strata, {"a": 30 / 120, "b": 50 / 150})
+    assert np.allclose(direct, rescaled)
