@@ -61,6 +61,7 @@ class NpdParams(_Strict):
     male_share: Share
     move_rate_per_year: Share
     move_rate_deprivation: float
+    school_move_per_suspension: Share
     leave_rate_per_year: Share
     late_arrival_share_eal: Share
     ethnicity_shares: dict[str, Share]

@@ -125,6 +125,8 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
     answers = survey.potential_answers(frame, streams["frame"])
     frame = pd.concat([frame, answers], axis=1)
     frame = _plant_outcomes(frame, records, model, missed, suspensions, synth, p.absence_year_sd, streams["outcomes"])
+    if p.school_move_per_suspension > 0:  # drawn only when asked for, so other worlds are unchanged
+        _moves_after_suspension(frame, records, schools, suspensions, synth, np.random.default_rng([seed, 1616]))
     ks4 = _ks4(world, records, latent, frame, schools, synth, streams["attainment"])
     steps.update()
 
@@ -267,6 +269,39 @@ def _plant_outcomes(frame, records, model, missed, suspensions, synth: SynthPara
     frame.loc[both, "suspensions_y10_11"] = counts.sum(axis=1)
     frame["wellbeing_w2"] = outcomes.wellbeing_scores(synth.outcomes.wellbeing, terms, rng)
     return frame
+
+
+def _moves_after_suspension(frame, records, schools, suspensions, synth: SynthParams, rng) -> None:
+    """Suspended frame pupils change school in Year 11 (in place, in ``records.school``).
+
+    A pupil with k suspensions in Years 10-11 moves with probability
+    1 - (1 - q)^k, q = ``npd.school_move_per_suspension``: to alternative
+    provision in the LA if it has any, else to another secondary school
+    there. Managed moves and placements in alternative provision follow
+    suspensions (Timpson Review of School Exclusion, DfE 2019), and a child
+    who has moved school since the survey no longer matches the school the
+    parent reported, so missed links concentrate among the children with
+    the most suspensions: linkage error that depends on the outcome.
+    """
+    cohort = synth.npd.cohort_birth_year
+    t10, t11 = records.col(cohort + 16), records.col(cohort + 17)
+    rows = frame["pid"].to_numpy()
+    rows = rows[records.present[rows, t10] & records.present[rows, t11]]
+    k = suspensions[rows, t10] + suspensions[rows, t11]
+    q = synth.npd.school_move_per_suspension
+    movers = rows[rng.random(len(rows)) < 1.0 - (1.0 - q) ** k]
+    la_codes = schools["la_code"].to_numpy()
+    phase = schools["phase"].to_numpy()
+    codes = np.unique(la_codes)
+    for t in range(t11, records.school.shape[1]):
+        for who in movers[records.present[movers, t]]:
+            current = records.school[who, t]
+            la_code = la_codes[current] if current >= 0 else None
+            options = np.flatnonzero((la_codes == la_code) & (phase == "alternative_provision")) if la_code is not None else np.array([], int)
+            if not len(options):
+                options = np.flatnonzero((la_codes == (la_code if la_code is not None else codes[0])) & (phase == "secondary") & (np.arange(len(phase)) != current))
+            if len(options):
+                records.school[who, t] = options[rng.integers(0, len(options))] if t == t11 else records.school[who, t11]
 
 
 def _true_outcomes(cases: pd.DataFrame, ks4: pd.DataFrame, synth: SynthParams) -> dict[str, np.ndarray]:
