@@ -18,6 +18,7 @@ takes hours (it resumes where it stopped), the preset simulations less.
 | bootstrap | bootstrap_replicates.py | make report's 100 bootstrap replicates against 1,000 on the default world |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
+| demokey | demo_key_attack.py | what the public demo keys protect: research ids reversed, erased ids recovered |
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ BENCHMARKS = {
     "bootstrap": ["bootstrap_replicates.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],
+    "demokey": ["demo_key_attack.py"],
 }
 
 

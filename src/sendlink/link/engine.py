@@ -32,7 +32,7 @@ import pandas as pd
 from sendlink.link import assign, blocking, clerical, compare, model
 from sendlink.link.arrays import unique, unique_inverse
 from sendlink.link.features import Features, encode
-from sendlink.link.spine import NPD_KEY, SURVEY_KEY, RawSpine, check_columns
+from sendlink.link.spine import NPD_KEY, SURVEY_KEY, RawSpine, check_columns, without_future_dates
 from sendlink.params.linkage import LinkageParams, Thresholds
 
 __all__ = ["LINK_COLUMNS", "LinkResult", "decide", "empty_links", "link", "link_spines"]
@@ -220,6 +220,7 @@ def link_spines(
 
     n_s, n_n = len(survey), len(npd)
     check_columns(survey, npd)
+    survey, npd = without_future_dates(survey), without_future_dates(npd)
     log.info("linking %d survey records to %d NPD records", n_s, n_n)
     features = encode(survey, npd)
     lap("standardise_encode")

@@ -37,7 +37,7 @@ import pandas as pd
 
 from sendlink import disclosure
 from sendlink.config import Paths
-from sendlink.io import StagedWrites, read_table
+from sendlink.io import StagedWrites, read_table, remove_stale_temporaries
 from sendlink.outcomes import balance, linkage_error, sensitivity
 from sendlink.outcomes.analysis import EFFECT_TERMS, ESTIMATORS, OUTCOMES, Analysis, analyse, read_extract
 from sendlink.outcomes.report import _count, _fmt, publish_estimates, publish_weights
@@ -430,13 +430,15 @@ def run(paths: Paths | None = None, params: Params | None = None) -> StageResult
     """
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
+    remove_stale_temporaries(f.at(paths) for f in (catalogue.ESTIMATES, catalogue.WEIGHTS, catalogue.CONSENT_MODEL,
+                                                   catalogue.SENSITIVITY, catalogue.BALANCE, catalogue.TIPPING_POINTS, catalogue.SUMMARY))
     settings, rules = params.outcomes, params.disclosure
     extract, analysis, corrected = fit(paths, params)
     extras = analysis_extras(paths, settings, extract, analysis, corrected)
     sens = sensitivity_estimates(paths, settings, analysis, seed=params.seed)
     summ = summary(extract, analysis, settings, extras={k: v for k, v in extras.items() if not k.startswith("_")})
     written = []
-    with StagedWrites() as out:
+    with StagedWrites(private=False) as out:  # disclosure-checked: published to everyone
         written.append(out.table(publish_estimates(analysis.estimates, rules).reset_index(), catalogue.ESTIMATES.at(paths)))
         written.append(out.table(publish_weights(analysis.weight_summaries(), rules).reset_index(), catalogue.WEIGHTS.at(paths)))
         written.append(out.table(publish_consent_model(analysis, rules).reset_index(), catalogue.CONSENT_MODEL.at(paths)))
