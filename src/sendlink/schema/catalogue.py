@@ -177,6 +177,10 @@ HEADLINE = File("pages/_headline.md", "everyone", "The landing page's headline r
 FEBRL_RESULTS = File("benchmarks/results/febrl.json", "everyone", "Linkage of the public FEBRL sets.")
 VARIATION_RESULTS = File("benchmarks/results/link_variation.json", "everyone", "Linkage of a population from an independent generator.")
 SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bias and coverage of the estimators over many synthetic worlds.")
+DEGRADED_LINKAGE_RESULTS = File("benchmarks/results/simulation_degraded_linkage.json", "everyone",
+                                "The simulation in the degraded-linkage preset (linkage error that depends on the outcome).")
+MNAR_TIPPING_RESULTS = File("benchmarks/results/mnar_tipping.json", "everyone",
+                            "The MNAR preset's tipping points beside the dependence the preset builds in.")
 SIMULATION_FIGURE = File("benchmarks/results/simulation.png", "everyone", "The simulation's bias, coverage and standard-error ratios by class of effect.")
 
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
@@ -186,7 +190,7 @@ FILES: tuple[File, ...] = (
     SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
     *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, FRAME_TOTALS, REPLICATES,
     ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY, BALANCE, TIPPING_POINTS,
-    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS, SIMULATION_FIGURE,
+    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS, DEGRADED_LINKAGE_RESULTS, MNAR_TIPPING_RESULTS, SIMULATION_FIGURE,
 )
 
 #: The tables at their contracts' own paths, in data-flow order (what the data dictionary documents).
