@@ -14,7 +14,8 @@ takes hours (it resumes where it stopped), the preset simulations less.
 | scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
 | simulation | simulation.py | bias, coverage and SE ratios of the estimators over 200 seeds |
 | mnar | simulation.py --preset presets/mnar_consent.yaml --seeds 50 --replicates 0 | the same where consent depends on the unobserved outcome |
-| degraded | simulation.py --preset presets/degraded_linkage.yaml --seeds 50 --replicates 0 | the same with poorer identifiers (linkage errors) |
+| degraded | simulation.py --preset presets/degraded_linkage.yaml --seeds 50 --replicates 0 | the same with poorer identifiers and missed links that depend on suspensions |
+| mnartip | mnar_tipping.py | the MNAR preset's tipping points beside the actual delta of its worlds |
 | bootstrap | bootstrap_replicates.py | make report's 100 bootstrap replicates against 1,000 on the default world |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "simulation": ["simulation.py"],
     "mnar": ["simulation.py", "--preset", str(HERE.parent / "presets" / "mnar_consent.yaml"), "--seeds", "50", "--replicates", "0"],
     "degraded": ["simulation.py", "--preset", str(HERE.parent / "presets" / "degraded_linkage.yaml"), "--seeds", "50", "--replicates", "0"],
+    "mnartip": ["mnar_tipping.py"],
     "bootstrap": ["bootstrap_replicates.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],
