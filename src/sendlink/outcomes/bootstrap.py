@@ -68,10 +68,9 @@ import pandas as pd
 from sendlink.weighting.replicates import (
     CONSENT,
     MULTIPLIER,
-    rao_wu_multipliers,
     effective_fractions,
+    rao_wu_multipliers,
     sampling_fractions,
-    with_fpc,
 )
 
 __all__ = ["CONSENT", "MULTIPLIER", "Combined", "combine", "rao_wu_multipliers", "replicate_matrix", "run_replicates",

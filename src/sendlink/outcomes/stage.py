@@ -39,7 +39,14 @@ from sendlink import disclosure
 from sendlink.config import Paths
 from sendlink.io import StagedWrites, read_table, remove_stale_temporaries
 from sendlink.outcomes import balance, linkage_error, sensitivity
-from sendlink.outcomes.analysis import EFFECT_TERMS, ESTIMATORS, OUTCOMES, Analysis, analyse, read_extract
+from sendlink.outcomes.analysis import (
+    EFFECT_TERMS,
+    ESTIMATORS,
+    OUTCOMES,
+    Analysis,
+    analyse,
+    read_extract,
+)
 from sendlink.outcomes.report import _count, _fmt, publish_estimates, publish_weights
 from sendlink.params import Params, load_params
 from sendlink.params.outcomes import OutcomesParams
