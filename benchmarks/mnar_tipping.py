@@ -112,26 +112,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pupils", type=int, default=40000)
     parser.add_argument("--las", type=int, default=8)
     parser.add_argument("--preset", type=Path, default=ROOT / "presets" / "mnar_consent.yaml")
+    parser.add_argument("--report", action="store_true", help="only rebuild the report from the runs in mnar_tipping.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("sendlink").setLevel(logging.ERROR)
     from sendlink.params import load_params
 
-    base = load_params(args.preset).model_dump(mode="json")
-    tables, seconds = [], []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        t = time.perf_counter()
-        tables.append(one_seed(seed, base, args.pupils, args.las))
-        seconds.append(time.perf_counter() - t)
-        log.info("seed %d: %.0f s", seed, seconds[-1])
-    runs = pd.concat(tables, ignore_index=True)
-    runs["overturned"] = np.where(runs["delta_estimate_zero"].notna(),
-                                  np.sign(runs["actual_delta"]) == np.sign(runs["delta_estimate_zero"]), False) & \
-        (runs["actual_delta"].abs() >= runs["delta_estimate_zero"].abs())
+    if args.report:
+        old = json.loads((RESULTS / "mnar_tipping.json").read_text())
+        runs = pd.DataFrame(old["runs"])
+        tables = list(range(old["seeds"]))
+        seconds = [old["median_seconds_per_seed"]]
+    else:
+        base = load_params(args.preset).model_dump(mode="json")
+        tables, seconds = [], []
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            t = time.perf_counter()
+            tables.append(one_seed(seed, base, args.pupils, args.las))
+            seconds.append(time.perf_counter() - t)
+            log.info("seed %d: %.0f s", seed, seconds[-1])
+        runs = pd.concat(tables, ignore_index=True)
+
+    def beyond(tip: pd.Series) -> pd.Series:
+        """The actual delta has the tipping point's sign and at least its size."""
+        return (tip.notna() & (np.sign(runs["actual_delta"]) == np.sign(tip)) & (runs["actual_delta"].abs() >= tip.abs())).astype(float)
+
+    runs["overturned"] = beyond(runs["delta_estimate_zero"])
+    runs["interval_reaches_zero"] = beyond(runs["delta_interval_zero"])
+    runs["same_sign"] = (np.sign(runs["actual_delta"]) == np.sign(runs["delta_estimate_zero"])).astype(float)
     by = runs.groupby(["outcome", "term"], sort=False).agg(
         seeds=("seed", "nunique"), estimate=("estimate", "mean"), tipping_point=("delta_estimate_zero", "mean"),
         tipping_interval=("delta_interval_zero", "mean"), actual_delta=("actual_delta", "mean"),
-        actual_delta_sd=("actual_delta", "std"), overturned=("overturned", "mean"), share_not_analysable=("share_not_analysable", "mean"),
+        actual_delta_sd=("actual_delta", "std"), same_sign=("same_sign", "mean"), overturned=("overturned", "mean"),
+        interval_reaches_zero=("interval_reaches_zero", "mean"), share_not_analysable=("share_not_analysable", "mean"),
     ).reset_index()
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {"preset": str(args.preset.relative_to(ROOT)), "seeds": len(tables), "first_seed": args.first_seed, "pupils_per_year_group": args.pupils,
@@ -145,14 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         "Per conclusion (a main-model weighted effect whose 95% interval excludes no difference): the tipping point (the delta at which "
         "the estimate reaches no difference; and where its interval first does), and the **actual delta** of that world: the same "
         "weighted model fitted on every wave-1 respondent's true values, among the non-analysable minus among the analysable. "
-        "Same scale, per unit of the term. *Overturned* = share of seeds where the actual delta has the tipping point's sign and "
-        "at least its size.", "",
-        "| outcome | term | seeds | estimate | tipping point (estimate) | tipping point (interval) | actual delta (SD over seeds) | overturned | not analysable |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Same scale, per unit of the term. Shares over seeds: *same sign* (the actual delta points the way that would overturn the "
+        "conclusion), *estimate overturned* (it has the tipping point's sign and at least its size), *interval reaches zero* (the "
+        "same against the interval's tipping point). A conclusion is a term whose interval excluded zero in that seed, so the "
+        "number of seeds differs by row.", "",
+        "| outcome | term | seeds | estimate | tipping point (estimate) | tipping point (interval) | actual delta (SD over seeds) | same sign | estimate overturned | interval reaches zero | not analysable |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in by.itertuples(index=False):
         lines.append(f"| {r.outcome} | {r.term} | {r.seeds} | {r.estimate:+.3f} | {r.tipping_point:+.2f} | {r.tipping_interval:+.2f} | "
-                     f"{r.actual_delta:+.3f} ({r.actual_delta_sd if np.isfinite(r.actual_delta_sd) else float('nan'):.3f}) | {r.overturned:.2f} | "
+                     f"{r.actual_delta:+.3f} ({r.actual_delta_sd:.3f}) | {r.same_sign:.2f} | {r.overturned:.2f} | {r.interval_reaches_zero:.2f} | "
                      f"{r.share_not_analysable:.2f} |")
     (RESULTS / "mnar_tipping.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     log.info("written %s", RESULTS / "mnar_tipping.md")
