@@ -1,7 +1,8 @@
 """Run every benchmark in turn (``make bench``); each writes to ``benchmarks/results/``.
 
-Long: the national-scale linkage (9.1 M pupils) and the simulation (at
-least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
+Long: the national-scale linkage (9.1 M pupils) takes tens of minutes; the
+simulation (200 seeds of the whole chain, 50 bootstrap replicates each)
+takes hours (it resumes where it stopped), the preset simulations less.
 ``--only NAME ...`` runs a subset. None of this is part of ``make test``.
 
 | name | script | measures |
@@ -11,7 +12,11 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | variation | link_variation.py | an independent generator's kinds of error: recall per kind |
 | cohort | link_cohort.py | linkage of the default cohort: pairs, time, quality |
 | scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
-| simulation | simulation.py | bias and coverage of the estimators over seeds |
+| simulation | simulation.py | bias, coverage and SE ratios of the estimators over 200 seeds |
+| mnar | simulation.py --preset presets/mnar_consent.yaml --seeds 50 --replicates 0 | the same where consent depends on the unobserved outcome |
+| degraded | simulation.py --preset presets/degraded_linkage.yaml --seeds 50 --replicates 0 | the same with poorer identifiers and missed links that depend on suspensions |
+| mnartip | mnar_tipping.py | the MNAR preset's tipping points beside the actual delta of its worlds |
+| bootstrap | bootstrap_replicates.py | make report's 100 bootstrap replicates against 1,000 on the default world |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
 | pprl_accuracy | pprl_accuracy.py | encoded vs plain linkage on the cohort, FEBRL4 and the independent generator |
@@ -35,6 +40,10 @@ BENCHMARKS = {
     "cohort": ["link_cohort.py", "--out", str(HERE / "results" / "link_cohort.json")],
     "scale": ["scale_benchmark.py"],
     "simulation": ["simulation.py"],
+    "mnar": ["simulation.py", "--preset", str(HERE.parent / "presets" / "mnar_consent.yaml"), "--seeds", "50", "--replicates", "0"],
+    "degraded": ["simulation.py", "--preset", str(HERE.parent / "presets" / "degraded_linkage.yaml"), "--seeds", "50", "--replicates", "0"],
+    "mnartip": ["mnar_tipping.py"],
+    "bootstrap": ["bootstrap_replicates.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],
     "pprl_accuracy": ["pprl_accuracy.py"],

@@ -112,7 +112,10 @@ def test_scanner_finds_nothing_in_the_new_extract(built, scanner):
     project, _ = built
     result = scan([project.research], scanner)
     assert result.clean, result.summary()
-    assert len(result.scanned) == 5
+    # Three extracts, the k-anonymity report, the README, DfE's frame totals and
+    # the survey organisation's replicate weights: every file is scanned.
+    assert {p.name for p in result.scanned} == {"extract.parquet", "extract_strict.parquet", "extract_loose.parquet", "k_anonymity.json",
+                                                "README.md", "frame_totals.csv", "replicates.parquet"}
 
 
 def test_scanner_catches_a_real_identifier_planted_in_the_extract(built, scanner, tmp_path):

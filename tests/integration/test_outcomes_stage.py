@@ -74,26 +74,34 @@ def evaluated(project, result):
 def test_stage_writes_its_tables_and_the_summary_without_truth(project, result):
     paths, _, _ = project
     names = {p.name for p in result.written}
-    assert names == {"estimates.csv", "weights.csv", "consent_model.csv", "sensitivity.csv", "summary.json"}
+    assert names == {"estimates.csv", "weights.csv", "consent_model.csv", "sensitivity.csv", "balance.csv", "tipping_points.csv", "summary.json"}
     assert catalogue.SUMMARY.at(paths) in result.written
     assert "evaluation" not in result.summary and result.summary["linkage"]["precision"] is None
     assert all(entry["census_value"] is None for entry in result.summary["effects"])
+    assert result.summary["version"] == 2
+    # The survey organisation released replicates, so the headline intervals are the bootstrap's.
+    assert result.summary["variance"]["headline"] == "bootstrap" and result.summary["variance"]["replicates"] > 0
+    assert {"estimand", "imputation", "selection", "balance", "sensitivity", "linkage_correction"} <= set(result.summary)
+    assert result.summary["balance"]["analysable_weighted"]["categories"] > 0
 
 
 def test_evaluation_completes_the_summary(project, evaluated):
     paths, _, _ = project
     summary = json.loads(catalogue.SUMMARY.at(paths).read_text())
     assert summary == evaluated.summary
-    assert summary["version"] == 1
+    assert summary["version"] == 2
     assert summary["linkage"]["quality_report"] == catalogue.LINKAGE_QUALITY.path and summary["linkage"]["precision"] < 1
     assert len(summary["effects"]) == len(read_table(truth.TRUE_EFFECTS.at(paths)))
     for entry in summary["effects"]:
         assert entry["census_value"] is not None and entry["generating_value"] is not None
-        assert {"estimate", "ci_low", "ci_high", "effect", "n"} <= set(entry["weighted"])
+        assert {"estimate", "ci_low", "ci_high", "effect", "n", "se_sandwich", "se_bootstrap", "variance", "ame"} <= set(entry["weighted"])
+        assert entry["weighted"]["variance"] == "bootstrap" and entry["weighted"]["se"] == entry["weighted"]["se_bootstrap"]
 
 
 def test_published_tables_pass_disclosure_control(project, result):
     paths, params, _ = project
+    balance = pd.read_csv(catalogue.BALANCE.at(paths))
+    assert "families" not in balance.columns  # counts are not published, small categories blanked
     for file, counts in ((catalogue.ESTIMATES, ("n",)), (catalogue.WEIGHTS, ("n", "n_trimmed", "effective_n")), (catalogue.CONSENT_MODEL, ("n_with",))):
         table = pd.read_csv(file.at(paths), dtype=str, keep_default_na=False)
         numbers = table[[c for c in table.columns if c in counts or c in ("effect", "coef", "se", "odds_ratio", "median")]]

@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sendlink.schema",),
     ("sendlink.keys",),  # the rules for secret keys, shared by the register and the research ids
     ("sendlink.disclosure",),  # used by every stage that publishes a table
+    ("sendlink.weighting",),  # survey weighting shared by the survey organisation and the researchers
     ("sendlink.synth",),  # the stages, in data-flow order
     ("sendlink.consent",),
     ("sendlink.link",),

@@ -15,9 +15,12 @@ from truth) cannot drift apart:
 
 Definitions (also in the data dictionary):
 
-* persistent absence in Years 10-11: sessions missed over both years are
-  10% or more of sessions possible; defined only for pupils on roll in
-  state schools in both years (otherwise missing);
+* persistent absence, per academic year as DfE defines it: 10% or more of
+  that year's possible sessions missed (``npd_persistent_absence_y10``,
+  ``_y11``); the older two-year measure (sessions over both years pooled,
+  ``npd_persistent_absence_y10_11``) is kept for comparison. All are
+  defined only for pupils on roll in state schools in both years
+  (otherwise missing);
 * suspensions in Years 10-11: total over both years (no exclusion row
   means none), same condition;
 * ``school_phase``: mainstream (primary or secondary), special, or
@@ -130,6 +133,11 @@ def npd_attributes(
     rate = out["npd_sessions_missed_y10_11"] / out["npd_sessions_possible_y10_11"]
     out["npd_absence_rate_y10_11"] = rate.round(4)
     out["npd_persistent_absence_y10_11"] = pd.array(np.where(rate.notna(), rate >= PA_THRESHOLD, pd.NA), dtype="boolean")
+    for label, year in (("y10", y10), ("y11", y11)):
+        one = absence[absence["academic_year"] == year].set_index("upn")
+        year_rate = ((one["sessions_authorised"] + one["sessions_unauthorised"]) / one["sessions_possible"]).reindex(out.index)
+        year_rate = year_rate.where(out["npd_on_roll_y10_11"].to_numpy())
+        out[f"npd_persistent_absence_{label}"] = pd.array(np.where(year_rate.notna(), year_rate >= PA_THRESHOLD, pd.NA), dtype="boolean")
     exclusions = _read(npd_dir, catalogue.EXCLUSIONS, index)
     exclusions = exclusions[exclusions["academic_year"].isin([y10, y11])]
     susp = exclusions.groupby("upn")["suspensions"].sum().reindex(out.index).fillna(0).astype(int)

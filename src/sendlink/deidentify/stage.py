@@ -5,8 +5,11 @@ Run by DfE and the survey organisation together.
 **In:** the consent status and the survey organisation's holdings
 (``data/survey_org/``), DfE's match results (``data/linkage/links.parquet``)
 and the NPD (``data/synthetic/npd/``). **Out:** the de-identified research
-extract and its two sensitivity versions, the k-anonymity report and a
-readable README, all in ``data/research/``, written together or not at all.
+extract and its two sensitivity versions, the k-anonymity report, a
+readable README, and what DfE and the survey organisation release beside the
+extract for the analysis (:mod:`sendlink.deidentify.analysis_support`: the
+frame totals, each row's consent probability, the bootstrap replicates), all
+in ``data/research/``, written together or not at all.
 
 The three parties each do their part (:mod:`sendlink.deidentify.parties`);
 the data provider then checks the release (k-anonymity, school clusters,
@@ -27,7 +30,8 @@ from sendlink import schema
 from sendlink.config import Paths
 from sendlink.consent import permitted_ids
 from sendlink.consent.files import ConsentFiles
-from sendlink.deidentify import kanon
+from sendlink.deidentify import analysis_support, kanon
+from sendlink.deidentify.analysis_support import SupportSettings
 from sendlink.deidentify.attributes import npd_attributes
 from sendlink.deidentify.keys import ProjectKey, load_key, school_pseudonyms
 from sendlink.deidentify.parties import LinkRule, dfe_side, researcher_file, survey_side
@@ -89,6 +93,12 @@ def project_key(paths: Paths, params: Params) -> ProjectKey:
     )
 
 
+def support_settings(params: Params) -> SupportSettings:
+    """How the survey organisation makes its consent release (``outcomes.bootstrap_replicates`` and friends)."""
+    s = params.outcomes
+    return SupportSettings(replicates=s.bootstrap_replicates, seed=params.seed, min_category_rows=s.min_category_rows)
+
+
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Order and type the columns as the :data:`EXTRACT` contract says.
 
@@ -134,12 +144,17 @@ def build_extracts(
     year: int,
     *,
     links_path: str | Path = "links",
-) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    support: SupportSettings,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any], dict[str, pd.DataFrame]]:
     """Build the three extracts in memory: the parties' parts, joined and checked.
 
-    Returns the extracts (conformed to :data:`EXTRACT`, validated) and the
+    Returns the extracts (conformed to :data:`EXTRACT`, validated), the
     report (k-anonymity, school clusters, link rules, the key's source and
-    fingerprint). Reads no file but the NPD tables and the holdings.
+    fingerprint) and the releases beside them for the analysis
+    (:mod:`sendlink.deidentify.analysis_support`: ``frame_totals`` and,
+    with replicates, ``replicates``; their consent probabilities are
+    columns of the extracts). Reads no file but the NPD tables and the
+    holdings.
     """
     linkable = permitted_ids(status, "linkage")
     joined: dict[str, pd.DataFrame] = {}
@@ -156,6 +171,13 @@ def build_extracts(
         cases[name] = survey.cases
     settings = kanon.Settings(p.k, tuple(p.quasi_identifiers), tuple(p.suppression_order), p.rare_need_min_rows)
     protected, report = kanon.anonymise(joined, cases, settings)
+    # DfE's frame totals and the survey organisation's consent release.
+    extras: dict[str, pd.DataFrame] = {"frame_totals": analysis_support.frame_totals(npd_dir, year)}
+    release = analysis_support.consent_release(protected, cases, holdings_dir, analysis_support.stratum_sizes(extras["frame_totals"]),
+                                               support)
+    protected = {name: frame.assign(**release.columns[name]) for name, frame in protected.items()}
+    if release.replicates is not None:
+        extras["replicates"] = release.replicates
     clusters: dict[str, dict[str, int]] = {}
     out: dict[str, pd.DataFrame] = {}
     for name, frame in protected.items():
@@ -166,7 +188,8 @@ def build_extracts(
     report["rows"] = {name: int(len(f)) for name, f in out.items()}
     report["linked_rows"] = {name: int(f["npd_linked"].sum()) for name, f in out.items()}
     report["key"] = {"source": key.source, "fingerprint": key.fingerprint}
-    return out, report
+    report["consent_release"] = release.summary
+    return out, report, extras
 
 
 def run(paths: Paths | None = None, params: Params | None = None) -> ExtractResult:
@@ -192,18 +215,22 @@ def run(paths: Paths | None = None, params: Params | None = None) -> ExtractResu
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
     remove_stale_temporaries([*(f.at(paths) for f in catalogue.EXTRACTS.values()), catalogue.K_ANONYMITY.at(paths),
-                              catalogue.RESEARCH_README.at(paths)])
+                              catalogue.RESEARCH_README.at(paths), catalogue.FRAME_TOTALS.at(paths), catalogue.REPLICATES.at(paths)])
     key = project_key(paths, params)
     files = ConsentFiles(paths)
     links_path = catalogue.LINKS.at(paths)
     status = read_table(files.status)
     links = read_table(links_path)
-    extracts, report = build_extracts(status, files.holdings, links, paths.npd, key, params.deidentify,
-                                      params.synth.survey.frame_year, links_path=links_path)
+    extracts, report, extras = build_extracts(status, files.holdings, links, paths.npd, key, params.deidentify,
+                                              params.synth.survey.frame_year, links_path=links_path,
+                                              support=support_settings(params))
     written: list[Path] = []
     with StagedWrites(private=False) as out:  # de-identified: the researchers' files
         for name, frame in extracts.items():
             written.append(out.table(frame, catalogue.EXTRACTS[name].at(paths)))
+        written.append(out.table(extras["frame_totals"], catalogue.FRAME_TOTALS.at(paths)))
+        if "replicates" in extras:
+            written.append(out.table(extras["replicates"], catalogue.REPLICATES.at(paths)))
         written.append(out.json(report, catalogue.K_ANONYMITY.at(paths)))
         written.append(out.text(readme(report), catalogue.RESEARCH_README.at(paths)))
     result = ExtractResult(

@@ -16,9 +16,11 @@ So the coefficient an analysis model converges to is not the generating
 one. The reference for checking an estimator is therefore the **census
 value**: the same analysis model fitted, unweighted, on *every* frame pupil
 (the SEND Futures population), with the answers every family would have
-given (the potential answers in ``truth/frame.parquet``) and the NPD
+given (the potential answers in ``truth/frame.parquet``), the NPD
 variables derived by exactly the extract's code
-(:func:`sendlink.deidentify.attributes.npd_attributes`). An estimator that
+(:func:`sendlink.deidentify.attributes.npd_attributes`) and, where the NPD
+has no early-years result (a pupil who arrived later), the result the
+pupil would have had: the complete data that multiple imputation aims at. An estimator that
 recovers the census value has corrected for sampling, non-response,
 consent and linkage; the distance between the census and the generating
 value is the analysis model's own misspecification, which no weighting can
@@ -51,6 +53,14 @@ ANSWER_COLUMNS = {
     "school_experience_w1": "p1_school_experience",
     "wellbeing_w2": "yp2_life_satisfaction",
 }
+#: truth/frame.parquet column -> the NPD column it completes (unrecorded prior attainment).
+POTENTIAL_COLUMNS = {
+    "potential_eyfsp_total_points": "npd_eyfsp_total_points",
+    "potential_phonics_mark": "npd_phonics_mark",
+    "potential_ks1_reading": "npd_ks1_reading",
+    "potential_ks1_writing": "npd_ks1_writing",
+    "potential_ks1_maths": "npd_ks1_maths",
+}
 
 
 def frame_rows(paths: Paths, frame_year: int) -> pd.DataFrame:
@@ -72,22 +82,27 @@ def frame_rows(paths: Paths, frame_year: int) -> pd.DataFrame:
     rows = npd.reindex(frame["upn"].to_numpy()).reset_index(drop=True)
     for truth_column, extract_column in ANSWER_COLUMNS.items():
         rows[extract_column] = frame[truth_column].to_numpy()
+    # Prior attainment the NPD lacks (a pupil not yet on roll when assessed)
+    # is taken as it would have been: the target of the imputation.
+    for truth_column, extract_column in POTENTIAL_COLUMNS.items():
+        if truth_column in frame.columns:
+            rows[extract_column] = rows[extract_column].astype(object).where(rows[extract_column].notna(), frame[truth_column].to_numpy())
     rows["survey_id"] = frame["survey_id"].to_numpy()
     return rows
 
 
-def census_fits(rows: pd.DataFrame, *, test_level: float = 0.05) -> dict[tuple[str, str], object]:
-    """Fit every outcome model on all frame pupils, unweighted."""
+def census_fits(rows: pd.DataFrame, *, count_model: str) -> dict[tuple[str, str], object]:
+    """Fit every outcome model on all frame pupils, unweighted (the count model as the analysis's)."""
     variables = analysis_variables(rows)
     fits = {}
     for name, outcome in OUTCOMES.items():
         for model in MODELS:
             keep = complete_rows(variables, name, model)
-            fits[(name, model)] = fit_model(variables, outcome, model, keep, None, cluster=False, test_level=test_level)
+            fits[(name, model)] = fit_model(variables, outcome, model, keep, None, cluster=False, count_model=count_model)
     return fits
 
 
-def census_values(paths: Paths, frame_year: int, *, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+def census_values(paths: Paths, frame_year: int, *, count_model: str, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """The census value of every reported term of every model.
 
     Returns
@@ -98,7 +113,7 @@ def census_values(paths: Paths, frame_year: int, *, rows: pd.DataFrame | None = 
     """
     rows = frame_rows(paths, frame_year) if rows is None else rows
     out = []
-    for (name, model), fit in census_fits(rows).items():
+    for (name, model), fit in census_fits(rows, count_model=count_model).items():
         table = fit.effects(MODELS[model])
         for r in table.itertuples(index=False):
             out.append({"outcome": name, "model": model, "term": r.term, "family": fit.family, "n": fit.n,
@@ -284,7 +299,7 @@ def evaluate_run(paths: Paths, params: Params, extract: pd.DataFrame, analysis, 
     from sendlink.outcomes.analysis import analyse, read_extract
 
     planted = truth.planted_effects(paths)
-    census = census_values(paths, params.synth.survey.frame_year)
+    census = census_values(paths, params.synth.survey.frame_year, count_model=params.outcomes.count_model)
     cmp = comparison(analysis.estimates, census, planted)
     mapper = research_id_mapper(paths, params)
     errors = {"main": link_errors(paths, extract, mapper)}
@@ -292,7 +307,8 @@ def evaluate_run(paths: Paths, params: Params, extract: pd.DataFrame, analysis, 
         path = catalogue.EXTRACTS[name].at(paths)
         if path.is_file():
             errors[name] = link_errors(paths, read_extract(path), mapper)
-    cleaned = analyse(without_false_matches(extract, errors["main"].false_research_ids), params.outcomes, estimators=("naive", "weighted"))
+    cleaned = analyse(without_false_matches(extract, errors["main"].false_research_ids), params.outcomes, seed=params.seed,
+                      estimators=("naive", "weighted"))
     parts = [analysis.estimates.assign(extract="main")]
     if sensitivity is not None:
         parts.append(sensitivity[sensitivity["extract"] != "main"])

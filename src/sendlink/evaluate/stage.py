@@ -33,8 +33,7 @@ from sendlink.evaluate import truth
 from sendlink.evaluate.linkage import QualityReport, write_linkage_quality
 from sendlink.evaluate.outcomes import Evaluation, evaluate_run
 from sendlink.io import remove_stale_temporaries, write_json
-from sendlink.outcomes.analysis import analyse, read_extract
-from sendlink.outcomes.stage import effect_rows, sensitivity_estimates
+from sendlink.outcomes.stage import effect_rows, fit, sensitivity_estimates
 from sendlink.params import Params, load_params
 from sendlink.schema import catalogue
 
@@ -113,9 +112,8 @@ def run(paths: Paths | None = None, params: Params | None = None, *, baselines: 
     # The analysis is deterministic: fitting it again here gives the estimates the
     # analysis stage published, at full precision, without the researchers' files
     # ever holding anything from the truth.
-    extract = read_extract(catalogue.EXTRACT.at(paths))
-    analysis = analyse(extract, params.outcomes)
-    sensitivity = sensitivity_estimates(paths, params.outcomes, analysis)
+    extract, analysis, _ = fit(paths, params)
+    sensitivity = sensitivity_estimates(paths, params.outcomes, analysis, seed=params.seed)
     outcomes = evaluate_run(paths, params, extract, analysis, sensitivity)
     effects = effect_rows(analysis.estimates, outcomes.planted, outcomes.census)
     completed = complete_summary(summary, quality, outcomes, effects)

@@ -24,6 +24,16 @@ For notebooks, tests and the simulation:
   :func:`weight_summary`;
 * published outputs :func:`publish_estimates`, :func:`publish_weights`,
   :func:`describe_by_provision`, :func:`forest_plot`.
+
+The second edition's methods, each in its module: selection in two steps
+(:mod:`~sendlink.outcomes.selection`, on the shared building blocks of
+:mod:`sendlink.weighting`), the replicate-weight bootstrap
+(:mod:`~sendlink.outcomes.bootstrap`), multiple imputation
+(:mod:`~sendlink.outcomes.imputation`), marginal effects
+(:mod:`~sendlink.outcomes.margins`), balance against the frame
+(:mod:`~sendlink.outcomes.balance`), delta-adjustment tipping points
+(:mod:`~sendlink.outcomes.sensitivity`) and the false-link correction
+(:mod:`~sendlink.outcomes.linkage_error`).
 """
 
 from sendlink.outcomes.analysis import (

@@ -3,8 +3,8 @@
 Every outcome model is a generalised linear model fitted by statsmodels:
 
 * :func:`fit_logistic` (binary outcome; effects are odds ratios),
-* :func:`fit_count` (counts: Poisson, or negative binomial when the counts
-  are overdispersed; effects are rate ratios),
+* :func:`fit_count` (counts: Poisson with robust errors, or a
+  pre-specified negative binomial; effects are rate ratios),
 * :func:`fit_linear` (continuous outcome; effects are differences).
 
 Weights and standard errors
@@ -19,30 +19,35 @@ variance is the sandwich (linearisation) estimator clustered by school:
 ``cov_type="cluster"`` with the usual small-sample factor
 G/(G-1) x (N-1)/(N-K). Assumptions: schools are independent of each other;
 the weights are treated as fixed (the estimation of the consent model is
-ignored, which usually makes the intervals slightly conservative); with no
-cluster given, each row is its own cluster (HC1).
+ignored: the simulation in ``benchmarks/`` found these standard errors up
+to about 15% too small for some effects, so the headline intervals come
+from the replicate-weight bootstrap, :mod:`sendlink.outcomes.bootstrap`,
+which re-estimates the weights); with no cluster given, each row is its
+own cluster (HC1).
 
-statsmodels warns that robust covariances are "not fully supported" with
-``var_weights``: for the canonical links used here (logit, log for Poisson,
-identity) the result equals the textbook sandwich (checked against a closed
-form in the tests), so the warning is silenced where these helpers fit.
+The design matrix and the weighted fit (:func:`design`, :func:`fit_glm`)
+live in :mod:`sendlink.weighting.glm`, shared with the survey
+organisation's consent model, and are re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    PerfectSeparationWarning,
-    SpecificationWarning,
-)
+
+# The design matrix and the weighted fit are shared with the survey
+# organisation's consent model (sendlink.weighting); re-exported here.
+from sendlink.weighting.glm import RANK_TOLERANCE, cluster_codes, design, fit_glm, fit_params
+
+__all__ = [
+    "FITTERS", "RANK_TOLERANCE", "SCALES", "ModelFit", "Overdispersion", "cluster_codes", "design", "fit_count", "fit_glm",
+    "fit_linear", "fit_logistic", "fit_params", "overdispersion",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,111 +148,6 @@ class ModelFit:
         return pd.DataFrame(rows)
 
 
-#: A column is dropped as collinear when the share of its sum of squares not
-#: explained by the columns before it is below this.
-RANK_TOLERANCE = 1e-10
-
-
-def design(frame: pd.DataFrame, terms: list[str] | tuple[str, ...], *, min_count: int = 0,
-           keep: tuple[str, ...] = ()) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Design matrix: an intercept ``const`` and ``terms``, unestimable columns dropped.
-
-    An indicator (a 0/1 column) not in ``keep`` that is set, or unset, in
-    fewer than ``min_count`` rows is dropped too: a category that rare adds
-    almost nothing to the adjustment and, in a logistic model, is often
-    perfectly predicted, so its rows join the reference category instead.
-
-    A term that takes one value only in ``frame`` (a category nobody in the
-    sample has, a missing-value flag that is never set), or that is a linear
-    combination of the intercept and the terms before it (two flags that are
-    always set together), cannot be estimated and would make the model
-    singular: it is dropped and named in the second return value. Terms are
-    considered in the order given, so list the ones that matter first.
-    """
-    X = frame.loc[:, list(terms)].astype(float)
-    sparse = []
-    if min_count > 0:
-        for term in terms:
-            column = X[term]
-            if term not in keep and column.isin([0.0, 1.0]).all():
-                ones = int(column.sum())
-                if 0 < ones < min_count or 0 < len(column) - ones < min_count:
-                    sparse.append(term)
-        X = X.drop(columns=sparse)
-    X.insert(0, "const", 1.0)
-    # Greedy Gram-Schmidt on the cross-product matrix (k x k, cheap): a
-    # column is kept when the part of it not explained by the columns kept
-    # before it is more than a rounding error.
-    gram = X.T.to_numpy() @ X.to_numpy()
-    kept: list[int] = []
-    chol = np.zeros_like(gram)
-    for j in range(gram.shape[0]):
-        row = np.zeros(len(kept))
-        for i, k in enumerate(kept):
-            row[i] = (gram[k, j] - chol[i, :i] @ row[:i]) / chol[i, i]
-        residual = gram[j, j] - row @ row
-        if residual > RANK_TOLERANCE * max(gram[j, j], 1e-300):
-            chol[len(kept), : len(kept)] = row
-            chol[len(kept), len(kept)] = np.sqrt(residual)
-            kept.append(j)
-    names = list(X.columns)
-    dropped = tuple(sparse) + tuple(names[j] for j in range(1, len(names)) if j not in kept)
-    return X.iloc[:, kept], tuple(t for t in terms if t in dropped)
-
-
-def cluster_codes(groups, n: int) -> np.ndarray:
-    """Integer cluster codes; no groups, or a missing group, makes a row its own cluster."""
-    if groups is None:
-        return np.arange(n)
-    labels = pd.Series(np.asarray(groups, dtype=object))
-    if len(labels) != n:
-        raise ValueError("groups must have one value per row")
-    codes = pd.factorize(labels)[0]  # missing labels get -1
-    # A row without a cluster (a school too small to be given a pseudonym)
-    # is a cluster of its own.
-    missing = codes < 0
-    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
-    return codes
-
-
-def fit_glm(y, X: pd.DataFrame, family, weights=None, groups=None):
-    """Fit a GLM with probability weights and a cluster-robust covariance.
-
-    Parameters
-    ----------
-    y, X
-        Outcome and design (an intercept column included, see :func:`design`).
-    family
-        A statsmodels family instance.
-    weights
-        Probability weights (``var_weights``), or None for unweighted.
-    groups
-        Cluster of each row (the school), or None for each row its own
-        cluster (the HC1 variance).
-    """
-    y = np.asarray(y, dtype=float)
-    w = None if weights is None else np.asarray(weights, dtype=float)
-    if w is not None:
-        if (w < 0).any() or not np.isfinite(w).all():
-            raise ValueError("weights must be finite and non-negative")
-        # Scale to mean 1: estimates and robust variances do not depend on
-        # the scale, but a Gaussian model's scale parameter would.
-        w = w / w.mean()
-    codes = cluster_codes(groups, len(y))
-    model = sm.GLM(y, X, family=family, var_weights=w)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
-    for w in caught:
-        if issubclass(w.category, SpecificationWarning) and "cov_type not fully supported" in str(w.message):
-            continue
-        if issubclass(w.category, PerfectSeparationWarning | ConvergenceWarning):
-            log.warning("%s model: %s", type(family).__name__, w.message)
-        # Numerical warnings from a model on the edge of separation add
-        # nothing to the message above.
-    return result
-
-
 def _clusters(groups, n: int) -> int:
     return int(np.unique(cluster_codes(groups, n)).size)
 
@@ -307,24 +207,33 @@ def overdispersion(y, mu, n_params: int, weights=None, groups=None) -> Overdispe
     return Overdispersion(alpha=alpha, se=se, z=z, p_value=float(stats.norm.sf(z)), pearson_ratio=pearson)
 
 
-def fit_count(y, X: pd.DataFrame, weights=None, groups=None, test_level: float = 0.05) -> ModelFit:
+def fit_count(y, X: pd.DataFrame, weights=None, groups=None, model: str = "poisson") -> ModelFit:
     """Count model for a non-negative integer outcome; effects are rate ratios.
 
-    Fits a Poisson model, tests for overdispersion (:func:`overdispersion`);
-    when alpha is significantly above 0 at ``test_level``, refits as a
-    negative binomial (NB2) GLM with alpha fixed at its moment estimate.
-    Either way the rate ratios are consistent when the log-mean model is
-    right (both are quasi-likelihood estimators, and the sandwich variance
-    does not rely on the variance function), so the choice is about
-    efficiency; it is made once per data set and reported.
+    The model is fixed in advance (``model``), never chosen by a test on the
+    same data:
+
+    * ``poisson``: Poisson regression with the robust (sandwich) variance.
+      The rate ratios are consistent whenever the log-mean model is right,
+      whatever the variance, and the target does not depend on a
+      dispersion parameter;
+    * ``negative_binomial``: NB2 with alpha fixed at its moment estimate
+      (:func:`overdispersion`), estimated afresh in every fit. More
+      efficient when counts are overdispersed, but its weights depend on
+      alpha, so under a misspecified mean model so does its target.
+
+    The Cameron-Trivedi overdispersion test is computed either way and
+    reported as a diagnostic (:attr:`ModelFit.overdispersion`).
     """
+    if model not in ("poisson", "negative_binomial"):
+        raise ValueError(f"count model must be 'poisson' or 'negative_binomial', got {model!r}")
     poisson = fit_glm(y, X, sm.families.Poisson(), weights, groups)
     test = overdispersion(y, poisson.fittedvalues, X.shape[1], weights, groups)
     n, k = len(X), _clusters(groups, len(X))
-    if test.alpha > 0 and test.p_value < test_level:
-        nb = fit_glm(y, X, sm.families.NegativeBinomial(alpha=test.alpha), weights, groups)
-        return ModelFit("negative_binomial", nb, n, k, weights is not None, alpha=test.alpha, overdispersion=test)
-    log.info("counts not significantly overdispersed (alpha %.3f, p %.3f): Poisson model kept", test.alpha, test.p_value)
+    if model == "negative_binomial":
+        alpha = max(test.alpha, 1e-8)
+        nb = fit_glm(y, X, sm.families.NegativeBinomial(alpha=alpha), weights, groups)
+        return ModelFit("negative_binomial", nb, n, k, weights is not None, alpha=alpha, overdispersion=test)
     return ModelFit("poisson", poisson, n, k, weights is not None, overdispersion=test)
 
 

@@ -62,9 +62,11 @@ def publish_estimates(estimates: pd.DataFrame, rules: disclosure.DisclosureParam
     pandas.DataFrame
         Indexed by (outcome, model, estimator, term); columns ``n``
         (rounded), ``effect``, ``effect_low``, ``effect_high`` (odds/rate
-        ratios or differences) and ``coef``, ``se`` (model scale). A row
-        whose model is too small, or whose exposure is too rare or too
-        common, shows ``c`` throughout.
+        ratios or differences) and ``coef``, ``se`` (model scale), and when
+        the estimates have them ``se_sandwich``, ``se_bootstrap`` (``se``
+        is the bootstrap's where there is one) and the average marginal effect
+        ``ame``, ``ame_low``, ``ame_high``. A row whose model is too small,
+        or whose exposure is too rare or too common, shows ``c`` throughout.
     """
     rows = []
     for r in estimates.itertuples(index=False):
@@ -77,6 +79,10 @@ def publish_estimates(estimates: pd.DataFrame, rules: disclosure.DisclosureParam
             "effect": _fmt(r.effect), "effect_low": _fmt(r.effect_low), "effect_high": _fmt(r.effect_high),
             "coef": _fmt(r.coef), "se": _fmt(r.se),
         }
+        # Second edition: both standard errors, which one the interval uses, and the marginal effect.
+        for name in ("se_sandwich", "se_bootstrap", "ame", "ame_low", "ame_high"):
+            if hasattr(r, name):
+                values[name] = _fmt(getattr(r, name))
         if small:
             values = dict.fromkeys(values, SUPPRESSED)
         rows.append({"outcome": r.outcome, "model": r.model, "estimator": r.estimator, "term": r.term, "scale": r.scale, **values})

@@ -22,13 +22,21 @@ Definitions (assumptions stated)
   area (``NEED_GROUPS``; blanked counts as ``unknown``), ethnicity major group, and prior attainment (the
   cohort has no KS2): EYFSP total points
   per 10, phonics mark per 10, KS1 mean point score over reading, writing
-  and maths (``KS1_POINTS``). Missing prior attainment is set to 0 with a
-  missing-value indicator, so pupils without it stay in the model; so do
-  sex, IDACI and ethnicity when k-anonymity blanked them (an "unknown"
-  indicator or category).
-* **Outcomes.** Persistent absence over Years 10-11 (0/1), suspensions over
-  Years 10-11 (count), Attainment 8 (points), the young person's life
-  satisfaction at wave 2 (0-10).
+  and maths (``KS1_POINTS``). What is not known is left missing (NaN) here:
+  prior attainment of pupils who arrived after an assessment, an IDACI
+  quintile or sex blanked for k-anonymity, an unanswered question. The
+  analysis fills these by multiple imputation
+  (:mod:`sendlink.outcomes.imputation`, :data:`IMPUTED`) and recomputes the
+  interactions from the imputed values (:func:`derive_terms`). Ethnicity
+  and area of need blanked for k-anonymity keep an "unknown" category of
+  their own (a handful of rows; imputing a six-way category adds nothing).
+* **Outcomes.** Persistent absence as DfE defines it, per academic year
+  (10% or more of the year's possible sessions missed): the share of Years
+  10 and 11 in which the pupil was persistently absent (0, 0.5 or 1), for
+  pupils on roll in both years, modelled as two yearly binary outcomes (a
+  binomial model with two trials); suspensions over Years 10-11 (count);
+  Attainment 8 (points); the young person's life satisfaction at wave 2
+  (0-10).
 """
 
 from __future__ import annotations
@@ -36,27 +44,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Primary need -> broad area of need (SEND Code of Practice 6.28-6.35):
-#: communication and interaction (CI), cognition and learning (CL), social,
-#: emotional and mental health (SEMH), sensory and/or physical (SP), other
-#: or not assessed (OTH_NSA). Broad areas, not the 13 types, because rare
-#: types have too few pupils to adjust for one by one and because the
-#: extract may already show them as broad areas (k-anonymity generalises
-#: rare types to their area); the area codes themselves map to themselves.
-NEED_GROUPS = {
-    "SLCN": "CI", "ASD": "CI", "CI": "CI",
-    "SPLD": "CL", "MLD": "CL", "SLD": "CL", "PMLD": "CL", "CL": "CL",
-    "SEMH": "SEMH",
-    "HI": "SP", "VI": "SP", "MSI": "SP", "PD": "SP", "SP": "SP",
-    "OTH": "OTH_NSA", "NSA": "OTH_NSA", "OTH_NSA": "OTH_NSA",
-}
-NEED_REFERENCE = "CI"
+# The need and ethnicity groupings are shared with the selection steps'
+# predictors (sendlink.weighting.predictors), defined there once.
+from sendlink.weighting.predictors import (
+    ETHNIC_GROUPS,
+    ETHNIC_REFERENCE,
+    NEED_GROUPS,
+    NEED_REFERENCE,
+)
+
 #: Need categories with an indicator (``unknown``: blanked for k-anonymity).
 NEED_DUMMIES = (*sorted(set(NEED_GROUPS.values()) - {NEED_REFERENCE}), "unknown")
-#: Ethnicity major group -> analysis group (White is the reference). A value
-#: blanked for k-anonymity counts as Unknown.
-ETHNIC_GROUPS = {"White": "White", "Mixed": "Mixed", "Asian": "Asian", "Black": "Black", "Other": "Other", "Unknown": "Unknown"}
-ETHNIC_REFERENCE = "White"
 #: KS1 teacher assessment -> points (an assumed ordinal scale; the 2016
 #: frameworks first, then the pre-2016 levels some records still carry).
 KS1_POINTS = {
@@ -67,23 +65,46 @@ KS1_POINTS = {
 EXPOSURES = ("ehc", "unmet_need", "satisfaction")
 MODIFIERS = ("unmet_need_x_fsm", "school_experience", "unmet_need_x_school_experience")
 COVARIATES = (
-    "fsm", "male", "sex_unknown", "eal", "idaci_quintile", "idaci_unknown",
+    "fsm", "male", "eal", "idaci_quintile",
     *(f"need_{g}" for g in NEED_DUMMIES),
     *(f"ethnicity_{g}" for g in sorted(set(ETHNIC_GROUPS.values()) - {ETHNIC_REFERENCE})),
-    "eyfsp", "eyfsp_missing", "phonics", "phonics_missing", "ks1", "ks1_missing",
+    "eyfsp", "phonics", "ks1",
 )
+#: Model -> the terms it reports (then the covariates).
+MODELS: dict[str, tuple[str, ...]] = {
+    "main": EXPOSURES,
+    "modification": (*EXPOSURES, *MODIFIERS),
+}
+#: GLM link of each family (for predictions and marginal effects).
+LINKS = {"logistic": "logit", "poisson": "log", "negative_binomial": "log", "linear": "identity"}
+
+
+def model_terms(model: str) -> tuple[str, ...]:
+    """Every term of a model: its reported terms, then the covariates."""
+    return (*MODELS[model], *COVARIATES)
+
+
+#: Terms that may be missing and are imputed (everything else is known for
+#: every linked row); interactions are derived from them afterwards.
+IMPUTED = ("unmet_need", "satisfaction", "school_experience", "fsm", "male", "eal", "idaci_quintile", "eyfsp", "phonics", "ks1")
+#: Interaction -> the two terms it multiplies.
+DERIVED = {
+    "unmet_need_x_fsm": ("unmet_need", "fsm"),
+    "unmet_need_x_school_experience": ("unmet_need", "school_experience"),
+}
+#: Outcome -> the extract column(s) it is made from (several: their mean).
 OUTCOME_COLUMNS = {
-    "persistent_absence": "npd_persistent_absence_y10_11",
-    "suspensions": "npd_suspensions_y10_11",
-    "attainment8": "npd_attainment8",
-    "wellbeing": "yp2_life_satisfaction",
+    "persistent_absence": ("npd_persistent_absence_y10", "npd_persistent_absence_y11"),
+    "suspensions": ("npd_suspensions_y10_11",),
+    "attainment8": ("npd_attainment8",),
+    "wellbeing": ("yp2_life_satisfaction",),
 }
 #: Extract columns :func:`analysis_variables` reads.
 REQUIRED_COLUMNS = (
     "npd_sen_provision", "npd_fsm", "npd_sex", "npd_eal", "npd_idaci_quintile", "npd_primary_need", "npd_ethnicity",
     "npd_eyfsp_total_points", "npd_phonics_mark", "npd_ks1_reading", "npd_ks1_writing", "npd_ks1_maths",
     "npd_school_cluster", "p1_unmet_need", "p1_satisfaction_support", "p1_school_experience",
-    *OUTCOME_COLUMNS.values(),
+    *(c for columns in OUTCOME_COLUMNS.values() for c in columns),
 )
 
 
@@ -126,32 +147,38 @@ def analysis_variables(rows: pd.DataFrame) -> pd.DataFrame:
     out["unmet_need_x_school_experience"] = unmet * school
 
     out["fsm"] = fsm
-    # Quasi-identifiers blanked for k-anonymity get an "unknown" category of
-    # their own rather than losing the row.
     sex = rows["npd_sex"].astype("object")
-    out["male"] = (sex == "M").to_numpy(dtype=float)
-    out["sex_unknown"] = (~sex.isin(["F", "M"])).to_numpy(dtype=float)
+    out["male"] = np.where(sex.isin(["F", "M"]), (sex == "M").to_numpy(dtype=float), np.nan)
     out["eal"] = _float(rows["npd_eal"])
-    idaci = _float(rows["npd_idaci_quintile"])
-    out["idaci_quintile"] = np.where(np.isnan(idaci), 0.0, idaci)
-    out["idaci_unknown"] = np.isnan(idaci).astype(float)
+    out["idaci_quintile"] = _float(rows["npd_idaci_quintile"])
+    # Need and ethnicity blanked for k-anonymity: a category of their own.
     need = rows["npd_primary_need"].astype("object").map(NEED_GROUPS).fillna("unknown")
     for group in NEED_DUMMIES:
         out[f"need_{group}"] = (need == group).to_numpy(dtype=float)
     ethnic = rows["npd_ethnicity"].astype("object").map(ETHNIC_GROUPS).fillna("Unknown")
     for group in sorted(set(ETHNIC_GROUPS.values()) - {ETHNIC_REFERENCE}):
         out[f"ethnicity_{group}"] = (ethnic == group).to_numpy(dtype=float)
-    # Prior attainment: 0 plus an indicator when missing.
-    eyfsp = _float(rows["npd_eyfsp_total_points"]) / 10.0
-    phonics = _float(rows["npd_phonics_mark"]) / 10.0
+    # Prior attainment (missing where the pupil was not assessed: imputed later).
+    out["eyfsp"] = _float(rows["npd_eyfsp_total_points"]) / 10.0
+    out["phonics"] = _float(rows["npd_phonics_mark"]) / 10.0
     ks1_parts = np.column_stack([rows[f"npd_ks1_{s}"].astype("object").map(KS1_POINTS).astype(float).to_numpy() for s in ("reading", "writing", "maths")])
     known = (~np.isnan(ks1_parts)).sum(axis=1)
-    ks1 = np.nansum(ks1_parts, axis=1) / np.where(known > 0, known, np.nan)
-    for name, value in (("eyfsp", eyfsp), ("phonics", phonics), ("ks1", ks1)):
-        missing = np.isnan(value)
-        out[name] = np.where(missing, 0.0, value)
-        out[f"{name}_missing"] = missing.astype(float)
+    with np.errstate(invalid="ignore"):
+        out["ks1"] = np.nansum(ks1_parts, axis=1) / np.where(known > 0, known, np.nan)
+    out.loc[~in_frame, ["male", "idaci_quintile"]] = np.nan
 
-    for name, column in OUTCOME_COLUMNS.items():
-        out[name] = _float(rows[column])
-    return out
+    for name, columns in OUTCOME_COLUMNS.items():
+        values = np.column_stack([_float(rows[c]) for c in columns])
+        out[name] = values.mean(axis=1)  # NaN unless every column is known
+    return derive_terms(out)
+
+
+def derive_terms(variables: pd.DataFrame) -> pd.DataFrame:
+    """Recompute the interactions (:data:`DERIVED`) from their parts, in place; returns the frame.
+
+    Called after imputation so an interaction is the product of the imputed
+    values ("passive" imputation), never imputed on its own.
+    """
+    for name, (a, b) in DERIVED.items():
+        variables[name] = variables[a].to_numpy(dtype=float) * variables[b].to_numpy(dtype=float)
+    return variables

@@ -1,5 +1,13 @@
 """Analysis weights: survey weight x inverse probability of consent and link.
 
+Second edition: the probability comes from the two selection steps of
+:mod:`sendlink.outcomes.selection` (consent fitted by the survey
+organisation on every respondent, linkage by the researchers), and
+:func:`analysis_weights` turns it into trimmed weights. The single
+researcher-side model described below (:func:`consent_propensity`) was the
+first edition's; it is kept for comparison and teaching, not used by the
+analysis.
+
 Only families who gave permission, and whose child was then found in the
 NPD, contribute to a linked analysis. Permission is less common among
 FSM, EAL and minority-ethnic families, and among families whose child is
@@ -58,61 +66,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from sendlink.outcomes.models import design, fit_glm
-from sendlink.outcomes.variables import ETHNIC_GROUPS, ETHNIC_REFERENCE, NEED_GROUPS, NEED_REFERENCE
+from sendlink.weighting.glm import design, fit_glm
+from sendlink.weighting.predictors import answer_predictors, frame_predictors
 
 log = logging.getLogger(__name__)
-
-#: Columns of the extract the consent model reads.
-CONSENT_COLUMNS = (
-    "strand", "frame_sen_provision", "frame_fsm", "frame_eal", "frame_ethnicity", "frame_idaci_quintile",
-    "frame_sex", "frame_primary_need", "p2_responded", "p1_school_experience", "p1_unmet_need", "p1_satisfaction_support",
-)
-_LIKERT = (1, 2, 4, 5)  # 3 is the reference category
-
-
-def _flag(series: pd.Series) -> np.ndarray:
-    return series.astype("boolean").fillna(False).to_numpy(dtype=float)
-
-
-def _categories(out: pd.DataFrame, prefix: str, values: pd.Series, levels: list, missing: bool = True) -> None:
-    """Indicators of ``levels`` (the reference left out) and of a missing value."""
-    for level in levels:
-        out[f"{prefix}_{level}"] = values.eq(level).fillna(False).to_numpy(dtype=float)
-    if missing:
-        out[f"{prefix}_missing"] = values.isna().to_numpy(dtype=float)
-
-
-def frame_predictors(extract: pd.DataFrame) -> pd.DataFrame:
-    """Predictors known for every sampled case (the frame and the design).
-
-    Values blanked for k-anonymity form a category of their own.
-    """
-    out = pd.DataFrame(index=extract.index)
-    out["face_to_face"] = (extract["strand"].astype("object") == "face_to_face").to_numpy(dtype=float)
-    _categories(out, "frame_provision", extract["frame_sen_provision"].astype("object"), ["E"])
-    out["frame_fsm"] = _flag(extract["frame_fsm"])
-    out["frame_eal"] = _flag(extract["frame_eal"])
-    _categories(out, "frame_sex", extract["frame_sex"].astype("object"), ["M"])
-    ethnic = extract["frame_ethnicity"].astype("object").map(ETHNIC_GROUPS)
-    _categories(out, "frame_ethnicity", ethnic, sorted(set(ETHNIC_GROUPS.values()) - {ETHNIC_REFERENCE}))
-    need = extract["frame_primary_need"].astype("object").map(NEED_GROUPS)
-    _categories(out, "frame_need", need, sorted(set(NEED_GROUPS.values()) - {NEED_REFERENCE}))
-    quintile = pd.to_numeric(extract["frame_idaci_quintile"], errors="coerce")
-    _categories(out, "frame_idaci", quintile, [2, 3, 4, 5])
-    out["answered_wave2"] = _flag(extract["p2_responded"])
-    return out
-
-
-def answer_predictors(extract: pd.DataFrame) -> pd.DataFrame:
-    """Predictors from the parent's wave-1 answers, with unanswered as a category."""
-    out = pd.DataFrame(index=extract.index)
-    for name, column in (("school_experience", "p1_school_experience"), ("satisfaction", "p1_satisfaction_support")):
-        _categories(out, name, pd.to_numeric(extract[column], errors="coerce"), list(_LIKERT))
-    unmet = extract["p1_unmet_need"].astype("boolean")
-    out["unmet_need"] = unmet.fillna(False).to_numpy(dtype=float)
-    out["unmet_need_missing"] = unmet.isna().to_numpy(dtype=float)
-    return out
 
 
 @dataclass
@@ -236,7 +193,8 @@ class Weights:
     n_floored: int
 
 
-def analysis_weights(base: pd.Series, probability: pd.Series, sample: pd.Series, *, trim_quantile: float = 0.99, min_propensity: float = 0.02) -> Weights:
+def analysis_weights(base: pd.Series, probability: pd.Series, sample: pd.Series, *, trim_quantile: float = 0.99, min_propensity: float = 0.02,
+                     ) -> Weights:
     """Survey weight x inverse probability of being analysable, trimmed.
 
     Parameters
@@ -260,7 +218,9 @@ def analysis_weights(base: pd.Series, probability: pd.Series, sample: pd.Series,
         raise ValueError("every row of the analysis sample needs a survey weight and a probability")
     floored = sample & (p < min_propensity)
     raw = np.where(sample, b / np.maximum(p, min_propensity), np.nan)
-    cap = float(np.quantile(raw[sample], trim_quantile)) if trim_quantile < 1 else np.inf
+    # The cap is the inverted empirical CDF's quantile, the rule the bootstrap
+    # replicates apply with their multipliers (sendlink.outcomes.bootstrap).
+    cap = float(np.quantile(raw[sample], trim_quantile, method="inverted_cdf")) if trim_quantile < 1 else np.inf
     trimmed = sample & (raw > cap)
     final = np.where(sample, np.minimum(raw, cap), np.nan)
     return Weights(pd.Series(final, index=base.index, name="weight"), pd.Series(raw, index=base.index, name="untrimmed"), cap, int(trimmed.sum()), int(floored.sum()))

@@ -118,22 +118,52 @@ def parse_params(data: Mapping[str, Any], source: str = PARAMS_FILE) -> Params:
     return params
 
 
+#: Top-level key of a parameter file that builds on another one (a preset).
+EXTENDS_KEY = "extends"
+
+
 def load_params(path: str | Path | None = None) -> Params:
-    """Read and validate ``params.yaml`` (the project's, by default).
+    """Read and validate ``params.yaml`` (the project's, by default) or a preset built on it.
+
+    A file with a top-level ``extends: OTHER.yaml`` (a path relative to the
+    file) is a *preset*: ``OTHER.yaml`` is read first and this file's values
+    are laid over it mapping by mapping (a mapping updates the same mapping
+    key by key; any other value replaces it), so a preset lists only what it
+    changes (``presets/*.yaml``). Presets may extend presets. The merged
+    whole is validated as one file, so a preset cannot add an unknown key.
 
     Raises
     ------
     ParameterError
-        If the file is missing, is not YAML, or does not validate.
+        If the file (or one it extends) is missing or is not YAML, if
+        presets extend each other in a circle, or if the result does not
+        validate.
     """
     path = Path(path) if path is not None else Paths.discover().params
+    return parse_params(_read(path, ()), str(path))
+
+
+def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not path.is_file():
-        raise ParameterError(f"{path}: parameter file not found")
+        raise ParameterError(f"{path}: parameter file not found" + (f" (extended by {seen[-1]})" if seen else ""))
+    if path.resolve() in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
+        raise ParameterError(f"{path}: presets extend each other in a circle ({chain})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_params(data if data is not None else {}, str(path))
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"{path}: expected a mapping of sections at the top level")
+    data = dict(data)
+    base_name = data.pop(EXTENDS_KEY, None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str):
+        raise ParameterError(f"{path}: '{EXTENDS_KEY}' must be the path of another parameter file")
+    return _merge(_read(path.parent / base_name, (*seen, path.resolve())), data)
 
 
 def _merge(base: Any, changes: Any) -> Any:

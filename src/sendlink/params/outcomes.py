@@ -6,6 +6,8 @@ so a misspelt key or a value out of range stops the run with the key's path name
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -34,10 +36,31 @@ class OutcomesParams(BaseModel):
         joins the reference category in that model: so rare a category
         adjusts for almost nothing and invites perfect prediction. Exposures
         are never dropped.
-    overdispersion_alpha
-        Significance level of the test for overdispersion of counts: if the
-        Poisson model's conditional variance is significantly larger than the
-        mean, suspensions are modelled as negative binomial.
+    count_model
+        The model for counts (suspensions), fixed in advance: ``poisson``
+        (Poisson regression with robust standard errors: consistent for the
+        rate ratios whatever the variance, and its target does not depend
+        on a dispersion parameter) or ``negative_binomial`` (NB2, its
+        dispersion estimated by moments in every fit and every bootstrap
+        replicate). No data-driven switch: a pre-test makes the estimate
+        depend on the test's outcome. The overdispersion test is still
+        reported as a diagnostic.
+    imputations
+        Imputed data sets for missing covariates (multiple imputation by
+        chained equations, :mod:`sendlink.outcomes.imputation`); 0 analyses
+        complete cases only.
+    bootstrap_replicates
+        Replicates of the replicate-weight bootstrap
+        (:mod:`sendlink.outcomes.bootstrap`) that the survey organisation
+        releases and the analysis uses for the headline intervals; 0 falls
+        back to the sandwich. ``make report`` uses this value; the
+        benchmarks say how many they use.
+    finite_population_correction
+        Whether the bootstrap's variance is that around this frame's census
+        value (True) or around a super-population value (False). Applied by
+        the analysis, per model, with the fraction of its analysis set
+        (Kish effective size over the stratum's frame pupils,
+        :func:`sendlink.weighting.replicates.effective_fractions`).
     uneven_linkage_column, uneven_linkage_recall
         A sensitivity analysis of linkage that works less well for some
         groups: the linked cases of each group of ``uneven_linkage_column``
@@ -54,11 +77,12 @@ class OutcomesParams(BaseModel):
     trim_quantile: float = Field(gt=0.5, le=1.0)
     min_propensity: float = Field(gt=0.0, lt=0.5)
     min_category_rows: int = Field(ge=0)
-    overdispersion_alpha: float = Field(gt=0.0, lt=0.5)
-    # Defaults: no sensitivity run (an empty recall table), so code that builds
-    # these parameters by hand need not know about it.
-    uneven_linkage_column: str = "frame_ethnicity"
-    uneven_linkage_recall: dict[str, float] = Field(default_factory=dict)
+    count_model: Literal["poisson", "negative_binomial"]
+    imputations: int = Field(ge=0, le=200)
+    bootstrap_replicates: int = Field(ge=0, le=2000)
+    finite_population_correction: bool
+    uneven_linkage_column: str
+    uneven_linkage_recall: dict[str, float]
 
     @field_validator("uneven_linkage_recall")
     @classmethod

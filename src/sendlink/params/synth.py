@@ -61,6 +61,7 @@ class NpdParams(_Strict):
     male_share: Share
     move_rate_per_year: Share
     move_rate_deprivation: float
+    school_move_per_suspension: Share
     leave_rate_per_year: Share
     late_arrival_share_eal: Share
     ethnicity_shares: dict[str, Share]
@@ -160,10 +161,18 @@ class SurveyParams(_Strict):
         return self
 
 
+#: Outcomes consent may depend on (the MNAR preset): the frame's true values.
+CONSENT_OUTCOMES = ("persistent_absence", "suspensions", "attainment8", "wellbeing")
+
+
 class ConsentGenParams(_Strict):
     events_until: dt.date
     base_rate: Share
     effects: dict[str, float]
+    #: Log-odds of consent per SD of the child's (later) true outcome: consent
+    #: that depends on what the analysis wants to measure, which the survey
+    #: cannot observe (missing not at random). Empty in the default world.
+    outcome_effects: dict[str, float]
     parent_scope_agreement: Share
     asked_again_wave2: bool
     withdrawal_rate: Share
@@ -185,6 +194,13 @@ class ConsentGenParams(_Strict):
         total = sum(self.withdrawal_levels.values())
         if abs(total - 1) > 1e-9:
             raise ValueError(f"withdrawal_levels add to {total}, not 1")
+        return self
+
+    @model_validator(mode="after")
+    def _known_outcomes(self) -> ConsentGenParams:
+        unknown = set(self.outcome_effects) - set(CONSENT_OUTCOMES)
+        if unknown:
+            raise ValueError(f"outcome_effects: unknown outcome(s) {sorted(unknown)}; known: {list(CONSENT_OUTCOMES)}")
         return self
 
 

@@ -181,10 +181,16 @@ EXTRACT_LOOSE = File("data/research/extract_loose.parquet", "researchers", "The 
 EXTRACTS = {"main": EXTRACT, "strict": EXTRACT_STRICT, "loose": EXTRACT_LOOSE}
 K_ANONYMITY = File("data/research/k_anonymity.json", "researchers", "The k-anonymity report of the extracts.")
 RESEARCH_README = File("data/research/README.md", "researchers", "What the research files are and what was done to them.")
+FRAME_TOTALS = File("data/research/frame_totals.csv", "researchers",
+                    "DfE's counts of frame pupils by category and stratum (rounded, small counts blanked): for balance checks and the bootstrap.")
+REPLICATES = File("data/research/replicates.parquet", "researchers",
+                  "The survey organisation's bootstrap replicates of the main extract's rows: multipliers, survey weights and consent probabilities per replicate.")
 ESTIMATES = File("data/research/analysis/estimates.csv", "researchers", "Every model's estimates, disclosure-checked.")
 WEIGHTS = File("data/research/analysis/weights.csv", "researchers", "The distribution of the analysis weights, disclosure-checked.")
 CONSENT_MODEL = File("data/research/analysis/consent_model.csv", "researchers", "Odds ratios of the consent-and-link model, disclosure-checked.")
 SENSITIVITY = File("data/research/analysis/sensitivity.csv", "researchers", "Estimates on the strict and loose extracts, disclosure-checked.")
+BALANCE = File("data/research/analysis/balance.csv", "researchers", "Standardised differences of frame characteristics against DfE's frame totals, disclosure-checked.")
+TIPPING_POINTS = File("data/research/analysis/tipping_points.csv", "researchers", "Delta-adjustment tipping points of each conclusion (missing not at random).")
 
 # --- For everyone --------------------------------------------------------------------
 SUMMARY = File("data/summary.json", "everyone", "The run's headline numbers (disclosure-checked aggregates; truth checks added by evaluation).")
@@ -197,6 +203,11 @@ SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bia
 PPRL_ACCURACY_RESULTS = File("benchmarks/results/pprl_accuracy.json", "everyone", "Encoded against plain linkage on the cohort, FEBRL4 and an independent generator.")
 PPRL_ATTACK_RESULTS = File("benchmarks/results/pprl_attack.json", "everyone", "Attacks on encoded names and the hardening table.")
 PPRL_SCALE_RESULTS = File("benchmarks/results/pprl_scale.json", "everyone", "Encoded linkage at national scale: time and memory against the plain linker.")
+DEGRADED_LINKAGE_RESULTS = File("benchmarks/results/simulation_degraded_linkage.json", "everyone",
+                                "The simulation in the degraded-linkage preset (linkage error that depends on the outcome).")
+MNAR_TIPPING_RESULTS = File("benchmarks/results/mnar_tipping.json", "everyone",
+                            "The MNAR preset's tipping points beside the dependence the preset builds in.")
+SIMULATION_FIGURE = File("benchmarks/results/simulation.png", "everyone", "The simulation's bias, coverage and standard-error ratios by class of effect.")
 
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
 FILES: tuple[File, ...] = (
@@ -204,8 +215,9 @@ FILES: tuple[File, ...] = (
     CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, ERASURE_LOG, WORLD,
     SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
     PPRL_SURVEY_MAPPING, PPRL_SURVEY_LINKS, PPRL_NPD_MAPPING, PPRL_LINKS, *LINKAGE_UNIT,
-    *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
-    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS,
+    *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, FRAME_TOTALS, REPLICATES,
+    ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY, BALANCE, TIPPING_POINTS,
+    SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS, DEGRADED_LINKAGE_RESULTS, MNAR_TIPPING_RESULTS, SIMULATION_FIGURE,
     PPRL_ACCURACY_RESULTS, PPRL_ATTACK_RESULTS, PPRL_SCALE_RESULTS,
 )
 

@@ -21,7 +21,11 @@ every draw made before they existed is unchanged.
 Consent is lower for EAL, minority-ethnic and more deprived families (as in
 every published linkage study) and depends on the parent's answers (unmet
 need, how well school suits the child): the latter is what makes an
-unweighted analysis of consenters biased.
+unweighted analysis of consenters biased. Everything consent depends on in
+the default world is observed by the survey, so weighting can correct for
+it (missing at random). The MNAR preset (``presets/mnar_consent.yaml``)
+adds ``outcome_effects``: consent also depends on the child's true later
+outcomes, which the survey never sees, so no weighting can.
 """
 
 from __future__ import annotations
@@ -45,10 +49,25 @@ def _date_between(start: np.ndarray, end: np.datetime64, rng: np.random.Generato
     return start + (rng.random(len(start)) * span).astype(int).astype("timedelta64[D]")
 
 
+def _standardised(values: pd.Series) -> np.ndarray:
+    """(x - mean) / SD over the cases that have a value; 0 (the mean) where missing."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    known = ~np.isnan(x)
+    if known.sum() < 2 or np.nanstd(x) == 0:
+        return np.zeros(len(x))
+    return np.where(known, (x - np.nanmean(x)) / np.nanstd(x), 0.0)
+
+
 def consent_model_terms(cases: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The characteristics consent depends on (standardised where continuous)."""
+    """The characteristics consent depends on (standardised where continuous).
+
+    Columns ``outcome_<name>`` (the child's true later outcomes, for the
+    MNAR preset), when present, give terms ``outcome_<name>`` standardised
+    over the cases; a case without the outcome counts as average.
+    """
     sx = cases["school_experience_w1"].to_numpy(dtype=float)
-    return {
+    outcome_terms = {c: _standardised(cases[c]) for c in cases.columns if c.startswith("outcome_")}
+    return {**outcome_terms,
         "fsm": cases["fsm"].to_numpy(dtype=float),
         "eal": cases["eal"].to_numpy(dtype=float),
         "minority": cases["minority"].to_numpy(dtype=float),
@@ -71,6 +90,10 @@ def make_consent_events(
     """
     terms = consent_model_terms(cases)
     x = sum(p.effects.get(k, 0.0) * v for k, v in terms.items())
+    for name, effect in p.outcome_effects.items():
+        if f"outcome_{name}" not in terms:
+            raise ValueError(f"consent depends on outcome {name!r} but the cases carry no outcome_{name} column")
+        x = x + effect * terms[f"outcome_{name}"]
     reached = ~cases["w1_breakoff_before_consent"].to_numpy()
     c = solve_logistic_intercept(x[reached], p.base_rate)
     prob = expit(c + x)

@@ -118,9 +118,16 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
 
     # The frame and its potential answers; then the planted outcomes.
     frame = _frame(world, records, upn, las, schools, synth, streams["frame"])
+    # Prior attainment as it would have been recorded had every frame pupil
+    # been assessed (truth only: the census values use it where the NPD has none).
+    potential = attainment["potential"].set_index("pid").reindex(frame["pid"].to_numpy())
+    for column in potential.columns:
+        frame[f"potential_{column}"] = potential[column].to_numpy()
     answers = survey.potential_answers(frame, streams["frame"])
     frame = pd.concat([frame, answers], axis=1)
     frame = _plant_outcomes(frame, records, model, missed, suspensions, synth, p.absence_year_sd, streams["outcomes"])
+    if p.school_move_per_suspension > 0:  # drawn only when asked for, so other worlds are unchanged
+        _moves_after_suspension(frame, records, schools, suspensions, synth, np.random.default_rng([seed, 1616]))
     ks4 = _ks4(world, records, latent, frame, schools, synth, streams["attainment"])
     steps.update()
 
@@ -150,6 +157,7 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
     consent_cases = responding.assign(
         yp_date_of_birth=true_ids["date_of_birth"].to_numpy(),
         w1_date=responding["w1_date"], w2_date=responding["w2_date"], w3_date=responding["w3_date"],
+        **_true_outcomes(responding, ks4, synth),
     )
     ce = consent_events.make_consent_events(consent_cases, synth.consent, as_of, streams["consent"])
     rr = consent_events.make_rights_requests(responding, ce, contacts, true_ids, synth.consent.rights_requests, as_of, streams["consent"],
@@ -246,19 +254,74 @@ def _plant_outcomes(frame, records, model, missed, suspensions, synth: SynthPara
     sel = {k: v[both] for k, v in terms.items()}
     r = rows[both]
     possible = model["possible"][r][:, [t10, t11]]
-    rate_logit = model["mean_logit"][r][:, [t10, t11]].mean(axis=1)
+    rate_logit = model["mean_logit"][r][:, [t10, t11]]
     pa, sessions = outcomes.persistent_absence_sessions(synth.outcomes.persistent_absence, sel, possible, rate_logit, rate_sd, rng)
     missed[r, t10], missed[r, t11] = sessions[:, 0], sessions[:, 1]
     counts = outcomes.suspension_counts(synth.outcomes.suspensions, sel, rng)
     suspensions[r, t10], suspensions[r, t11] = counts[:, 0], counts[:, 1]
     frame = frame.copy()
     frame["outcomes_present"] = both
-    frame["persistent_absence_y10_11"] = pd.array(np.where(both, False, pd.NA), dtype="boolean")
-    frame.loc[both, "persistent_absence_y10_11"] = pa
+    # Persistent absence is per year (DfE); the frame keeps each year and the
+    # number of years (0-2) the pupil was persistently absent.
+    for k, year in enumerate(("y10", "y11")):
+        frame[f"persistent_absence_{year}"] = pd.array(np.full(len(frame), pd.NA), dtype="boolean")
+        frame.loc[both, f"persistent_absence_{year}"] = pa[:, k]
+    frame["persistent_absence_years"] = pd.array(np.full(len(frame), pd.NA), dtype="Int64")
+    frame.loc[both, "persistent_absence_years"] = pa.sum(axis=1)
     frame["suspensions_y10_11"] = pd.array(np.full(len(frame), pd.NA), dtype="Int64")
     frame.loc[both, "suspensions_y10_11"] = counts.sum(axis=1)
     frame["wellbeing_w2"] = outcomes.wellbeing_scores(synth.outcomes.wellbeing, terms, rng)
     return frame
+
+
+def _moves_after_suspension(frame, records, schools, suspensions, synth: SynthParams, rng) -> None:
+    """Suspended frame pupils change school in Year 11 (in place, in ``records.school``).
+
+    A pupil with k suspensions in Years 10-11 moves with probability
+    1 - (1 - q)^k, q = ``npd.school_move_per_suspension``: to alternative
+    provision in the LA if it has any, else to another secondary school
+    there. Managed moves and placements in alternative provision follow
+    suspensions (Timpson Review of School Exclusion, DfE 2019), and a child
+    who has moved school since the survey no longer matches the school the
+    parent reported, so missed links concentrate among the children with
+    the most suspensions: linkage error that depends on the outcome.
+    """
+    cohort = synth.npd.cohort_birth_year
+    t10, t11 = records.col(cohort + 16), records.col(cohort + 17)
+    rows = frame["pid"].to_numpy()
+    rows = rows[records.present[rows, t10] & records.present[rows, t11]]
+    k = suspensions[rows, t10] + suspensions[rows, t11]
+    q = synth.npd.school_move_per_suspension
+    movers = rows[rng.random(len(rows)) < 1.0 - (1.0 - q) ** k]
+    la_codes = schools["la_code"].to_numpy()
+    phase = schools["phase"].to_numpy()
+    codes = np.unique(la_codes)
+    for t in range(t11, records.school.shape[1]):
+        for who in movers[records.present[movers, t]]:
+            current = records.school[who, t]
+            la_code = la_codes[current] if current >= 0 else None
+            options = np.flatnonzero((la_codes == la_code) & (phase == "alternative_provision")) if la_code is not None else np.array([], int)
+            if not len(options):
+                options = np.flatnonzero((la_codes == (la_code if la_code is not None else codes[0])) & (phase == "secondary") & (np.arange(len(phase)) != current))
+            if len(options):
+                records.school[who, t] = options[rng.integers(0, len(options))] if t == t11 else records.school[who, t11]
+
+
+def _true_outcomes(cases: pd.DataFrame, ks4: pd.DataFrame, synth: SynthParams) -> dict[str, np.ndarray]:
+    """Each case's true later outcomes (``outcome_<name>``), for consent that depends on them (MNAR preset)."""
+    y11 = synth.npd.cohort_birth_year + 17
+    a8 = ks4[ks4["year"] == y11].set_index("pid")["attainment8"]
+    pid = cases["pid"].to_numpy() if "pid" in cases.columns else np.full(len(cases), -1)
+
+    def column(name: str) -> np.ndarray:
+        return pd.to_numeric(cases[name], errors="coerce").to_numpy(dtype=float) if name in cases.columns else np.full(len(cases), np.nan)
+
+    return {
+        "outcome_persistent_absence": column("persistent_absence_years"),
+        "outcome_suspensions": column("suspensions_y10_11"),
+        "outcome_attainment8": pd.Series(pid).map(a8).to_numpy(dtype=float),
+        "outcome_wellbeing": column("wellbeing_w2"),
+    }
 
 
 def _ks4(world, records, latent, frame, schools, synth: SynthParams, rng) -> pd.DataFrame:

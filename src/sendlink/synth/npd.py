@@ -68,12 +68,15 @@ class Records:
     ever_fsm6: np.ndarray
     idaci: np.ndarray
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: National curriculum year in which each pupil first attends a state
+    #: school (0 = Reception; later for late arrivals).
+    arrival: np.ndarray | None = None
 
     def col(self, year: int) -> int:
         return int(year - self.years[0])
 
 
-def _presence(world: World, p: NpdParams, years: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _presence(world: World, p: NpdParams, years: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pupils = world.pupils
     n = len(pupils)
     ncyear = years[None, :] - pupils["birth_year"].to_numpy()[:, None] - 6
@@ -89,7 +92,7 @@ def _presence(world: World, p: NpdParams, years: np.ndarray, rng: np.random.Gene
     first_leave = np.where(left.any(axis=1), left.argmax(axis=1), 99)
     leave_year = np.where(first_leave < 99, first_leave, leave_year)
     present = in_age & (ncyear >= arrival[:, None]) & (np.arange(len(years))[None, :] < leave_year[:, None])
-    return present, ncyear
+    return present, ncyear, arrival
 
 
 def _assign_schools(
@@ -142,7 +145,7 @@ def make_records(
     years = np.arange(p.first_census_year, p.last_census_year + 1)
     pupils = world.pupils
     n = len(pupils)
-    present, ncyear = _presence(world, p, years, rng)
+    present, ncyear, arrival = _presence(world, p, years, rng)
     offset = p.first_census_year - world.first_year
     la = world.la_by_year[pupils["household"].to_numpy(), offset:]  # type: ignore[attr-defined]
 
@@ -214,7 +217,7 @@ def make_records(
     idaci[~present] = 0
 
     school = _assign_schools(world, p, schools, las, la, present, ncyear, ehc, rng)
-    return Records(years, present, ncyear, la, school, provision, need, fsm, ever6, idaci)
+    return Records(years, present, ncyear, la, school, provision, need, fsm, ever6, idaci, arrival=arrival)
 
 
 def _need_types(p: NpdParams, provision: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -373,6 +376,13 @@ def make_attainment(world: World, records: Records, p: NpdParams, latent: np.nda
     Module years before the first census year are generated too: the NPD
     holds them, and the cohort's EYFSP (2013/14) and phonics (2014/15)
     precede the census years in this project.
+
+    A pupil has a result only for assessments taken after arriving in a
+    state school (:attr:`Records.arrival`): a late arrival has no EYFSP,
+    and no phonics or KS1 result either if they came after Year 1 or 2, as
+    in the real NPD (the outcome analysis imputes what is missing). The
+    scores themselves are drawn for everyone first, so which pupils arrive
+    late changes no one else's result.
     """
     pupils = world.pupils
     n = len(pupils)
@@ -385,6 +395,12 @@ def make_attainment(world: World, records: Records, p: NpdParams, latent: np.nda
         return np.where(prov == "", "N", prov)
 
     ever_present = records.present.any(axis=1)
+    arrival = records.arrival if records.arrival is not None else np.zeros(n, dtype=int)
+
+    def taken(ncyear: int) -> np.ndarray:
+        """On roll in a state school when the assessment of ``ncyear`` was taken."""
+        return ever_present & (arrival <= ncyear)
+
     out: dict[str, pd.DataFrame] = {}
 
     # EYFSP (Reception): total of 17 early learning goals scored 1-3.
@@ -392,7 +408,7 @@ def make_attainment(world: World, records: Records, p: NpdParams, latent: np.nda
     noise = latent + rng.normal(0, 0.6, n)
     total = np.clip(np.rint(34 + 7 * noise), 17, 51).astype(int)
     gld = noise > np.quantile(noise, 1 - p.eyfsp_gld_rate)
-    out["eyfsp"] = pd.DataFrame({"pid": np.arange(n), "year": year, "eyfsp_total_points": total, "good_level_of_development": gld})[ever_present]
+    out["eyfsp"] = pd.DataFrame({"pid": np.arange(n), "year": year, "eyfsp_total_points": total, "good_level_of_development": gld})[taken(0)]
 
     # Phonics screening check (Year 1): mark 0-40, standard is 32.
     year = birth + 7
@@ -403,7 +419,7 @@ def make_attainment(world: World, records: Records, p: NpdParams, latent: np.nda
         group[rows] = prov_for(int(y))[rows]
     met = _pass_threshold_by_group(score, group, p.phonics_pass)
     mark = np.where(met, rng.integers(32, 41, n), np.clip(np.rint(24 + 8 * score), 0, 31)).astype(int)
-    out["phonics"] = pd.DataFrame({"pid": np.arange(n), "year": year, "phonics_mark": mark, "phonics_met_standard": met})[ever_present]
+    out["phonics"] = pd.DataFrame({"pid": np.arange(n), "year": year, "phonics_mark": mark, "phonics_met_standard": met})[taken(1)]
 
     # KS1 teacher assessment (Year 2). From 2016: GDS/EXS/WTS/PKF/BLW;
     # before 2016: national curriculum levels W, 1, 2C, 2B, 2A, 3.
@@ -415,11 +431,11 @@ def make_attainment(world: World, records: Records, p: NpdParams, latent: np.nda
         new = np.select([q > 1 - rate * 0.3, q > 1 - rate, q > 0.08, q > 0.03], ["GDS", "EXS", "WTS", "PKF"], "BLW")
         old = np.select([q > 1 - rate * 0.3, q > 1 - rate * 0.7, q > 1 - rate, q > 0.2, q > 0.06], ["3", "2A", "2B", "2C", "1"], "W")
         ks1[f"ks1_{subject}"] = np.where(year >= 2016, new, old)
-    out["ks1"] = pd.DataFrame(ks1)[ever_present]
+    out["ks1"] = pd.DataFrame(ks1)[taken(2)]
 
     # KS2 (Year 6): scaled scores 80-120 where tests ran (not 2020 or 2021).
     year = birth + 12
-    ran = ~np.isin(year, [2020, 2021]) & ever_present
+    ran = ~np.isin(year, [2020, 2021]) & taken(6)
     ks2 = {"pid": np.arange(n), "year": year}
     for subject, rate in p.ks2_expected.items():
         s = latent + rng.normal(0, 0.4, n)
@@ -428,6 +444,12 @@ def make_attainment(world: World, records: Records, p: NpdParams, latent: np.nda
         ks2[f"ks2_{subject}_scaled"] = scaled
         ks2[f"ks2_{subject}_met_expected"] = scaled >= 100
     out["ks2"] = pd.DataFrame(ks2)[ran]
+    # Every pupil's early results, recorded or not: evaluation code fills the
+    # unrecorded ones in when it computes census values (truth only).
+    out["potential"] = pd.DataFrame({
+        "pid": np.arange(n), "eyfsp_total_points": total, "phonics_mark": mark,
+        **{f"ks1_{subject}": ks1[f"ks1_{subject}"] for subject in p.ks1_expected},
+    })
     return out
 
 

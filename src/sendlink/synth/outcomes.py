@@ -5,7 +5,8 @@ with SEN in spring 2022) outcomes in Years 10-11 are generated from fully
 specified models whose coefficients are in ``params.yaml`` (``synth.outcomes``)
 and are written to ``truth/planted_effects.csv``:
 
-* persistent absence over Years 10-11 (2023/24 + 2024/25): logistic;
+* persistent absence in each of Years 10 and 11 (2023/24, 2024/25), as DfE
+  defines it per year: logistic, with a pupil effect shared by both years;
 * suspensions over Years 10-11: negative binomial (gamma-Poisson);
 * KS4 Attainment 8 (2024/25): linear, clipped to 0-90;
 * the young person's life satisfaction at wave 2: linear, rounded, 0-10.
@@ -42,7 +43,7 @@ def linear_predictor(coefs: dict[str, float], terms: dict[str, np.ndarray]) -> n
     n = len(next(iter(terms.values())))
     eta = np.full(n, coefs.get("intercept", 0.0))
     for name, value in coefs.items():
-        if name in ("intercept", "dispersion", "noise_sd"):
+        if name in ("intercept", "dispersion", "noise_sd", "pupil_sd"):
             continue
         if name not in terms:
             raise KeyError(f"outcome model term {name!r} has no data")
@@ -58,29 +59,42 @@ def persistent_absence_sessions(
     rate_sd: float,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw persistent absence, then sessions missed consistent with it.
+    """Draw persistent absence in each year, then sessions missed consistent with it.
 
-    ``possible`` is (n, 2): sessions possible in Years 10 and 11. The
-    two-year absence rate is drawn from a logit-normal around ``rate_logit``
-    truncated to the side of 10% that the persistent-absence draw fell on,
-    so the recorded sessions reproduce the outcome exactly.
+    Persistent absence is defined per academic year, as DfE defines it: 10%
+    or more of that year's possible sessions missed. ``possible`` and
+    ``rate_logit`` are (n, 2): sessions possible and the generic model's
+    mean absence rate (logit) in Years 10 and 11. In each year the pupil is
+    persistently absent with probability expit(eta + u), where eta is the
+    planted linear predictor and u ~ N(0, ``pupil_sd``) a pupil effect shared
+    by both years (absence persists: a pupil absent in Year 10 is likelier
+    to be absent in Year 11), so the planted coefficients are per year and
+    conditional on the pupil. The year's absence rate is then drawn from a
+    logit-normal around the year's ``rate_logit``, truncated to the side of
+    10% that the draw fell on, so the recorded sessions reproduce the
+    outcome exactly.
+
+    Returns
+    -------
+    (pa, missed)
+        Both (n, 2): persistently absent in Year 10 and in Year 11, and the
+        sessions missed.
     """
-    p = expit(linear_predictor(coefs, terms))
-    pa = rng.random(len(p)) < p
+    eta = linear_predictor(coefs, terms)
+    n = len(eta)
+    u = rng.normal(0.0, coefs.get("pupil_sd", 0.0), n)
+    p = expit(eta + u)
+    pa = rng.random((n, 2)) < p[:, None]
     cut = np.log(PA_THRESHOLD / (1 - PA_THRESHOLD))
     a = np.where(pa, (cut - rate_logit) / rate_sd, -np.inf)
     b = np.where(pa, np.inf, (cut - rate_logit) / rate_sd)
-    z = truncnorm.rvs(a, b, random_state=rng)
+    z = truncnorm.rvs(a.ravel(), b.ravel(), random_state=rng).reshape(n, 2)
     rate = expit(rate_logit + rate_sd * z)
-    total = possible.sum(axis=1)
-    missed = np.where(pa, np.ceil(rate * total), np.floor(rate * total)).astype(int)
-    # Guard the boundary after rounding: PA means >= 10% of possible sessions.
-    missed = np.where(pa, np.maximum(missed, np.ceil(PA_THRESHOLD * total).astype(int)), np.minimum(missed, np.ceil(PA_THRESHOLD * total).astype(int) - 1))
-    first = rng.binomial(missed, possible[:, 0] / total)
-    first = np.minimum(first, possible[:, 0])
-    second = missed - first
-    overflow = np.maximum(second - possible[:, 1], 0)
-    return pa, np.column_stack([first + overflow, second - overflow])
+    bound = np.ceil(PA_THRESHOLD * possible).astype(int)
+    missed = np.where(pa, np.ceil(rate * possible), np.floor(rate * possible)).astype(int)
+    # Guard the boundary after rounding: PA means >= 10% of the year's possible sessions.
+    missed = np.where(pa, np.maximum(missed, bound), np.minimum(missed, bound - 1))
+    return pa, np.minimum(missed, possible)
 
 
 def suspension_counts(coefs: dict[str, float], terms: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
@@ -101,7 +115,7 @@ def wellbeing_scores(coefs: dict[str, float], terms: dict[str, np.ndarray], rng:
 def planted_effects_table(params: OutcomeParams) -> list[dict[str, object]]:
     """One row per planted coefficient on an exposure the analysis studies."""
     outcomes = {
-        "persistent_absence": ("persistent absence, Years 10-11", "log-odds"),
+        "persistent_absence": ("persistent absence in a year (Years 10 and 11)", "log-odds"),
         "suspensions": ("suspensions, Years 10-11", "log-rate"),
         "attainment8": ("KS4 Attainment 8", "points"),
         "wellbeing": ("young person's life satisfaction (0-10), wave 2", "points"),

@@ -29,6 +29,7 @@ from scipy.special import expit
 
 from sendlink.params.synth import SurveyParams
 from sendlink.synth.calibrate import solve_logistic_intercept
+from sendlink.weighting.nonresponse import W1_CLASSES, W2_CLASSES, class_adjusted
 
 EXPECTATIONS = ("university", "college_or_training", "apprenticeship_or_job", "not_sure")
 
@@ -166,56 +167,11 @@ def respond(sample: pd.DataFrame, p: SurveyParams, rng: np.random.Generator) -> 
         w3_responded=w3,
         design_weight=1.0 / sample["selection_probability"].to_numpy(),
     )
-    out["w1_weight"] = _class_adjusted(out, "design_weight", out["w1_responded"].to_numpy(), ["strand", "provision", "fsm", "eal", "minority"])
-    out["w2_weight"] = _class_adjusted(out, "w1_weight", out["w2_young_person_responded"].to_numpy(), ["provision", "fsm", "eal"], within=out["w1_responded"].to_numpy())
+    # The survey organisation's non-response adjustment (sendlink.weighting.nonresponse,
+    # which it redoes in every bootstrap replicate).
+    out["w1_weight"] = class_adjusted(out, "design_weight", out["w1_responded"].to_numpy(), W1_CLASSES)
+    out["w2_weight"] = class_adjusted(out, "w1_weight", out["w2_young_person_responded"].to_numpy(), W2_CLASSES, within=out["w1_responded"].to_numpy())
     return out
-
-
-#: Fewest respondents a weighting class may have before it is merged into a
-#: coarser one (an assumption; small classes give extreme weights).
-MIN_CLASS_RESPONDENTS = 20
-
-
-def _class_adjusted(frame: pd.DataFrame, base: str, responded: np.ndarray, classes: list[str], within: np.ndarray | None = None) -> np.ndarray:
-    """Weighting-class non-response adjustment.
-
-    Each eligible case's weight is carried by the respondents of its class:
-    respondent weight = base weight x (eligible total / respondent total).
-    Classes with fewer than :data:`MIN_CLASS_RESPONDENTS` respondents are
-    merged into the coarser class got by dropping the last class variable,
-    until every class is large enough, so classes stay disjoint and the
-    weighted total of respondents equals the base-weighted total of the
-    eligible cases.
-    """
-    eligible = np.ones(len(frame), bool) if within is None else np.asarray(within, bool)
-    base_w = frame[base].to_numpy(dtype=float)
-    columns = [frame[c].astype(str).to_numpy() for c in classes]
-
-    def key_at(level: int, rows: np.ndarray) -> np.ndarray:
-        parts = [np.full(len(rows), f"L{level}", dtype=object)] + [col[rows] for col in columns[:level]]
-        return np.array(["|".join(t) for t in zip(*parts, strict=True)], dtype=object)
-
-    rows = np.flatnonzero(eligible)
-    level = np.full(len(rows), len(classes))
-    key = key_at(len(classes), rows)
-    resp = responded[rows]
-    while True:
-        counts = pd.Series(resp.astype(int)).groupby(key).sum()
-        small = counts.index[(counts < MIN_CLASS_RESPONDENTS).to_numpy()]
-        move = np.isin(key, small) & (level > 0)
-        if not move.any():
-            break
-        level[move] -= 1
-        for lv in np.unique(level[move]):
-            sel = move & (level == lv)
-            key[sel] = key_at(int(lv), rows[sel])
-    weight = np.full(len(frame), np.nan)
-    w = base_w[rows]
-    totals = pd.Series(w).groupby(key).sum()
-    resp_totals = pd.Series(np.where(resp, w, 0.0)).groupby(key).sum()
-    factor = (totals / resp_totals.replace(0, np.nan)).reindex(key).to_numpy()
-    weight[rows[resp]] = (w * factor)[resp]
-    return weight
 
 
 def interview_dates(n: int, window: tuple[dt.date, dt.date], rng: np.random.Generator) -> np.ndarray:

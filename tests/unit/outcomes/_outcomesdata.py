@@ -10,7 +10,9 @@ from sendlink.schema.research import EXTRACT
 
 #: Analysis settings for the hand-made worlds: 95% intervals, no trimming
 #: (a replicated population must be recovered exactly), the usual floors.
-SETTINGS = OutcomesParams(confidence=0.95, trim_quantile=1.0, min_propensity=0.02, min_category_rows=10, overdispersion_alpha=0.05)
+SETTINGS = OutcomesParams(confidence=0.95, trim_quantile=1.0, min_propensity=0.02, min_category_rows=10, count_model="poisson",
+                          imputations=0, bootstrap_replicates=0, finite_population_correction=True,
+                          uneven_linkage_column="frame_ethnicity", uneven_linkage_recall={})
 
 #: Values of the contract's non-nullable text columns in a blank row.
 TEXT_DEFAULTS = {
@@ -129,7 +131,28 @@ def _as_extract(world: pd.DataFrame, *, linked_only_consenters: bool) -> pd.Data
     frame["frame_sen_provision"] = np.where(world["ehc"] == 1, "E", "K")
     set_npd(frame, idx[linked], ehc=world["ehc"].to_numpy()[linked] == 1)
     frame.loc[idx[linked], "npd_persistent_absence_y10_11"] = world["pa"].to_numpy()[linked].astype(bool)
+    # Per academic year (DfE): the same in both years here.
+    frame.loc[idx[linked], "npd_persistent_absence_y10"] = world["pa"].to_numpy()[linked].astype(bool)
+    frame.loc[idx[linked], "npd_persistent_absence_y11"] = world["pa"].to_numpy()[linked].astype(bool)
     frame.loc[idx[linked], "npd_suspensions_y10_11"] = world["susp"].to_numpy()[linked]
     frame.loc[idx[linked], "npd_attainment8"] = world["a8"].to_numpy()[linked]
     frame["npd_linked"] = linked
-    return frame
+    return with_consent_step(frame)
+
+
+def with_consent_step(frame: pd.DataFrame) -> pd.DataFrame:
+    """The survey organisation's consent probabilities, fitted as it fits them (every row's answers known here)."""
+    from sendlink.outcomes.selection import CONSENT_STEPS, consented, fit_step
+
+    out = frame.copy()
+    for respondents, (_, column) in CONSENT_STEPS.items():
+        rows = out[respondents].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        ok = consented(out, respondents).to_numpy()
+        p = np.full(len(out), np.nan)
+        if rows.any() and 0 < ok[rows].sum() < rows.sum():
+            step = fit_step("consent", out, rows, ok, min_category_rows=0)
+            p[rows] = step.predict(out.loc[rows])
+        elif rows.any():
+            p[rows] = float(ok[rows].mean())
+        out[column] = p
+    return out

@@ -74,13 +74,16 @@ def test_false_matches_lose_their_npd_data():
 @pytest.fixture(scope="module")
 def replicate_analysis():
     extract, _ = replicate_world()
-    return extract, analyse(extract, SETTINGS)
+    return extract, analyse(extract, SETTINGS, seed=0)
 
 
 def test_summary_keys_without_truth(replicate_analysis):
     extract, analysis = replicate_analysis
     s = summary(extract, analysis, SETTINGS)
-    assert set(s) == {"version", "consent", "linkage", "samples", "weights", "effects", "settings"}
+    assert set(s) == {"version", "consent", "linkage", "samples", "weights", "effects", "estimand", "variance", "imputation", "settings"}
+    assert s["version"] == 2 and "association" in s["estimand"]
+    assert s["variance"]["headline"] == "sandwich" and s["variance"]["replicates"] == 0  # no replicates given
+    assert s["imputation"]["npd"]["imputations"] == 0  # nothing missing in this world
     assert s["consent"]["households"] == len(extract)
     assert s["consent"]["parent_answers_granted"] == pytest.approx(extract["npd_linked"].mean(), abs=1e-4)
     assert s["linkage"]["match_rate"] == 1.0 and s["linkage"]["precision"] is None

@@ -17,11 +17,12 @@ def test_weights_are_base_over_probability_floored_and_trimmed():
     p = pd.Series([0.5, 0.25, 0.1, 0.01, 1.0])
     sample = pd.Series([True] * 5)
     # Raw: 2, 4, 10, 1/0.02 = 50 (floored), 1. The 0.8 quantile of 1, 2, 4, 10, 50
-    # (linear interpolation at position 3.2) is 10 + 0.2 x 40 = 18.
+    # by the inverted empirical CDF (the smallest value with at least 80% of the
+    # weights at or below it: 4 of 5 at 10) is 10; the bootstrap applies the same rule.
     w = analysis_weights(base, p, sample, trim_quantile=0.8, min_propensity=0.02)
     assert w.untrimmed.tolist() == pytest.approx([2.0, 4.0, 10.0, 50.0, 1.0])
-    assert w.cap == pytest.approx(18.0)
-    assert w.weight.tolist() == pytest.approx([2.0, 4.0, 10.0, 18.0, 1.0])
+    assert w.cap == pytest.approx(10.0)
+    assert w.weight.tolist() == pytest.approx([2.0, 4.0, 10.0, 10.0, 1.0])
     assert (w.n_trimmed, w.n_floored) == (1, 1)
 
 
@@ -106,10 +107,11 @@ def test_analysable_and_withheld_cannot_overlap():
 @pytest.mark.parametrize("outcome", list(OUTCOMES))
 def test_weighting_recovers_the_population_exactly_when_consenters_replicate_it(outcome):
     # Within each school experience s, consenters are exact copies of the
-    # population; the consent model (saturated in s) finds P = c(s)/4, and the
+    # population; the survey organisation's consent step (saturated in s)
+    # finds P = c(s)/4, everyone consenting is linked (P(link) = 1), and the
     # weighted fit on consenters is the population fit. The naive fit is not.
     extract, population = replicate_world()
-    result = analyse(extract, SETTINGS, outcomes=(outcome,), models=("main",), estimators=("naive", "weighted"))
+    result = analyse(extract, SETTINGS, seed=0, outcomes=(outcome,), models=("main",), estimators=("naive", "weighted"))
     everyone = analysis_variables(population)
     rows = complete_rows(everyone, outcome, "main")
     truth = fit_model(everyone, OUTCOMES[outcome], "main", rows, None).result.params
