@@ -35,12 +35,27 @@ CONSENT_STEPS = {
 GRANTED = "granted"
 
 
+#: Scope -> the extract's flag for answers withheld although permission may be in force
+#: (the person objected to research use or was erased: consent rule 8 of issue 14).
+WITHHELD = {"consent_parent_answers": "parent_answers_withheld", "consent_child_answers": "child_answers_withheld"}
+
+
 def consented(table: pd.DataFrame, population: str) -> pd.Series:
-    """Boolean per row: permission in force for every scope ``population``'s analysis needs."""
+    """Boolean per row: permission in force for every scope ``population``'s analysis needs.
+
+    A person who objected to research use (or was erased) keeps the permission
+    they gave but their answers are withheld: for the analysis they are not
+    analysable, like a family that refused, so a withheld flag (when the table
+    has one) counts against them here, in the survey organisation's consent
+    step and in the researchers' selection alike.
+    """
     scopes, _ = CONSENT_STEPS[population]
     out = pd.Series(True, index=table.index)
     for scope in scopes:
         out &= table[scope].astype(str).eq(GRANTED).to_numpy()
+        flag = WITHHELD[scope]
+        if flag in table.columns:
+            out &= ~table[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
     return out
 
 

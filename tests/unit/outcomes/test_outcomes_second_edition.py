@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sendlink.config import Paths
@@ -132,3 +133,21 @@ def test_rescaled_multipliers_equal_those_drawn_with_the_correction():
     plain = rao_wu_multipliers(strata, N, 50, np.random.default_rng(3), fpc=False)
     rescaled = with_fpc(plain, strata, {"a": 30 / 120, "b": 50 / 150})
     assert np.allclose(direct, rescaled)
+
+
+def test_an_objector_with_permission_in_force_is_not_analysable():
+    # Rule 8 of the consent rules: an objection withholds a person's answers while the
+    # permission they gave stays recorded. The selection steps must count them out.
+    from sendlink.weighting.steps import consented
+
+    table = pd.DataFrame({
+        "consent_parent_answers": ["granted", "granted", "refused", "granted"],
+        "consent_child_answers": ["granted", "granted", "granted", "granted"],
+        "parent_answers_withheld": [False, True, True, False],
+        "child_answers_withheld": [False, False, False, True],
+    })
+    assert consented(table, "p1_responded").tolist() == [True, False, False, True]
+    assert consented(table, "yp2_responded").tolist() == [True, False, False, False]
+    # Without the flags (a table from before the rule), permission alone decides.
+    plain = table[["consent_parent_answers", "consent_child_answers"]]
+    assert consented(plain, "p1_responded").tolist() == [True, True, False, True]
