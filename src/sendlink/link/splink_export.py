@@ -24,26 +24,48 @@ frequencies and prior:
   definition), registered with
   ``linker.table_management.register_term_frequency_lookup``.
 
-The proof (``tests/integration/test_link_splink_export.py``): Splink with
-DuckDB, given these settings, tables and the project's candidate pairs
-(``register_blocked_pairs_for_predict``), gives every pair the project's
-match weight, to rounding.
+* :func:`register_duckdb_functions`, :func:`register_spark_functions` -
+  the two string measures the levels use (Jaro-Winkler similarity and
+  optimal-string-alignment distance), registered in the engine as
+  ``sendlink_jaro_winkler`` and ``sendlink_osa``: the very functions
+  :mod:`sendlink.link.compare` calls (rapidfuzz, the same cut-offs, single
+  precision), as a vectorised DuckDB or pandas UDF. The engines' own
+  functions are not the same measure: DuckDB's ``jaro_winkler_similarity``
+  rounds differently when a similarity is exactly on a band edge (0.80),
+  and the Jaro-Winkler of the jar Splink ships for Spark (Apache Commons
+  Text) differs from rapidfuzz's on some names (``norman``/``omar``: 0.806
+  against below 0.80). ``splink_settings(..., functions="builtin")`` uses
+  the engines' own functions anyway, for engines that cannot run Python
+  UDFs; ``benchmarks/splink_spark.py`` measures what that costs.
 
-The Spark route: prepare the tables with :func:`splink_records` (or the
-same rules in Spark SQL), write them as Parquet, and on the cluster::
+The proof (``tests/integration/test_link_splink_export.py``, in ``make
+test``): Splink with DuckDB, given these settings, tables, functions and
+the project's candidate pairs (``register_blocked_pairs_for_predict``),
+gives every pair the project's match weight, to rounding.
+``benchmarks/splink_spark.py`` does the same on Splink's Spark backend
+(local mode) with a 1 M-pupil spine and compares the links too.
+
+The Spark route: prepare the tables with :func:`splink_records`, write them
+as Parquet, and on the cluster::
 
     from splink import Linker, SparkAPI
-    linker = Linker([survey_df, npd_df], settings, db_api=SparkAPI(spark_session=spark))
+    db_api = SparkAPI(spark_session=spark)  # the Splink jar on spark.jars, a checkpoint dir set
+    register_spark_functions(spark)
+    linker = Linker([db_api.register(npd_df, dataset_display_name="npd"),
+                     db_api.register(survey_df, dataset_display_name="survey")], settings)
     for column, table in term_frequencies.items():
         linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
     predictions = linker.inference.predict(threshold_match_probability=...)
 
-with ``settings["blocking_rules_to_generate_predictions"]`` set to the
-equi-join rules the cluster should use (:func:`splink_blocking_rules` gives
-SQL versions of this project's single-valued passes). Splink's pairwise
+with ``settings = splink_settings(model, dialect="spark")`` and its
+``blocking_rules_to_generate_predictions`` set to the equi-join rules the
+cluster should use (:func:`splink_blocking_rules` gives SQL versions of
+this project's single-valued passes), or the project's candidate pairs
+registered with ``register_blocked_pairs_for_predict``. Splink's pairwise
 probability is this project's ``pairwise_probability``; the competing-
 candidates step and the one-to-one assignment
-(:mod:`sendlink.link.assign`) are then applied to Splink's output.
+(:mod:`sendlink.link.assign`, :func:`sendlink.link.engine.decide`) are then
+applied to Splink's output.
 """
 
 from __future__ import annotations
@@ -60,53 +82,104 @@ from sendlink.link._features import Features, RawSpine, encode, postcode_text
 from sendlink.link.model import FittedModel
 from sendlink.link.params import Thresholds
 
-__all__ = ["UNIQUE_ID", "splink_blocking_rules", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
+__all__ = ["DIALECTS", "FUNCTIONS", "UNIQUE_ID", "register_duckdb_functions", "register_spark_functions",
+           "splink_blocking_rules", "string_scores", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
 
 #: The unique id column of the prepared tables (the survey_id or the UPN).
 UNIQUE_ID = "unique_id"
+#: SQL dialects :func:`splink_settings` writes: Splink's DuckDB and Spark backends.
+DIALECTS = ("duckdb", "spark")
+#: Where the string measures come from: sendlink's own, registered in the engine
+#: (:func:`register_duckdb_functions`, :func:`register_spark_functions`), or the engine's built-ins.
+FUNCTIONS = ("sendlink", "builtin")
+#: The SQL names of sendlink's string measures once registered.
+JW_FUNCTION, OSA_FUNCTION = "sendlink_jaro_winkler", "sendlink_osa"
 _JW_CLOSE, _JW_SIMILAR = compare.JW_CLOSE, compare.JW_SIMILAR
 
 
-def _near(a: str, b: str) -> str:
+class _Sql:
+    """The few SQL functions the comparison levels use, written for one engine.
+
+    With ``functions="sendlink"`` the string measures are sendlink's own,
+    registered in the engine under :data:`JW_FUNCTION` and
+    :data:`OSA_FUNCTION`. With ``"builtin"``: DuckDB's
+    ``jaro_winkler_similarity`` and ``damerau_levenshtein``, or on Spark the
+    ``jaro_winkler`` and ``damerau_levenshtein`` Splink registers from the
+    jar it ships. Lists are DuckDB lists or Spark arrays.
+    """
+
+    def __init__(self, dialect: str, functions: str = "sendlink") -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown SQL dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+        if functions not in FUNCTIONS:
+            raise ValueError(f"unknown string functions {functions!r}; expected one of {', '.join(FUNCTIONS)}")
+        self.spark = dialect == "spark"
+        self.own = functions == "sendlink"
+
+    def jw(self, a: str, b: str) -> str:
+        if self.own:
+            return f"{JW_FUNCTION}({a}, {b})"
+        return f"jaro_winkler({a}, {b})" if self.spark else f"jaro_winkler_similarity({a}, {b})"
+
+    def dl(self, a: str, b: str) -> str:
+        return f"{OSA_FUNCTION}({a}, {b})" if self.own else f"damerau_levenshtein({a}, {b})"
+
+    def overlap(self, a: str, b: str) -> str:
+        return f"arrays_overlap({a}, {b})" if self.spark else f"list_has_any({a}, {b})"
+
+    def contains(self, values: str, value: str) -> str:
+        return f"array_contains({values}, {value})" if self.spark else f"list_contains({values}, {value})"
+
+    def is_letter(self, text: str) -> str:
+        return f"{text} RLIKE '^[a-z]$'" if self.spark else f"regexp_matches({text}, '^[a-z]$')"
+
+    def as_int(self, condition: str) -> str:
+        return f"CAST({condition} AS INT)" if self.spark else f"({condition})::INT"
+
+
+def _near(a: str, b: str, sql: _Sql) -> str:
     """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
-    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
-            f"OR jaro_winkler_similarity({a}, {b}) >= {_JW_CLOSE}))")
+    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR {sql.dl(a, b)} <= 1 "
+            f"OR {sql.jw(a, b)} >= {_JW_CLOSE}))")
 
 
-def _forename_conditions() -> list[str]:
+def _forename_conditions(sql: _Sql) -> list[str]:
     """SQL of each non-null forename level, in order (the first true one wins, as in compare)."""
     exact = "(fn_l = fn_r OR fnfull_l = fnfull_r)"
-    variant = "list_has_any(fn_groups_l, fn_groups_r)"
-    close = (f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {_JW_CLOSE} "
-             f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_CLOSE})")
-    middle = "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"
-    transposed = f"({_near('fnfull_l', 'sn_r')} AND {_near('sn_l', 'fnfull_r')})"
-    cross = f"({_near('fnfull_l', 'sn_r')} OR {_near('sn_l', 'fnfull_r')})"
+    variant = sql.overlap("fn_groups_l", "fn_groups_r")
+    close = (f"({sql.dl('fn_l', 'fn_r')} <= 1 OR {sql.jw('fn_l', 'fn_r')} >= {_JW_CLOSE} "
+             f"OR {sql.dl('fnfull_l', 'fnfull_r')} <= 1 OR {sql.jw('fnfull_l', 'fnfull_r')} >= {_JW_CLOSE})")
+    middle = f"({sql.contains('mid_r', 'fn_l')} OR {sql.contains('mid_l', 'fn_r')})"
+    transposed = f"({_near('fnfull_l', 'sn_r', sql)} AND {_near('sn_l', 'fnfull_r', sql)})"
+    cross = f"({_near('fnfull_l', 'sn_r', sql)} OR {_near('sn_l', 'fnfull_r', sql)})"
     initial = ("((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) "
-               "AND regexp_matches(left(fn_l, 1), '^[a-z]$'))")
-    similar = f"(jaro_winkler_similarity(fn_l, fn_r) >= {_JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {_JW_SIMILAR})"
+               f"AND {sql.is_letter('left(fn_l, 1)')})")
+    similar = f"({sql.jw('fn_l', 'fn_r')} >= {_JW_SIMILAR} OR {sql.jw('fnfull_l', 'fnfull_r')} >= {_JW_SIMILAR})"
     return [exact, variant, close, middle, transposed, cross, initial, similar]
 
 
-def _levels(field: str) -> tuple[str, list[str]]:
+def _levels(field: str, sql: _Sql | None = None) -> tuple[str, list[str]]:
     """(null-level SQL, SQL of each non-null level except the last, which is ELSE)."""
+    sql = sql or _Sql("duckdb")
     if field == "forename":
-        return "fn_l IS NULL OR fn_r IS NULL", _forename_conditions()
+        return "fn_l IS NULL OR fn_r IS NULL", _forename_conditions(sql)
     if field == "surname":
-        f = _forename_conditions()
+        f = _forename_conditions(sql)
         transposed_forename = f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({' OR '.join(f[:4])}) AND {f[4]})"
-        part = "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"
-        close = f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {_JW_CLOSE})"
-        similar = f"jaro_winkler_similarity(sn_l, sn_r) >= {_JW_SIMILAR}"
+        part = (f"({sql.overlap('snparts_l', 'snparts_r')} OR {sql.contains('snparts_r', 'sn_l')} "
+                f"OR {sql.contains('snparts_l', 'sn_r')})")
+        close = f"({sql.dl('sn_l', 'sn_r')} <= 1 OR {sql.jw('sn_l', 'sn_r')} >= {_JW_CLOSE})"
+        similar = f"{sql.jw('sn_l', 'sn_r')} >= {_JW_SIMILAR}"
         return f"sn_l IS NULL OR sn_r IS NULL OR {transposed_forename}", ["sn_l = sn_r", part, close, similar]
     if field == "date_of_birth":
-        same = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
+        same = (f"({sql.as_int('dob_y_l = dob_y_r')} + {sql.as_int('dob_m_l = dob_m_r')} "
+                f"+ {sql.as_int('dob_d_l = dob_d_r')})")
         swapped = "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"
         return "dob_y_l IS NULL OR dob_y_r IS NULL", [f"{same} = 3", swapped, f"{same} = 2"]
     if field == "postcode":
         return "pc_l IS NULL OR pc_r IS NULL", [
             "pc_l = pc_r", "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)",
-            "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)", "damerau_levenshtein(pc_l, pc_r) <= 1"]
+            "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)", f"{sql.dl('pc_l', 'pc_r')} <= 1"]
     if field in ("sex", "school"):
         return f"{field}_l IS NULL OR {field}_r IS NULL", [f"{field}_l = {field}_r"]
     raise ValueError(f"unknown field {field!r}")
@@ -115,13 +188,20 @@ def _levels(field: str) -> tuple[str, list[str]]:
 _TF_COLUMN = {"forename": "fn_tf", "surname": "sn_tf", "postcode": "pc_tf"}
 
 
-def splink_settings(model: FittedModel) -> dict[str, Any]:
+def splink_settings(model: FittedModel, dialect: str = "duckdb", functions: str = "sendlink") -> dict[str, Any]:
     """The fitted model as a Splink ``link_only`` settings dictionary (see the module docstring).
 
     The survey is Splink's left table, the NPD its right table; both carry
     the columns of :func:`splink_records`. Blocking rules are left empty:
     register the candidate pairs, or set rules for the target engine.
+    ``dialect`` is the SQL of the backend that will run it (:data:`DIALECTS`:
+    ``"duckdb"`` or ``"spark"``); only function names differ. ``functions``
+    (:data:`FUNCTIONS`): ``"sendlink"`` (register them first with
+    :func:`register_duckdb_functions` or :func:`register_spark_functions`)
+    reproduces every comparison level exactly; ``"builtin"`` uses the
+    engine's own string functions, which differ on a few pairs.
     """
+    sql = _Sql(dialect, functions)
     pw = model.prior_weight
     # Splink's prior weight is log2(lambda / (1 - lambda)): choose lambda to make it ours.
     lam = 1.0 / (1.0 + 2.0 ** (-pw))
@@ -129,7 +209,7 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
     for spec in compare.FIELDS:
         if spec.name not in model.fields:
             continue
-        null_sql, conditions = _levels(spec.name)
+        null_sql, conditions = _levels(spec.name, sql)
         levels: list[dict[str, Any]] = [{"sql_condition": null_sql, "label_for_charts": "missing", "is_null_level": True}]
         m, u = model.m[spec.name], model.u[spec.name]
         for i, name in enumerate(spec.levels):
@@ -152,17 +232,19 @@ def splink_settings(model: FittedModel) -> dict[str, Any]:
     }
 
 
-def splink_export(model: FittedModel, thresholds: Thresholds | None = None) -> dict[str, Any]:
+def splink_export(model: FittedModel, thresholds: Thresholds | None = None, dialect: str = "duckdb",
+                  functions: str = "sendlink") -> dict[str, Any]:
     """What to hand to a Splink user: the settings plus what Splink does not hold.
 
     ``settings`` (:func:`splink_settings`); ``thresholds`` (match and
     review, on this project's competing probability); ``prior_weight``,
     ``pi`` and ``n_npd`` (the prior is per survey child; its Splink
     equivalent is ``probability_two_random_records_match``); and the
-    blocking rules for a Splink run at scale.
+    blocking rules for a Splink run at scale. ``dialect`` and ``functions``
+    as in :func:`splink_settings`.
     """
     return {
-        "settings": splink_settings(model),
+        "settings": splink_settings(model, dialect, functions),
         "thresholds": (thresholds or Thresholds()).model_dump(),
         "prior_weight": model.prior_weight, "pi": model.pi, "n_npd": model.n_npd,
         "blocking_rules_for_scale": splink_blocking_rules(),
@@ -267,3 +349,69 @@ def splink_blocking_rules() -> list[str]:
 def prior_from_lambda(lam: float) -> float:
     """Splink's prior weight for ``probability_two_random_records_match`` (for checks)."""
     return math.log2(lam / (1 - lam))
+
+
+def _texts(values) -> tuple[list[str], np.ndarray]:
+    """Strings for rapidfuzz ("" for missing) and the mask of missing values."""
+    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    missing = series.isna().to_numpy()
+    return series.where(~missing, "").astype(str).tolist(), missing
+
+
+def string_scores(left, right) -> tuple[np.ndarray, np.ndarray]:
+    """Jaro-Winkler similarity and OSA distance of two columns of names, as sendlink computes them.
+
+    The same calls as :mod:`sendlink.link.compare` (rapidfuzz, single
+    precision, similarity below 0.80 given as 0, distance above 1 given as
+    2), so a band test on these values agrees with sendlink's to the bit.
+    A missing value on either side gives similarity 0 and distance 2 (the
+    comparison levels test for missing before any band).
+    """
+    from rapidfuzz import distance, process
+
+    a, missing_a = _texts(left)
+    b, missing_b = _texts(right)
+    if not a:
+        return np.zeros(0, np.float32), np.zeros(0, np.int32)
+    # workers=1: inside an engine's UDF, the engine already runs one call per core.
+    jw = process.cpdist(a, b, scorer=distance.JaroWinkler.similarity, dtype=np.float32, workers=1, score_cutoff=_JW_SIMILAR)
+    osa = process.cpdist(a, b, scorer=distance.OSA.distance, dtype=np.int32, workers=1, score_cutoff=1)
+    missing = missing_a | missing_b
+    jw[missing] = 0.0
+    osa[missing] = 2
+    return jw, osa
+
+
+def register_duckdb_functions(connection) -> None:
+    """Register :data:`JW_FUNCTION` and :data:`OSA_FUNCTION` on a DuckDB connection (vectorised, Arrow)."""
+    import pyarrow as pa_
+
+    def jaro_winkler(a, b):
+        return pa_.array(string_scores(a.to_pandas(), b.to_pandas())[0], type=pa_.float32())
+
+    def osa(a, b):
+        return pa_.array(string_scores(a.to_pandas(), b.to_pandas())[1], type=pa_.int32())
+
+    for name, function, returns in ((JW_FUNCTION, jaro_winkler, "FLOAT"), (OSA_FUNCTION, osa, "INTEGER")):
+        connection.create_function(name, function, ["VARCHAR", "VARCHAR"], returns, type="arrow",
+                                   null_handling="special", side_effects=False)
+
+
+def register_spark_functions(spark) -> None:
+    """Register :data:`JW_FUNCTION` and :data:`OSA_FUNCTION` in a Spark session (pandas UDFs).
+
+    The executors need ``sendlink`` (and so ``rapidfuzz``) installed, as
+    for any Python UDF.
+    """
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("float")
+    def jaro_winkler(a: pd.Series, b: pd.Series) -> pd.Series:
+        return pd.Series(string_scores(a, b)[0])
+
+    @pandas_udf("int")
+    def osa(a: pd.Series, b: pd.Series) -> pd.Series:
+        return pd.Series(string_scores(a, b)[1])
+
+    spark.udf.register(JW_FUNCTION, jaro_winkler)
+    spark.udf.register(OSA_FUNCTION, osa)
