@@ -9,11 +9,11 @@ route on the engine that scales out, at national size:
 1. **sendlink** links a survey (default 10,000 children) against the 1 M
    NPD spine (``sendlink synth --npd-size 1000000``, the scale benchmark's
    files in ``benchmarks/work/``) and keeps its candidate pairs and weights.
-2. **export**: the prepared tables for the whole spine
-   (:func:`~sendlink.link.splink_export.splink_records`), the NPD's
-   term-frequency tables, the settings in Spark SQL
-   (``splink_settings(model, dialect="spark")``) and the candidate pairs,
-   written as Parquet and JSON - what would be copied to a cluster.
+2. **export** (:func:`~sendlink.link.splink_export.write_splink_files`):
+   the prepared tables for the whole spine, the NPD's term-frequency
+   tables, the settings in Spark SQL (``dialect="spark"``) and the
+   candidate pairs, written as Parquet and JSON - what would be copied to a
+   cluster.
 3. **Splink on Spark**: PySpark in local mode (``local[2]``: this machine's
    two cores; Java from Debian) with the similarity jar Splink ships on
    ``spark.jars`` and a checkpoint directory, as Splink's Spark examples
@@ -57,23 +57,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from scale_benchmark import ensure_data, load_average  # noqa: E402
 
 from sendlink.link import link_spines, read_spine  # noqa: E402
-from sendlink.link._features import encode  # noqa: E402
 from sendlink.link.compare import FIELDS  # noqa: E402
 from sendlink.link.engine import NPD_KEY, SURVEY_KEY, decide  # noqa: E402
 from sendlink.link.splink_export import (  # noqa: E402
     register_duckdb_functions,
     register_spark_functions,
-    splink_records,
-    splink_settings,
-    splink_term_frequencies,
+    splink_export,
+    write_splink_files,
 )
 
 log = logging.getLogger("splink_spark")
@@ -101,30 +97,10 @@ class Clock:
         return _Step()
 
 
-def export(result, survey_raw, npd_raw, out: Path) -> dict[str, Path]:
-    """Write what a cluster needs: prepared tables, term frequencies and candidate pairs (Parquet)."""
-    out.mkdir(parents=True, exist_ok=True)
-    features = encode(survey_raw, npd_raw)
-    survey_table, npd_table = splink_records(survey_raw, npd_raw, features=features)
-    paths = {"survey": out / "survey.parquet", "npd": out / "npd.parquet", "pairs": out / "pairs.parquet"}
-    # One schema for both sides: a column empty on the survey side (its term-frequency keys are
-    # NPD-only by design) must still be text, or Spark reads it as another type.
-    npd_arrow = pa.Table.from_pandas(npd_table, preserve_index=False)
-    pq.write_table(npd_arrow, paths["npd"])
-    pq.write_table(pa.Table.from_pandas(survey_table, schema=npd_arrow.schema, preserve_index=False), paths["survey"])
-    for column, table in splink_term_frequencies(npd_raw, features=features).items():
-        paths[column] = out / f"{column}.parquet"
-        table.to_parquet(paths[column], index=False)
-    pairs = result.pairs
-    # Splink's join keys: "<dataset>-__-<unique id>"; the NPD is the left table (its name sorts first).
-    pd.DataFrame({"match_key": "0", "join_key_l": "npd-__-" + pairs[NPD_KEY].astype(str),
-                  "join_key_r": "survey-__-" + pairs[SURVEY_KEY].astype(str)}).to_parquet(paths["pairs"], index=False)
-    return paths
-
-
 def write_settings(result, out: Path, dialect: str, functions: str) -> Path:
+    """The settings for one engine and one choice of string functions (the tables are shared)."""
     path = out / f"settings_{dialect}_{functions}.json"
-    path.write_text(json.dumps(splink_settings(result.model, dialect, functions), indent=1))
+    path.write_text(json.dumps(splink_export(result.model, result.params.thresholds, dialect, functions), indent=1))
     return path
 
 
@@ -176,7 +152,7 @@ def score(backend: str, functions: str, paths: dict[str, Path], settings_path: P
         def read(name: str):
             return con.read_parquet(str(paths[name]))
 
-    settings = json.loads(settings_path.read_text())
+    settings = json.loads(settings_path.read_text())["settings"]
     with clock.step(f"{name}: register tables and pairs"):
         # Table names unique per variant (one Spark session serves both); the dataset names
         # ("npd", "survey") are what the candidate pairs' join keys refer to.
@@ -363,7 +339,7 @@ def main() -> int:
                           "versions": {p: version(p) for p in ("splink", "pyspark", "duckdb", "pyarrow")}}}
     out = args.work / f"splink_export_{args.npd}_{args.survey}"
     with clock.step("export: prepared tables, term frequencies, candidate pairs (Parquet)"):
-        paths = export(result, survey_raw, npd_raw, out)
+        paths = write_splink_files(result, survey_raw, npd_raw, out)
     variants = [(b, f) for b in args.backends for f in args.functions]
     with tempfile.TemporaryDirectory(prefix="splink_spark_") as tmp:
         spark = None

@@ -31,6 +31,7 @@ from sendlink.link.splink_export import (
     splink_settings,
     splink_term_frequencies,
     string_scores,
+    write_splink_files,
 )
 
 
@@ -164,3 +165,29 @@ def test_spark_settings_are_spark_sql(linked, functions):
                 sqlglot.parse_one(level["sql_condition"], read="spark")
     with pytest.raises(ValueError, match="dialect"):
         splink_settings(result.model, dialect="postgres")
+
+
+def test_the_files_a_cluster_gets_score_the_same(linked, tmp_path):
+    """write_splink_files -> Parquet + JSON -> Splink (DuckDB) reading them: the route to a cluster, end to end."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    result, s_raw, n_raw = linked
+    paths = write_splink_files(result, s_raw, n_raw, tmp_path, dialect="duckdb")
+    exported = json.loads(paths["settings"].read_text())
+    assert exported["thresholds"] == result.params.thresholds.model_dump()
+    con = duckdb.connect()
+    register_duckdb_functions(con)
+    db_api = DuckDBAPI(connection=con)
+    linker = Linker([db_api.register(con.read_parquet(str(paths["npd"])), dataset_display_name="npd"),
+                     db_api.register(con.read_parquet(str(paths["survey"])), dataset_display_name="survey")],
+                    exported["settings"], log_level=logging.WARNING)
+    for column in ("fn_tf", "sn_tf", "pc_tf"):
+        linker.table_management.register_term_frequency_lookup(db_api.register(con.read_parquet(str(paths[column]))), column)
+    linker.table_management.register_blocked_pairs_for_predict(db_api.register(con.read_parquet(str(paths["pairs"]))))
+    predicted = linker.inference.predict().as_pandas_dataframe()
+    ours = pd.DataFrame({"unique_id_r": result.pairs["survey_id"].astype(str), "unique_id_l": result.pairs["upn"].astype(str),
+                         "expected": result.pairs["match_weight"].to_numpy(float)})
+    both = predicted.merge(ours, on=["unique_id_l", "unique_id_r"], how="outer", indicator=True)
+    assert (both["_merge"] == "both").all()
+    np.testing.assert_allclose(both["match_weight"], both["expected"], atol=1e-9)

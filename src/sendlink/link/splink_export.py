@@ -24,6 +24,8 @@ frequencies and prior:
   definition), registered with
   ``linker.table_management.register_term_frequency_lookup``.
 
+* :func:`write_splink_files` - all of the above (and the candidate pairs)
+  as Parquet and JSON files, to copy to where Splink runs.
 * :func:`register_duckdb_functions`, :func:`register_spark_functions` -
   the two string measures the levels use (Jaro-Winkler similarity and
   optimal-string-alignment distance), registered in the engine as
@@ -83,7 +85,7 @@ from sendlink.link.model import FittedModel
 from sendlink.link.params import Thresholds
 
 __all__ = ["DIALECTS", "FUNCTIONS", "UNIQUE_ID", "register_duckdb_functions", "register_spark_functions",
-           "splink_blocking_rules", "string_scores", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
+           "splink_blocking_rules", "string_scores", "write_splink_files", "splink_export", "splink_records", "splink_settings", "splink_term_frequencies"]
 
 #: The unique id column of the prepared tables (the survey_id or the UPN).
 UNIQUE_ID = "unique_id"
@@ -249,7 +251,11 @@ def splink_export(model: FittedModel, thresholds: Thresholds | None = None, dial
         "prior_weight": model.prior_weight, "pi": model.pi, "n_npd": model.n_npd,
         "blocking_rules_for_scale": splink_blocking_rules(),
         "note": ("Splink's match_probability is pairwise; sendlink then lets each child's candidates compete "
-                 "(sendlink.link.assign.competing_probability), assigns one-to-one and applies the thresholds."),
+                 "(sendlink.link.assign.competing_probability), assigns one-to-one and applies the thresholds "
+                 "(sendlink.link.engine.decide)." + (
+                     " The levels call sendlink's string measures: register them in the engine first "
+                     "(sendlink.link.splink_export.register_duckdb_functions or register_spark_functions)."
+                     if functions == "sendlink" else "")),
     }
 
 
@@ -415,3 +421,45 @@ def register_spark_functions(spark) -> None:
 
     spark.udf.register(JW_FUNCTION, jaro_winkler)
     spark.udf.register(OSA_FUNCTION, osa)
+
+
+def write_splink_files(result, survey: RawSpine, npd: RawSpine, folder, *, dialect: str = "spark",
+                       functions: str = "sendlink", pairs: bool = True) -> dict[str, Any]:
+    """Write everything a Splink run elsewhere needs into ``folder``; returns the paths by name.
+
+    ``survey.parquet`` and ``npd.parquet`` (:func:`splink_records`, one
+    schema for both), ``fn_tf.parquet``, ``sn_tf.parquet``, ``pc_tf.parquet``
+    (:func:`splink_term_frequencies`), ``settings_<dialect>_<functions>.json``
+    (:func:`splink_export`: settings, thresholds, prior, blocking rules) and,
+    with ``pairs``, ``pairs.parquet``: the candidate pairs of ``result`` as
+    Splink's blocked-pairs table (``match_key, join_key_l, join_key_r``,
+    keys ``npd-__-<upn>`` and ``survey-__-<survey_id>``), for
+    ``linker.table_management.register_blocked_pairs_for_predict`` with the
+    NPD registered as dataset ``npd`` and the survey as ``survey``.
+    """
+    import json
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    features = encode(survey, npd)
+    survey_table, npd_table = splink_records(survey, npd, features=features)
+    paths: dict[str, Any] = {"survey": folder / "survey.parquet", "npd": folder / "npd.parquet",
+                             "settings": folder / f"settings_{dialect}_{functions}.json"}
+    # One schema for both sides: the survey's term-frequency keys are empty by design (they
+    # are the NPD's), and an all-empty column must still be text for Spark to join on it.
+    npd_arrow = pa.Table.from_pandas(npd_table, preserve_index=False)
+    pq.write_table(npd_arrow, paths["npd"])
+    pq.write_table(pa.Table.from_pandas(survey_table, schema=npd_arrow.schema, preserve_index=False), paths["survey"])
+    for column, table in splink_term_frequencies(npd, features=features).items():
+        paths[column] = folder / f"{column}.parquet"
+        table.to_parquet(paths[column], index=False)
+    exported = splink_export(result.model, result.params.thresholds if result.params is not None else None, dialect, functions)
+    paths["settings"].write_text(json.dumps(exported, indent=1))
+    if pairs:
+        paths["pairs"] = folder / "pairs.parquet"
+        pd.DataFrame({"match_key": "0", "join_key_l": "npd-__-" + result.pairs["upn"].astype(str),
+                      "join_key_r": "survey-__-" + result.pairs["survey_id"].astype(str)}).to_parquet(paths["pairs"], index=False)
+    return paths
