@@ -228,6 +228,9 @@ def agreement(result, scored: pd.DataFrame, survey_keys: list[str]) -> dict:
         "links_identical": int((same_upn & same_status).sum()),
         "links_identical_to_link_spines": int((spine_upn & spine_status).sum()),
         "links_same_status_as_link_spines": int(spine_status.sum()),
+        # Where they differ: the same status and probability, another of equally weighted candidates?
+        "differences_from_link_spines_ties": int((~(spine_upn & spine_status) & spine_status & (
+            (linked["match_probability"].astype(float) - theirs_links["match_probability"].astype(float)).abs() < 1e-9)).sum()),
         "differences_from_link_spines": [
             {"survey_id": k, "link_spines": [linked.loc[k, NPD_KEY], linked.loc[k, "link_status"], float(linked.loc[k, "match_probability"])],
              "engine": [theirs_links.loc[k, NPD_KEY], theirs_links.loc[k, "link_status"], float(theirs_links.loc[k, "match_probability"])]}
@@ -241,6 +244,10 @@ def agreement(result, scored: pd.DataFrame, survey_keys: list[str]) -> dict:
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# Splink on Spark scores sendlink's model: {report['npd_size']:,} pupils, {report['survey_size']:,} children",
+             "",
+             "Written by `benchmarks/splink_spark.py` (its docstring says how it works). Splink 5 declares "
+             "`pyspark>=3.5` and ships its UDF jar for Spark 3.x and 4.x; this run used the PySpark below "
+             "(`pip install -e '.[bench]'`) and Debian's OpenJDK.",
              "",
              f"Machine: {m['cpus']} CPUs, {m['platform']}, Python {m['python']}, Java {m['java']}; "
              f"{', '.join(f'{k} {v}' for k, v in m['versions'].items())}. Spark master `{report['spark_master']}`, "
@@ -274,6 +281,18 @@ def markdown(report: dict) -> str:
             else:
                 cells.append(fmt.format(a[key]))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    notes = []
+    for backend, a in report["agreement"].items():
+        differ = a["survey_records"] - a["links_identical_to_link_spines"]
+        if differ:
+            notes.append(f"- {backend}: {differ} of {a['survey_records']:,} links differ from `sendlink link`'s; in "
+                         f"{a['differences_from_link_spines_ties']} of them the status and the probability are the same "
+                         "and only *which* of equally weighted candidates is put to clerical review differs. "
+                         "The same happens with sendlink's own weights through `decide`: it breaks ties by the "
+                         "position of the keys in the pairs' categories, which differs between a run and a re-read; "
+                         "a sendlink issue, not an engine's.")
+    if notes:
+        lines += ["", *notes]
     lines += ["", "Links by status (sendlink / from the engine's weights):", ""]
     for backend, a in report["agreement"].items():
         lines.append(f"- {backend}: {a['link_status_counts_sendlink']} / {a['link_status_counts_engine']}")
