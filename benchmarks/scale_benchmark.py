@@ -243,14 +243,20 @@ def clean_spine(source: Path, key: str, target: Path) -> float:
 
 
 def cleaned_inputs(folder: Path, m: int) -> tuple[Path, Path, dict]:
-    """The cleaned NPD and survey files for the peers (made once, reused); seconds spent cleaning."""
-    seconds = {}
+    """The cleaned NPD and survey files for the peers (made once, reused); seconds the cleaning took.
+
+    The seconds are kept beside the files (``clean/seconds.json``), so a
+    later run that reuses the files still reports them.
+    """
+    record = folder / "clean" / "seconds.json"
+    seconds = json.loads(record.read_text()) if record.is_file() else {}
     npd, survey = folder / "clean" / "npd.parquet", folder / "clean" / f"survey_{m}.parquet"
-    if not npd.is_file():
+    if not npd.is_file() or "npd" not in seconds:
         seconds["npd"] = clean_spine(folder / "npd" / "spine.parquet", "upn", npd)
-    if not survey.is_file():
-        seconds["survey"] = clean_spine(folder / "survey" / f"survey_spine_{m}.parquet", "survey_id", survey)
-    return survey, npd, seconds
+    if not survey.is_file() or f"survey_{m}" not in seconds:
+        seconds[f"survey_{m}"] = clean_spine(folder / "survey" / f"survey_spine_{m}.parquet", "survey_id", survey)
+    record.write_text(json.dumps(seconds))
+    return survey, npd, {"npd": seconds["npd"], "survey": seconds[f"survey_{m}"]}
 
 
 # --------------------------------------------------------------------------- the workers (run in child processes)
@@ -528,7 +534,7 @@ def markdown(result: dict) -> str:
     for c in result["configs"]:
         head = f"| {c['npd_size']:,} | {c['survey_size']:,} |"
         if c["clean_inputs_s"]:
-            lines.append(f"{head} clean inputs (peers; once, not in their time) | "
+            lines.append(f"{head} clean inputs (for the peers, once; not in their time) | "
                          f"{_f(sum(c['clean_inputs_s'].values()))} | | | | | | | | |")
         for tool, s in c["tools"].items():
             if not s["n_ok"]:
