@@ -10,7 +10,8 @@ itself. The tools are **interleaved**: repeat 1 runs floor, sendlink,
 Splink, recordlinkage; repeat 2 starts one tool later; and so on, so a burst
 of load from someone else lands on different tools in different repeats.
 Every figure in the tables is the **median of the repeats** (at least 3),
-with the range beside it.
+with the range beside it; the ratios to sendlink are taken within each
+repeat (wall and CPU time), then their median.
 
 The tools
 ---------
@@ -501,11 +502,13 @@ def bench_config(folder: Path, n: int, m: int, *, tools: list[str], repeats: int
         for tool in tools:
             if tool in ("floor", "sendlink"):
                 continue
-            per_repeat = [o["wall_s"] / s["wall_s"] for s, o in zip(runs["sendlink"], runs[tool], strict=True)
-                          if "wall_s" in s and "wall_s" in o]
-            if per_repeat:
-                ratios[f"{tool}_over_sendlink_wall"] = {"median": round(statistics.median(per_repeat), 2),
-                                                        "range": [round(min(per_repeat), 2), round(max(per_repeat), 2)]}
+            for measure in ("wall_s", "cpu_s"):
+                per_repeat = [o[measure] / s[measure] for s, o in zip(runs["sendlink"], runs[tool], strict=True)
+                              if measure in s and measure in o]
+                if per_repeat:
+                    ratios[f"{tool}_over_sendlink_{measure[:-2]}_time"] = {
+                        "median": round(statistics.median(per_repeat), 2),
+                        "range": [round(min(per_repeat), 2), round(max(per_repeat), 2)]}
     return {"npd_size": n, "survey_size": m, "repeats": repeats, "order": tools, "clean_inputs_s": clean_seconds,
             "tools": summary, "ratios": ratios}
 
