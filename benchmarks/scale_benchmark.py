@@ -263,6 +263,20 @@ def cleaned_inputs(folder: Path, m: int) -> tuple[Path, Path, dict]:
 # --------------------------------------------------------------------------- the workers (run in child processes)
 
 
+class Laps:
+    """Seconds per step, each measured from the end of the one before (``lap("name")``)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._clock, 2)
+        self._clock = now
+
+
+
 def run_floor(npd: str) -> None:
     import pyarrow.parquet as pq
 
@@ -316,14 +330,7 @@ def run_splink(survey: str, npd: str, out: str) -> None:
     import duckdb
     from splink import DuckDBAPI, Linker, block_on
 
-    timings = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        timings[name] = round(time.perf_counter() - clock, 2)
-        clock = time.perf_counter()
-
+    lap = Laps()
     con = duckdb.connect(":memory:")
     con.sql(f"CREATE TABLE survey AS SELECT * FROM read_parquet('{survey}')")
     con.sql(f"CREATE TABLE npd AS SELECT * FROM read_parquet('{npd}')")
@@ -348,21 +355,14 @@ def run_splink(survey: str, npd: str, out: str) -> None:
     best = one_to_one(survey_ids, upns, frame["match_probability"].to_numpy(float))
     lap("one_to_one")
     best.to_parquet(Path(out).with_suffix(".links.parquet"), index=False)
-    Path(out).write_text(json.dumps({"candidate_pairs_scored": int(len(frame)), "timings": timings}))
+    Path(out).write_text(json.dumps({"candidate_pairs_scored": int(len(frame)), "timings": lap.timings}))
 
 
 def run_recordlinkage(survey: str, npd: str, out: str) -> None:
     import recordlinkage as rl
     from recordlinkage.index import Block, SortedNeighbourhood
 
-    timings = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        timings[name] = round(time.perf_counter() - clock, 2)
-        clock = time.perf_counter()
-
+    lap = Laps()
     s = pd.read_parquet(survey).set_index("unique_id")
     n = pd.read_parquet(npd).set_index("unique_id")
     lap("read")
@@ -396,7 +396,7 @@ def run_recordlinkage(survey: str, npd: str, out: str) -> None:
     one_to_one(survey_ids[rule], upns[rule], agreeing[rule]).to_parquet(Path(out).with_suffix(".rule.parquet"), index=False)
     m_agree = {k: float(v.get(1, float("nan"))) for k, v in (getattr(ecm, "m_probs", {}) or {}).items()}
     u_agree = {k: float(v.get(1, float("nan"))) for k, v in (getattr(ecm, "u_probs", {}) or {}).items()}
-    Path(out).write_text(json.dumps({"candidate_pairs": int(len(candidates)), "timings": timings,
+    Path(out).write_text(json.dumps({"candidate_pairs": int(len(candidates)), "timings": lap.timings,
                                      "predicted_matches": int(keep.sum()), "m_agree": m_agree, "u_agree": u_agree}))
 
 
