@@ -281,18 +281,18 @@ def markdown(report: dict) -> str:
             else:
                 cells.append(fmt.format(a[key]))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    notes = []
+    notes: dict[tuple[int, int], list[str]] = {}
     for backend, a in report["agreement"].items():
         differ = a["survey_records"] - a["links_identical_to_link_spines"]
         if differ:
-            notes.append(f"- {backend}: {differ} of {a['survey_records']:,} links differ from `sendlink link`'s; in "
-                         f"{a['differences_from_link_spines_ties']} of them the status and the probability are the same "
-                         "and only *which* of equally weighted candidates is put to clerical review differs. "
-                         "The same happens with sendlink's own weights through `decide`: it breaks ties by the "
-                         "position of the keys in the pairs' categories, which differs between a run and a re-read; "
-                         "a sendlink issue, not an engine's.")
-    if notes:
-        lines += ["", *notes]
+            notes.setdefault((differ, a["differences_from_link_spines_ties"]), []).append(backend)
+    for (differ, ties), backends in notes.items():
+        lines += ["", f"Against `sendlink link`'s own links ({'; '.join(backends)}): {differ} of "
+                  f"{report['survey_size']:,} differ; in {ties} of them the status and the probability are the same "
+                  "and only *which* of equally weighted candidates is put to clerical review differs. sendlink's own "
+                  "weights through `decide` differ in the same way: ties are broken by the position of the keys in "
+                  "the pairs' categories, which is not the same in a run and in a re-read (a sendlink issue, not an "
+                  "engine's)."]
     lines += ["", "Links by status (sendlink / from the engine's weights):", ""]
     for backend, a in report["agreement"].items():
         lines.append(f"- {backend}: {a['link_status_counts_sendlink']} / {a['link_status_counts_engine']}")
