@@ -1,7 +1,9 @@
 """Run every benchmark in turn (``make bench``); each writes to ``benchmarks/results/``.
 
-Long: the national-scale linkage (9.1 M pupils) and the simulation (at
-least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
+Long: the national-scale linkage (three interleaved repeats of every tool
+up to 9.1 M pupils: hours, and it wants an idle machine) and the simulation
+(at least 50 seeds of the whole chain: tens of minutes) on 2 cores. The
+Spark benchmark needs a Java runtime (Debian: ``openjdk-17-jre-headless``).
 ``--only NAME ...`` runs a subset. None of this is part of ``make test``.
 
 | name | script | measures |
@@ -10,7 +12,8 @@ least 50 seeds of the whole chain) take tens of minutes each on 2 cores.
 | febrl | link_febrl.py --baselines | FEBRL4 (model vs baselines) and FEBRL1-3 precision/recall |
 | variation | link_variation.py | an independent generator's kinds of error: recall per kind |
 | cohort | link_cohort.py | linkage of the default cohort: pairs, time, quality |
-| scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
+| scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M NPD and 10 k-100 k surveys against Splink and recordlinkage |
+| spark | splink_spark.py | the exported model scored by Splink on Spark (local mode) at 1 M: weights and links against sendlink's |
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
@@ -31,6 +34,7 @@ BENCHMARKS = {
     "variation": ["link_variation.py"],
     "cohort": ["link_cohort.py", "--out", str(HERE / "results" / "link_cohort.json")],
     "scale": ["scale_benchmark.py"],
+    "spark": ["splink_spark.py"],
     "simulation": ["simulation.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],

@@ -66,6 +66,7 @@ from rapidfuzz import distance, process
 
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.features import Features, postcode_text
+from sendlink.link.sql import Sql
 
 __all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "level_names"]
 
@@ -217,15 +218,17 @@ class Level:
         must agree on at least two fields (see :mod:`sendlink.link.model`).
     sql
         The same condition in Splink's SQL over the prepared columns
-        (:func:`sendlink.link.splink_export.splink_records`); ``None`` for
-        the last level (``ELSE``).
+        (:func:`sendlink.link.splink_export.splink_records`), written by a
+        :class:`~sendlink.link.sql.Sql` for the engine and string measures
+        wanted (``level.sql(Sql("spark"))``); ``None`` for the last level
+        (``ELSE``).
     """
 
     label: str
     when: Callable[[Pairs], np.ndarray] | None
     m_start: float
     agrees: bool
-    sql: str | None
+    sql: Callable[[Sql], str] | None
 
 
 @dataclass(frozen=True)
@@ -245,13 +248,14 @@ class Comparison:
         Whether the first (exact) level is adjusted for how common the
         value is (:mod:`sendlink.link.model`).
     missing_sql
-        The missing condition in Splink's SQL (the null level).
+        The missing condition in Splink's SQL (the null level), written by
+        a :class:`~sendlink.link.sql.Sql` as :attr:`Level.sql` is.
     """
 
     name: str
     missing: Callable[[Pairs], np.ndarray]
     levels: tuple[Level, ...]
-    missing_sql: str
+    missing_sql: Callable[[Sql], str]
     term_frequency: bool = False
 
     def __post_init__(self) -> None:
@@ -367,32 +371,31 @@ def _initial(p: Pairs) -> np.ndarray:
     return one_letter & (first_a >= 0) & (first_a == first_b)
 
 
-def _sql_near(a: str, b: str) -> str:
+def _sql_near(q: Sql, a: str, b: str) -> str:
     """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
-    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
-            f"OR jaro_winkler_similarity({a}, {b}) >= {JW_CLOSE}))")
+    return f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR {q.osa(a, b)} <= 1 OR {q.jw(a, b)} >= {JW_CLOSE}))"
 
 
 FORENAME = Comparison(
     "forename",
     missing=_missing(_fn),
-    missing_sql="fn_l IS NULL OR fn_r IS NULL",
+    missing_sql=lambda q: "fn_l IS NULL OR fn_r IS NULL",
     term_frequency=True,
     levels=(
-        Level("exact", _forename_exact, 0.85, True, "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
-        Level("variant", lambda p: _variant(p.features, *_fn(p)), 0.03, True, "list_has_any(fn_groups_l, fn_groups_r)"),
+        Level("exact", _forename_exact, 0.85, True, lambda q: "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
+        Level("variant", lambda p: _variant(p.features, *_fn(p)), 0.03, True, lambda q: q.overlap("fn_groups_l", "fn_groups_r")),
         Level("close", _close(_forename_scores), 0.04, True,
-              f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {JW_CLOSE} "
-              f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_CLOSE})"),
-        Level("middle_name", _middle_name, 0.01, True, "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"),
+              lambda q: (f"({q.osa('fn_l', 'fn_r')} <= 1 OR {q.jw('fn_l', 'fn_r')} >= {JW_CLOSE} "
+                         f"OR {q.osa('fnfull_l', 'fnfull_r')} <= 1 OR {q.jw('fnfull_l', 'fnfull_r')} >= {JW_CLOSE})")),
+        Level("middle_name", _middle_name, 0.01, True, lambda q: f"({q.contains('mid_r', 'fn_l')} OR {q.contains('mid_l', 'fn_r')})"),
         Level("transposed", lambda p: _given_to_surname(p) & _surname_to_given(p), 0.005, True,
-              f"({_sql_near('fnfull_l', 'sn_r')} AND {_sql_near('sn_l', 'fnfull_r')})"),
+              lambda q: f"({_sql_near(q, 'fnfull_l', 'sn_r')} AND {_sql_near(q, 'sn_l', 'fnfull_r')})"),
         Level("cross", lambda p: _given_to_surname(p) | _surname_to_given(p), 0.005, True,
-              f"({_sql_near('fnfull_l', 'sn_r')} OR {_sql_near('sn_l', 'fnfull_r')})"),
+              lambda q: f"({_sql_near(q, 'fnfull_l', 'sn_r')} OR {_sql_near(q, 'sn_l', 'fnfull_r')})"),
         Level("initial", _initial, 0.005, False,
-              "((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) AND regexp_matches(left(fn_l, 1), '^[a-z]$'))"),
+              lambda q: f"((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) AND {q.is_letter('left(fn_l, 1)')})"),
         Level("similar", _similar(_forename_scores), 0.015, False,
-              f"(jaro_winkler_similarity(fn_l, fn_r) >= {JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_SIMILAR})"),
+              lambda q: f"({q.jw('fn_l', 'fn_r')} >= {JW_SIMILAR} OR {q.jw('fnfull_l', 'fnfull_r')} >= {JW_SIMILAR})"),
         Level("different", None, 0.04, False, None),
     ),
 )
@@ -418,20 +421,26 @@ def _surname_scores(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
 #: event, counted once, on the forename. In SQL: the forename's transposed
 #: condition holds and no stronger forename level does.
 _TRANSPOSED = FORENAME.index("transposed")
-_TRANSPOSED_SQL = (f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({' OR '.join(level.sql for level in FORENAME.levels[:_TRANSPOSED])}) "
-                   f"AND {FORENAME.levels[_TRANSPOSED].sql})")
+
+
+def _transposed_sql(q: Sql) -> str:
+    stronger = " OR ".join(level.sql(q) for level in FORENAME.levels[:_TRANSPOSED])
+    return f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({stronger}) AND {FORENAME.levels[_TRANSPOSED].sql(q)})"
+
 
 SURNAME = Comparison(
     "surname",
     missing=_missing(_sn),
-    missing_sql=f"sn_l IS NULL OR sn_r IS NULL OR {_TRANSPOSED_SQL}",
+    missing_sql=lambda q: f"sn_l IS NULL OR sn_r IS NULL OR {_transposed_sql(q)}",
     term_frequency=True,
     levels=(
-        Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, "sn_l = sn_r"),
+        Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, lambda q: "sn_l = sn_r"),
         Level("part", _surname_part, 0.02, True,
-              "(list_has_any(snparts_l, snparts_r) OR list_contains(snparts_r, sn_l) OR list_contains(snparts_l, sn_r))"),
-        Level("close", _close(_surname_scores), 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
-        Level("similar", _similar(_surname_scores), 0.015, False, f"jaro_winkler_similarity(sn_l, sn_r) >= {JW_SIMILAR}"),
+              lambda q: (f"({q.overlap('snparts_l', 'snparts_r')} OR {q.contains('snparts_r', 'sn_l')} "
+                         f"OR {q.contains('snparts_l', 'sn_r')})")),
+        Level("close", _close(_surname_scores), 0.04, True,
+              lambda q: f"({q.osa('sn_l', 'sn_r')} <= 1 OR {q.jw('sn_l', 'sn_r')} >= {JW_CLOSE})"),
+        Level("similar", _similar(_surname_scores), 0.015, False, lambda q: f"{q.jw('sn_l', 'sn_r')} >= {JW_SIMILAR}"),
         Level("different", None, 0.075, False, None),
     ),
 )
@@ -454,16 +463,19 @@ def _swapped(p: Pairs) -> np.ndarray:
     return (ys == yn) & (ms == dn) & (ds == mn) & (ms != ds)
 
 
-_SAME_SQL = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
+def _same_sql(q: Sql) -> str:
+    return f"({q.as_int('dob_y_l = dob_y_r')} + {q.as_int('dob_m_l = dob_m_r')} + {q.as_int('dob_d_l = dob_d_r')})"
+
 
 DATE_OF_BIRTH = Comparison(
     "date_of_birth",
     missing=_missing(lambda p: (p.s.year(p.survey_rows), p.n.year(p.npd_rows))),
-    missing_sql="dob_y_l IS NULL OR dob_y_r IS NULL",
+    missing_sql=lambda q: "dob_y_l IS NULL OR dob_y_r IS NULL",
     levels=(
-        Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, f"{_SAME_SQL} = 3"),
-        Level("swapped", _swapped, 0.01, True, "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
-        Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, f"{_SAME_SQL} = 2"),
+        Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, lambda q: f"{_same_sql(q)} = 3"),
+        Level("swapped", _swapped, 0.01, True,
+              lambda q: "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
+        Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, lambda q: f"{_same_sql(q)} = 2"),
         Level("different", None, 0.03, False, None),
     ),
 )
@@ -485,15 +497,15 @@ def _postcode_typo(p: Pairs) -> np.ndarray:
 POSTCODE = Comparison(
     "postcode",
     missing=_missing(_pc),
-    missing_sql="pc_l IS NULL OR pc_r IS NULL",
+    missing_sql=lambda q: "pc_l IS NULL OR pc_r IS NULL",
     term_frequency=True,
     levels=(
-        Level("unit", lambda p: _pc(p)[0] == _pc(p)[1], 0.75, True, "pc_l = pc_r"),
+        Level("unit", lambda p: _pc(p)[0] == _pc(p)[1], 0.75, True, lambda q: "pc_l = pc_r"),
         Level("sector", lambda p: (p.s.sector(p.survey_rows) >= 0) & (p.s.sector(p.survey_rows) == p.n.sector(p.npd_rows)), 0.04, True,
-              "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)"),
+              lambda q: "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)"),
         Level("district", lambda p: (p.s.district(p.survey_rows) >= 0) & (p.s.district(p.survey_rows) == p.n.district(p.npd_rows)), 0.04, True,
-              "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)"),
-        Level("typo", _postcode_typo, 0.02, True, "damerau_levenshtein(pc_l, pc_r) <= 1"),
+              lambda q: "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)"),
+        Level("typo", _postcode_typo, 0.02, True, lambda q: f"{q.osa('pc_l', 'pc_r')} <= 1"),
         Level("different", None, 0.15, False, None),
     ),
 )
@@ -507,9 +519,9 @@ def _agreement(name: str, values: Callable[[Pairs], tuple[np.ndarray, np.ndarray
     return Comparison(
         name,
         missing=_missing(values),
-        missing_sql=f"{name}_l IS NULL OR {name}_r IS NULL",
+        missing_sql=lambda q: f"{name}_l IS NULL OR {name}_r IS NULL",
         levels=(
-            Level("agree", lambda p: np.equal(*values(p)), m_agree, True, f"{name}_l = {name}_r"),
+            Level("agree", lambda p: np.equal(*values(p)), m_agree, True, lambda q: f"{name}_l = {name}_r"),
             Level("disagree", None, m_disagree, False, None),
         ),
     )
