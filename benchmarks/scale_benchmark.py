@@ -644,7 +644,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before one run is abandoned")
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--results", type=Path, default=HERE / "results")
-    parser.add_argument("--name", default="scale", help="results file name (NAME.json, NAME.md, NAME.png)")
+    parser.add_argument("--name", default="scale", help="results file name: writes <name>.json, <name>.md and <name>.png")
     parser.add_argument("--splink-u-pairs", type=float, default=1e7,
                         help="max_pairs of Splink's u estimation (1e7 'often adequate'; 1e8+ for a final model)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
