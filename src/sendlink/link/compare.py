@@ -65,7 +65,7 @@ import pandas as pd
 from rapidfuzz import distance, process
 
 from sendlink.link.arrays import unique_inverse
-from sendlink.link.features import Features, postcode_text
+from sendlink.link.features import PC_BASE, PC_LONG, Features, postcode_digits, postcode_text
 from sendlink.link.sql import Sql
 
 __all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "level_names"]
@@ -489,9 +489,41 @@ def _pc(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _postcode_typo(p: Pairs) -> np.ndarray:
-    """One character wrong or two swapped, anywhere in the compact postcode."""
-    _, osa = _string_scores(lambda codes: postcode_text(codes, p.features.long_postcodes), *_pc(p))
-    return osa <= 1
+    """One character wrong or two swapped, anywhere in the compact postcode.
+
+    Nearly every pair asked holds two unrelated postcodes (they already
+    differ in district), so those are ruled out on the numeric codes before
+    any text is made: two strings one edit apart (a substitution, insertion,
+    deletion or swap of neighbours) differ in length by at most one, and
+    their common prefix and common suffix together cover all but at most
+    two characters of the shorter. The few pairs that pass are decoded to
+    text once per distinct postcode and measured by OSA distance, as before.
+    """
+    a, b = _pc(p)
+    ua, ub, inverse = _unique_pairs(a, b)
+    if len(ua) == 0:
+        return np.zeros(len(a), dtype=bool)
+    (da, la), (db, lb) = postcode_digits(ua), postcode_digits(ub)
+    shorter = np.minimum(la, lb)
+    prefix, suffix = np.zeros(len(ua), np.int8), np.zeros(len(ua), np.int8)
+    same_prefix, same_suffix = np.ones(len(ua), bool), np.ones(len(ua), bool)
+    ra, rb = ua.copy(), ub.copy()
+    for j in range(da.shape[1]):
+        same_prefix &= (da[:, j] == db[:, j]) & (j < shorter)
+        prefix += same_prefix
+        same_suffix &= (ra % PC_BASE == rb % PC_BASE) & (j < shorter)  # codes hold the characters right-aligned
+        suffix += same_suffix
+        ra //= PC_BASE
+        rb //= PC_BASE
+    long_form = (ua >= PC_LONG) | (ub >= PC_LONG)  # not held in the number: always measured
+    maybe = np.flatnonzero(long_form | ((np.abs(la.astype(np.int16) - lb) <= 1) & (prefix + suffix >= shorter - 2)))
+    typo = np.zeros(len(ua), dtype=bool)
+    if len(maybe):
+        codes, at = np.unique(np.concatenate([ua[maybe], ub[maybe]]), return_inverse=True)
+        text = np.asarray(postcode_text(codes, p.features.long_postcodes), dtype=object)
+        left, right = text[at[:len(maybe)]].tolist(), text[at[len(maybe):]].tolist()
+        typo[maybe] = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1, score_cutoff=1) <= 1
+    return typo[inverse]
 
 
 POSTCODE = Comparison(

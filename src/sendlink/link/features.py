@@ -30,7 +30,7 @@ from sendlink.link import standardise
 from sendlink.link.spine import RawSpine, as_array
 from sendlink.link.standardise import SURNAME_PARTICLES, name_groups
 
-__all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_text"]
+__all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_digits", "postcode_text"]
 
 log = logging.getLogger(__name__)
 
@@ -373,18 +373,32 @@ def _postcode_grid(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unit, uk
 
 
-def postcode_text(codes: np.ndarray, long_codes: dict[str, int]) -> list[str | None]:
-    """The compact postcode of each code (inverse of :func:`postcode_codes`), vectorised."""
+def postcode_digits(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The characters of each code's compact postcode as base-37 digits, left-aligned, and its length.
+
+    Returns ``(digits, length)``: ``digits`` an ``(n, PC_WIDTH)`` ``int8``
+    array (0 after the last character), ``length`` the number of
+    characters. Missing codes and codes of long (non-UK) forms have length
+    0: their text is not held in the number (see :func:`postcode_text`).
+    """
     codes = np.asarray(codes, dtype=np.int64)
-    digits = np.zeros((len(codes), PC_WIDTH), dtype=np.int64)
+    digits = np.zeros((len(codes), PC_WIDTH), dtype=np.int8)
     rest = np.where((codes >= 0) & (codes < PC_LONG), codes, 0)
     for j in range(PC_WIDTH - 1, -1, -1):
         digits[:, j] = rest % PC_BASE
         rest //= PC_BASE
-    # Left-align (drop the leading padding) so that the text is the postcode's own characters.
-    lead = np.argmax(digits > 0, axis=1)
+    # Left-align: drop the leading padding, so that column j is the postcode's j-th character.
+    length = (digits > 0).sum(axis=1).astype(np.int8)
+    lead = PC_WIDTH - length
     column = np.arange(PC_WIDTH)[None, :] + lead[:, None]
     aligned = np.where(column < PC_WIDTH, np.take_along_axis(digits, np.minimum(column, PC_WIDTH - 1), axis=1), 0)
+    return aligned.astype(np.int8), length
+
+
+def postcode_text(codes: np.ndarray, long_codes: dict[str, int]) -> list[str | None]:
+    """The compact postcode of each code (inverse of :func:`postcode_codes`), vectorised."""
+    codes = np.asarray(codes, dtype=np.int64)
+    aligned, _ = postcode_digits(codes)
     ascii_bytes = np.frombuffer(("\0" + "".join(_PC_CHARS[1:])).encode(), dtype=np.uint8)
     text = ascii_bytes[aligned].astype(np.uint8).view(f"S{PC_WIDTH}").ravel().astype(f"U{PC_WIDTH}").tolist()
     out: list[str | None] = text
