@@ -15,7 +15,14 @@ from pathlib import Path
 
 from sendlink.io import StagedWrites
 from sendlink.link import clerical
-from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
+from sendlink.link.engine import (
+    LINK_COLUMNS,
+    NPD_KEY,
+    SURVEY_KEY,
+    LinkResult,
+    link_spines,
+    with_read_step,
+)
 from sendlink.link.spine import read_spine
 from sendlink.params import Params, load_params, override
 
@@ -57,13 +64,13 @@ def link_files(
     so a national NPD spine never becomes a table of Python strings. The
     ``linkage:`` parameters and the seed of ``params`` are used.
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     survey = read_spine(survey_path, SURVEY_KEY)
     npd = read_spine(npd_path, NPD_KEY)
-    read_seconds = time.perf_counter() - started
+    read = time.perf_counter() - started, time.process_time() - cpu_started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
     result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions)
-    result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
+    with_read_step(result, *read)
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
         if review_out is not None:

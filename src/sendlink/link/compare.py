@@ -65,7 +65,7 @@ import pandas as pd
 from rapidfuzz import distance, process
 
 from sendlink.link.arrays import unique_inverse
-from sendlink.link.features import PC_BASE, PC_LONG, Features, postcode_digits, postcode_text
+from sendlink.link.features import PC_BASE, PC_LONG, PC_WIDTH, Features, postcode_text
 from sendlink.link.sql import Sql
 
 __all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "level_names"]
@@ -492,38 +492,42 @@ def _postcode_typo(p: Pairs) -> np.ndarray:
     """One character wrong or two swapped, anywhere in the compact postcode.
 
     Nearly every pair asked holds two unrelated postcodes (they already
-    differ in district), so those are ruled out on the numeric codes before
-    any text is made: two strings one edit apart (a substitution, insertion,
-    deletion or swap of neighbours) differ in length by at most one, and
-    their common prefix and common suffix together cover all but at most
-    two characters of the shorter. The few pairs that pass are decoded to
-    text once per distinct postcode and measured by OSA distance, as before.
+    differ in district), so those are ruled out on the numeric codes, with
+    integer arithmetic and no text: two strings one edit apart (a
+    substitution, insertion, deletion or swap of neighbours) differ in
+    length by at most one, and their common prefix and common suffix
+    together cover all but at most two characters of the shorter. The few
+    pairs that pass are decoded to text once per distinct postcode and
+    measured by OSA distance.
     """
-    a, b = _pc(p)
-    ua, ub, inverse = _unique_pairs(a, b)
-    if len(ua) == 0:
-        return np.zeros(len(a), dtype=bool)
-    (da, la), (db, lb) = postcode_digits(ua), postcode_digits(ub)
-    shorter = np.minimum(la, lb)
-    prefix, suffix = np.zeros(len(ua), np.int8), np.zeros(len(ua), np.int8)
-    same_prefix, same_suffix = np.ones(len(ua), bool), np.ones(len(ua), bool)
-    ra, rb = ua.copy(), ub.copy()
-    for j in range(da.shape[1]):
-        same_prefix &= (da[:, j] == db[:, j]) & (j < shorter)
-        prefix += same_prefix
-        same_suffix &= (ra % PC_BASE == rb % PC_BASE) & (j < shorter)  # codes hold the characters right-aligned
-        suffix += same_suffix
-        ra //= PC_BASE
-        rb //= PC_BASE
-    long_form = (ua >= PC_LONG) | (ub >= PC_LONG)  # not held in the number: always measured
-    maybe = np.flatnonzero(long_form | ((np.abs(la.astype(np.int16) - lb) <= 1) & (prefix + suffix >= shorter - 2)))
-    typo = np.zeros(len(ua), dtype=bool)
+    a, b = (np.asarray(v, dtype=np.int64) for v in _pc(p))
+    typo = np.zeros(len(a), dtype=bool)
+    maybe = np.flatnonzero((a >= PC_LONG) | (b >= PC_LONG))  # long forms are not held in the number: always measured
+    short = np.flatnonzero((a >= 0) & (b >= 0) & (a < PC_LONG) & (b < PC_LONG))
+    if len(short):
+        ca, cb = a[short], b[short]
+        # A code holds its characters right-aligned as base-37 digits (0 = padding).
+        powers = PC_BASE ** np.arange(PC_WIDTH + 1, dtype=np.int64)
+        la, lb = np.searchsorted(powers, ca, side="right"), np.searchsorted(powers, cb, side="right")
+        shorter = np.minimum(la, lb)
+        left_a, left_b = ca * powers[PC_WIDTH - la], cb * powers[PC_WIDTH - lb]  # left-aligned
+        difference = ca - cb
+        suffix, prefix = np.zeros(len(short), np.int8), np.zeros(len(short), np.int8)
+        same_suffix, same_prefix = np.ones(len(short), bool), np.ones(len(short), bool)
+        for j in range(1, PC_WIDTH + 1):  # divisions by one number at a time: fast in numpy
+            same_suffix &= difference // powers[j] * powers[j] == difference  # the last j characters agree
+            same_prefix &= left_a // powers[PC_WIDTH - j] == left_b // powers[PC_WIDTH - j]  # the first j agree
+            suffix += same_suffix
+            prefix += same_prefix
+        prefix, suffix = np.minimum(prefix, shorter), np.minimum(suffix, shorter)  # padding agrees with padding
+        close = (np.abs(la - lb) <= 1) & (prefix + suffix >= shorter - 2)
+        maybe = np.concatenate([maybe, short[close]])
     if len(maybe):
-        codes, at = np.unique(np.concatenate([ua[maybe], ub[maybe]]), return_inverse=True)
+        codes, at = np.unique(np.concatenate([a[maybe], b[maybe]]), return_inverse=True)
         text = np.asarray(postcode_text(codes, p.features.long_postcodes), dtype=object)
         left, right = text[at[:len(maybe)]].tolist(), text[at[len(maybe):]].tolist()
         typo[maybe] = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1, score_cutoff=1) <= 1
-    return typo[inverse]
+    return typo
 
 
 POSTCODE = Comparison(
