@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sendlink.link import assign, blocking, clerical, compare, model
 from sendlink.link.arrays import unique_inverse
@@ -136,11 +138,9 @@ def _tf_frequencies(features: Features, npd_rows: np.ndarray) -> dict[str, np.nd
     return out
 
 
-def _categorical_levels(levels: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for spec in compare.FIELDS:
-        out[spec.name] = pd.Categorical.from_codes(levels[spec.name].to_numpy().astype(np.int64), categories=list(spec.labels))
-    return pd.DataFrame(out, index=levels.index)
+def _categorical_levels(levels: pd.DataFrame) -> dict[str, pd.Categorical]:
+    return {spec.name: pd.Categorical.from_codes(levels[spec.name].to_numpy().astype(np.int64), categories=list(spec.labels))
+            for spec in compare.FIELDS}
 
 
 def _keys_categorical(raw: RawSpine, rows: np.ndarray) -> pd.Categorical:
@@ -262,17 +262,19 @@ def link_spines(
     lap("score")
 
     pass_names = [p.name for p in params.blocking.passes]
+    # One column at a time, without copying them into blocks (2.75 M pairs: a concat took seconds).
     pairs = pd.DataFrame({
         SURVEY_KEY: _keys_categorical(survey, si),
         NPD_KEY: _keys_categorical(npd, ni),
         "passes": _pass_labels(bits, pass_names),
-    })
-    pairs = pd.concat([pairs, _categorical_levels(levels), scores.drop(columns="match_probability")], axis=1)
-    pairs["pairwise_probability"] = scores["match_probability"].to_numpy()
-    pairs["match_probability"] = prob
-    pairs["reviewer_match"] = forced
-    pairs["survey_row"] = si
-    pairs["npd_row"] = ni
+        **_categorical_levels(levels),
+        **{column: scores[column].to_numpy() for column in scores.columns if column != "match_probability"},
+        "pairwise_probability": scores["match_probability"].to_numpy(),
+        "match_probability": prob,
+        "reviewer_match": forced,
+        "survey_row": si,
+        "npd_row": ni,
+    }, copy=False)
 
     links = _decide(pairs, pd.Series(survey.key_list(), dtype=object), params.thresholds)
     lap("assign")
@@ -405,7 +407,8 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
 
 def _text_rank(categories: pd.Index) -> np.ndarray:
     """Each category's rank among them as text (ties between equal weights are broken by it)."""
-    order = np.argsort(np.asarray(categories.astype(str), dtype=object), kind="stable")
+    text = pa.array(np.asarray(categories.astype(str), dtype=object), type=pa.string())
+    order = pc.sort_indices(text).to_numpy()  # Arrow sorts a million keys in a fraction of the time of Python's
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank
