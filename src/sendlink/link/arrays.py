@@ -64,15 +64,33 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Sorted distinct values, the index of each value's first occurrence, and the inverse map.
 
     As ``numpy.unique(values, return_index=True, return_inverse=True)``.
+    Values already in order (pairs come out of blocking sorted by survey
+    record) need no sort, and small non-negative integers (row numbers,
+    pattern codes) are counted rather than sorted.
     """
     values = np.asarray(values)
-    order = np.argsort(values)
-    s = values[order]
-    if len(s) == 0:
+    n = len(values)
+    if n == 0:
         empty = np.zeros(0, np.int64)
-        return s, empty, empty
+        return values[:0], empty, empty
+    if values.dtype.kind in "iu":
+        if (values[1:] >= values[:-1]).all():
+            flag = np.concatenate([[True], values[1:] != values[:-1]])
+            first = np.flatnonzero(flag)
+            return values[first], first.astype(np.int64), np.cumsum(flag) - 1
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high < 8 * n + 1024:
+            present = np.zeros(high + 1, dtype=bool)
+            present[values] = True
+            inverse = (np.cumsum(present) - 1)[values]
+            uniq = np.flatnonzero(present).astype(values.dtype)
+            first = np.full(len(uniq), n, dtype=np.int64)
+            np.minimum.at(first, inverse, np.arange(n, dtype=np.int64))
+            return uniq, first, inverse.astype(np.int64)
+    order = np.argsort(values, kind="stable")  # stable: the first of equal values comes first
+    s = values[order]
     flag = np.concatenate([[True], s[1:] != s[:-1]])
     ids = np.cumsum(flag) - 1
-    inverse = np.empty(len(values), dtype=np.int64)
+    inverse = np.empty(n, dtype=np.int64)
     inverse[order] = ids
     return s[flag], order[flag].astype(np.int64), inverse

@@ -1,0 +1,34 @@
+"""The linker's array helpers agree with numpy's own, on every path they take."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sendlink.link.arrays import map_chunks, unique, unique_inverse
+
+RNG = np.random.default_rng(11)
+CASES = {
+    "small integers (counted)": RNG.integers(0, 50, 1000),
+    "sorted (no sort)": np.sort(RNG.integers(0, 10**9, 1000)),
+    "wide range and negatives (sorted)": RNG.integers(-5, 10**12, 1000),
+    "one value": np.array([3]),
+    "empty": np.array([], dtype=np.int64),
+    "int8": RNG.integers(0, 10, 50).astype(np.int8),
+    "floats": RNG.random(100).round(1),
+}
+
+
+@pytest.mark.parametrize("values", CASES.values(), ids=CASES.keys())
+def test_unique_inverse_is_numpys(values):
+    uniq, first, inverse = unique_inverse(values)
+    expected, expected_first, expected_inverse = np.unique(values, return_index=True, return_inverse=True)
+    assert np.array_equal(uniq, expected) and np.array_equal(first, expected_first)
+    assert np.array_equal(inverse, expected_inverse.ravel()) and np.array_equal(unique(values), expected)
+
+
+def test_map_chunks_keeps_order_whatever_the_threads(monkeypatch):
+    for threads in ("1", "2", "4"):
+        monkeypatch.setenv("SENDLINK_THREADS", threads)
+        assert map_chunks(lambda a, b: (a, b), 10, chunk=3) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert map_chunks(lambda a, b: b - a, 0) == [0]
