@@ -15,7 +15,8 @@ repeat (wall and CPU time), then their median.
 
 The tools
 ---------
-* **floor**: reading the spine's 8 needed columns with pyarrow, nothing else.
+* **floor**: reading the spine's 8 needed columns with pyarrow (into the same jemalloc
+  memory pool sendlink reads into: the faster allocator here), nothing else.
 * **sendlink**: :func:`sendlink.link.link_files`, the function behind
   ``sendlink link SURVEY NPD --out LINKS``, on the *raw* files: reading,
   standardising, blocking, comparing, fitting, assigning and writing are
@@ -279,6 +280,10 @@ class Laps:
 
 def run_floor(npd: str) -> None:
     import pyarrow.parquet as pq
+
+    from sendlink.link.arrays import use_arrow_pool
+
+    use_arrow_pool()  # the allocator sendlink reads with: the faster one here, so the floor stays a floor
 
     table = pq.read_table(npd, columns=["upn", *SPINE])
     print(json.dumps({"rows": table.num_rows}))

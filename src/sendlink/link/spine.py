@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sendlink.errors import InputError
-from sendlink.link.arrays import map_chunks
+from sendlink.link.arrays import map_chunks, use_arrow_pool
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, NPD_KEY, SURVEY_KEY
 
 __all__ = ["NPD_KEY", "PLAIN_COLUMNS", "SURVEY_KEY", "RawSpine", "as_array", "check_columns", "check_spine", "read_spine"]
@@ -317,7 +317,8 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
     """Read a spine file (CSV or Parquet, by extension) as a :class:`RawSpine`.
 
     Parquet is read with Arrow, only the key and identifier columns, each
-    dictionary-encoded as it is read; CSV through
+    dictionary-encoded as it is read, into Arrow's jemalloc pool
+    (:func:`~sendlink.link.arrays.use_arrow_pool`); CSV through
     :func:`sendlink.io.read_table` (every column as text).
 
     Raises
@@ -328,6 +329,7 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
     """
     from sendlink.io import read_table
 
+    use_arrow_pool()
     path = Path(path)
     if path.suffix.lower() != ".parquet":
         return RawSpine.from_frame(read_table(path, dtype_str=True), key, path)

@@ -32,3 +32,23 @@ def test_map_chunks_keeps_order_whatever_the_threads(monkeypatch):
         monkeypatch.setenv("SENDLINK_THREADS", threads)
         assert map_chunks(lambda a, b: (a, b), 10, chunk=3) == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert map_chunks(lambda a, b: b - a, 0) == [0]
+
+
+def test_use_arrow_pool_picks_jemalloc_unless_the_user_chose():
+    import subprocess
+    import sys
+
+    code = ("import pyarrow as pa; from sendlink.link.arrays import use_arrow_pool; "
+            "before = pa.default_memory_pool().backend_name; print(before, use_arrow_pool())")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    before, after = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout.split()
+    import pyarrow as pa
+
+    if "jemalloc" in pa.supported_memory_backends() and before == "mimalloc":
+        assert after == "jemalloc"
+    else:
+        assert after == before
+    chosen = subprocess.run([sys.executable, "-c", code], env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"},
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert chosen == ["system", "system"]  # the user's choice stands
