@@ -104,13 +104,15 @@ def _string_scores(strings, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, n
     """
     ua, ub, inverse = _unique_pairs(a, b)
     if len(ua) == 0:
-        return np.zeros(0, np.float32), np.zeros(0, np.int32)
+        return np.zeros(0, np.float64), np.zeros(0, np.int32)
     if callable(strings):
         left, right = strings(ua), strings(ub)
     else:
         left, right = strings[ua].tolist(), strings[ub].tolist()
     # Only the bands matter (JW >= JW_SIMILAR, OSA <= 1): cut-offs let rapidfuzz stop early.
-    jw = process.cpdist(left, right, scorer=distance.JaroWinkler.similarity, dtype=np.float32, workers=-1, score_cutoff=JW_SIMILAR)
+    # Double precision, as rapidfuzz applies the cut-off: in single precision a similarity of
+    # 0.9199999999999999 rounds up to 0.92 and would be "close" while 0.7999999999999999 is cut off.
+    jw = process.cpdist(left, right, scorer=distance.JaroWinkler.similarity, dtype=np.float64, workers=-1, score_cutoff=JW_SIMILAR)
     osa = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1, score_cutoff=1)
     return jw[inverse], osa[inverse]
 
