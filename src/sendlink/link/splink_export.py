@@ -280,9 +280,9 @@ def string_scores(left, right) -> tuple[np.ndarray, np.ndarray]:
     a, missing_a = _texts(left)
     b, missing_b = _texts(right)
     if not a:
-        return np.zeros(0, np.float32), np.zeros(0, np.int32)
+        return np.zeros(0, np.float64), np.zeros(0, np.int32)
     # workers=1: inside an engine's UDF, the engine already runs one call per core.
-    jw = process.cpdist(a, b, scorer=distance.JaroWinkler.similarity, dtype=np.float32, workers=1, score_cutoff=compare.JW_SIMILAR)
+    jw = process.cpdist(a, b, scorer=distance.JaroWinkler.similarity, dtype=np.float64, workers=1, score_cutoff=compare.JW_SIMILAR)
     osa = process.cpdist(a, b, scorer=distance.OSA.distance, dtype=np.int32, workers=1, score_cutoff=1)
     missing = missing_a | missing_b
     jw[missing] = 0.0
@@ -295,12 +295,12 @@ def register_duckdb_functions(connection) -> None:
     import pyarrow as pa_
 
     def jaro_winkler(a, b):
-        return pa_.array(string_scores(a.to_pandas(), b.to_pandas())[0], type=pa_.float32())
+        return pa_.array(string_scores(a.to_pandas(), b.to_pandas())[0], type=pa_.float64())
 
     def osa(a, b):
         return pa_.array(string_scores(a.to_pandas(), b.to_pandas())[1], type=pa_.int32())
 
-    for name, function, returns in ((JW_FUNCTION, jaro_winkler, "FLOAT"), (OSA_FUNCTION, osa, "INTEGER")):
+    for name, function, returns in ((JW_FUNCTION, jaro_winkler, "DOUBLE"), (OSA_FUNCTION, osa, "INTEGER")):
         connection.create_function(name, function, ["VARCHAR", "VARCHAR"], returns, type="arrow",
                                    null_handling="special", side_effects=False)
 
@@ -313,7 +313,7 @@ def register_spark_functions(spark) -> None:
     """
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("float")
+    @pandas_udf("double")
     def jaro_winkler(a: pd.Series, b: pd.Series) -> pd.Series:
         return pd.Series(string_scores(a, b)[0])
 
