@@ -384,7 +384,7 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
     best_p, best_w = links["match_probability"].to_numpy(float).copy(), links["match_weight"].to_numpy(float).copy()
     linked = np.flatnonzero(fixed | review)
     at = position[s_code[linked]]
-    upn[at] = np.asarray(n_cat.astype(str), dtype=object)[n_code[linked]]
+    upn[at] = np.asarray(n_cat[n_code[linked]].astype(str), dtype=object)  # only the linked keys as text
     status[at] = np.where(fixed[linked], "matched", "clerical_review")
     decided_by[at] = np.where(reviewer[linked], "reviewer", "model")
     best_p[at], best_w[at] = prob[linked], weight[linked]
@@ -407,7 +407,10 @@ def _decide(pairs: pd.DataFrame, survey_keys: pd.Series, t: Thresholds) -> pd.Da
 
 def _text_rank(categories: pd.Index) -> np.ndarray:
     """Each category's rank among them as text (ties between equal weights are broken by it)."""
-    text = pa.array(np.asarray(categories.astype(str), dtype=object), type=pa.string())
+    values = categories.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":  # keys already text (as read) need no str() each
+        values = np.asarray(categories.astype(str), dtype=object)
+    text = pa.array(values, type=pa.string())
     order = pc.sort_indices(text).to_numpy()  # Arrow sorts a million keys in a fraction of the time of Python's
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
