@@ -140,6 +140,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -175,19 +176,47 @@ def load_average() -> list[float]:
         return [round(x, 2) for x in os.getloadavg()]
 
 
+class LoadSampler:
+    """The 1-minute load average every ``every`` seconds while a run goes on (``with`` block)."""
+
+    def __init__(self, every: float = 2.0) -> None:
+        self.every, self.samples = every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(load_average()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        samples = self.samples or [load_average()[0]]
+        return {"load_during_mean": round(statistics.mean(samples), 2), "load_during_max": max(samples)}
+
+
 def timed(command: list[str], timeout: float) -> dict:
-    """Run ``command`` under ``/usr/bin/time -v``: wall, CPU, peak memory of the child, load before and after."""
+    """Run ``command`` under ``/usr/bin/time -v``: wall, CPU, peak memory of the child, load before, during and after."""
     load_before = load_average()
     started = time.perf_counter()
     try:
-        run = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, check=False,
-                             cwd=ROOT, timeout=timeout)
+        with LoadSampler() as sampler:
+            run = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, check=False,
+                                 cwd=ROOT, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"failed": f"timed out after {timeout:.0f} s", "load_before": load_before, "load_after": load_average()}
+        return {"failed": f"timed out after {timeout:.0f} s", "load_before": load_before, "load_after": load_average(),
+                **sampler.summary()}
     wall = time.perf_counter() - started
     load_after = load_average()
     if run.returncode != 0:
-        return {"failed": f"exit {run.returncode}: {run.stderr[-2000:]}", "load_before": load_before, "load_after": load_after}
+        return {"failed": f"exit {run.returncode}: {run.stderr[-2000:]}", "load_before": load_before, "load_after": load_after,
+                **sampler.summary()}
 
     def grab(pattern: str) -> float:
         match = re.search(pattern, run.stderr)
@@ -200,7 +229,7 @@ def timed(command: list[str], timeout: float) -> dict:
         wall = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
     return {"wall_s": round(wall, 2), "cpu_s": round(user + system, 2),
             "peak_gb": round(grab(r"Maximum resident set size \(kbytes\): (\d+)") / 1e6, 3),
-            "load_before": load_before, "load_after": load_after}
+            "load_before": load_before, "load_after": load_after, **sampler.summary()}
 
 
 def evaluate(links: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -496,12 +525,15 @@ def bench_config(folder: Path, n: int, m: int, *, tools: list[str], repeats: int
             s[key + "_range"] = [min(values), max(values)] if values else None
         s["load_1min_before"] = median_of([{"x": r["load_before"][0]} for r in tool_runs], "x")
         s["load_1min_after"] = median_of([{"x": r["load_after"][0]} for r in tool_runs], "x")
-        s["load_1min_max"] = max(max(r["load_before"][0], r["load_after"][0]) for r in tool_runs)
+        s["load_1min_during"] = median_of([{"x": r.get("load_during_mean")} for r in tool_runs], "x")
+        s["load_1min_max"] = max(max(r["load_before"][0], r["load_after"][0], r.get("load_during_max", 0.0)) for r in tool_runs)
         summary[tool] = s
     if "floor" in summary and summary["floor"]["wall_s"]:
         for tool in tools:
             if tool != "floor" and summary[tool]["wall_s"]:
                 summary[tool]["x_floor"] = round(summary[tool]["wall_s"] / summary["floor"]["wall_s"], 2)
+                if summary[tool]["cpu_s"] and summary["floor"]["cpu_s"]:
+                    summary[tool]["x_floor_cpu"] = round(summary[tool]["cpu_s"] / summary["floor"]["cpu_s"], 2)
     # Ratios within a repeat (same minute, same load), then their median.
     ratios = {}
     if "sendlink" in runs:
@@ -536,9 +568,14 @@ def markdown(result: dict) -> str:
              f"Versions: {', '.join(f'{k} {v}' for k, v in machine['versions'].items())}. "
              f"Splink u estimated with max_pairs = {result.get('splink_u_max_pairs', 1e7):.0e}.", "",
              "Each figure is the median of the repeats (range in brackets); the tools were interleaved, each "
-             "in its own process; load is the 1-minute load average (median before a run -> median after; max seen).",
+             "in its own process; load is the 1-minute load average (median before a run -> median of its mean during "
+             "the run -> median after; max seen). x floor: wall time over the floor's wall time, and CPU time over the "
+             "floor's CPU time (the CPU ratio is the one to trust on a loaded machine).",
              "",
-             "| NPD | survey | tool | wall s | CPU s | peak GB | x floor | pairs | precision | recall | F1 | load before -> after (max) |",
+             *[f"- part {i}: started {p['started']}, finished {p.get('finished')}, load at start {p['load_at_start']}, "
+               f"at end {p.get('load_at_end')}; {'; '.join(p['configs'])}" for i, p in enumerate(result.get("parts", []), 1)],
+             *([""] if result.get("parts") else []),
+             "| NPD | survey | tool | wall s | CPU s | peak GB | x floor (wall / CPU) | pairs | precision | recall | F1 | load before -> during -> after (max) |",
              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for c in result["configs"]:
         head = f"| {c['npd_size']:,} | {c['survey_size']:,} |"
@@ -558,8 +595,10 @@ def markdown(result: dict) -> str:
             quality = ("| | |" if tool == "floor" else
                        f"{_f(s['precision'], 4)} | {_f(s['recall'], 4)} | {_f(s['f1'], 4)} |")
             lines.append(f"{head} {tool} | {rng('wall_s')} | {rng('cpu_s')} | {rng('peak_gb')} | "
-                         f"{_f(s.get('x_floor', 1.0 if tool == 'floor' else None))} | {_f(pairs) if pairs else ''} | "
-                         f"{quality} {_f(s['load_1min_before'])} -> {_f(s['load_1min_after'])} ({_f(s['load_1min_max'])}) |")
+                         f"{_f(s.get('x_floor', 1.0 if tool == 'floor' else None))} / "
+                         f"{_f(s.get('x_floor_cpu', 1.0 if tool == 'floor' else None))} | {_f(pairs) if pairs else ''} | "
+                         f"{quality} {_f(s['load_1min_before'])} -> {_f(s.get('load_1min_during'))} -> "
+                         f"{_f(s['load_1min_after'])} ({_f(s['load_1min_max'])}) |")
             if s.get("rule_f1") is not None:
                 lines.append(f"{head} recordlinkage, the linking guide's rule (> 3 of 6 fields agree; same runs) | | | | | | "
                              f"{_f(s['rule_precision'], 4)} | {_f(s['rule_recall'], 4)} | {_f(s['rule_f1'], 4)} | |")
@@ -652,11 +691,17 @@ def main() -> None:
     parser.add_argument("--name", default="scale", help="results file name: writes <name>.json, <name>.md and <name>.png")
     parser.add_argument("--splink-u-pairs", type=float, default=1e7,
                         help="max_pairs of Splink's u estimation (1e7 'often adequate'; 1e8+ for a final model)")
+    parser.add_argument("--combine", nargs="+", type=Path, metavar="JSON",
+                        help="write <name>.json/.md/.png from the configurations of earlier runs' JSON files "
+                             "(in the order given) instead of running anything")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
         WORKERS[kind](*rest)
+        return
+    if args.combine:
+        write_results(combine([json.loads(p.read_text()) for p in args.combine]), args.results, args.name)
         return
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -674,13 +719,29 @@ def main() -> None:
             print(f"NPD {n:,} x survey {m:,}: {args.repeats} repeats of {', '.join(args.tools)}", flush=True)
             result["configs"].append(bench_config(folder, n, m, tools=list(args.tools), repeats=args.repeats,
                                                   scratch=scratch, timeout=args.timeout))
-    result["machine"]["load_at_end"] = load_average()
-    result["machine"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{args.name}.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
-    (args.results / f"{args.name}.md").write_text(markdown(result))
-    figure(result, args.results / f"{args.name}.png")
+            result["machine"]["load_at_end"] = load_average()
+            result["machine"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+            write_results(result, args.results, args.name)  # after each configuration: a cut-off run keeps what it measured
     print(markdown(result))
+
+
+def write_results(result: dict, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    (folder / f"{name}.md").write_text(markdown(result))
+    figure(result, folder / f"{name}.png")
+
+
+def combine(parts: list[dict]) -> dict:
+    """One result from several runs of this script (each keeps its own machine record, in ``parts``)."""
+    first, last = parts[0]["machine"], parts[-1]["machine"]
+    machine = {**first, "load_at_end": last.get("load_at_end"), "finished": last.get("finished")}
+    return {"machine": machine, "splink_u_max_pairs": parts[0].get("splink_u_max_pairs", 1e7),
+            "configs": [c for part in parts for c in part["configs"]],
+            "parts": [{"started": p["machine"]["started"], "finished": p["machine"].get("finished"),
+                       "load_at_start": p["machine"]["load_at_start"], "load_at_end": p["machine"].get("load_at_end"),
+                       "configs": [f"{c['npd_size']}x{c['survey_size']}: {', '.join(c['tools'])}" for c in p["configs"]]}
+                      for p in parts]}
 
 
 if __name__ == "__main__":
