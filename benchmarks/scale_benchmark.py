@@ -635,9 +635,9 @@ def figure(result: dict, path: Path) -> None:
     fig, (ax_t, ax_m, ax_s) = plt.subplots(1, 3, figsize=(15, 4))
     smallest = min(c["survey_size"] for c in configs)
     for tool, style in (("floor", "k:"), ("sendlink", "o-"), ("splink", "s--"), ("recordlinkage", "^-.")):
-        points = sorted((c["npd_size"], c["tools"][tool]) for c in configs
-                        if c["survey_size"] == smallest and tool in c["tools"] and c["tools"][tool]["wall_s"]),
-                       key=lambda p: p[0])
+        points = sorted(((c["npd_size"], c["tools"][tool]) for c in configs
+                         if c["survey_size"] == smallest and tool in c["tools"] and c["tools"][tool]["wall_s"]),
+                        key=lambda p: p[0])
         if points:
             ax_t.plot([p[0] for p in points], [p[1]["wall_s"] for p in points], style, label=tool)
             ax_m.plot([p[0] for p in points], [p[1]["peak_gb"] for p in points], style, label=tool)
