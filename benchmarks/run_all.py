@@ -17,6 +17,7 @@ Spark benchmark needs a Java runtime (Debian: ``openjdk-17-jre-headless``).
 | simulation | simulation.py | bias and coverage of the estimators over seeds |
 | worlds | other_worlds.py | the whole report in worlds made with other seeds |
 | pprl | pprl_attack.py | linkage on Bloom-filter encodings: attack success and accuracy per hardening |
+| demokey | demo_key_attack.py | what the public demo keys protect: research ids reversed, erased ids recovered |
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "simulation": ["simulation.py"],
     "worlds": ["other_worlds.py"],
     "pprl": ["pprl_attack.py"],
+    "demokey": ["demo_key_attack.py"],
 }
 
 

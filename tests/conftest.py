@@ -30,6 +30,30 @@ RULES = DisclosureParams(
 )
 
 
+#: Keys for tests (32 random bytes each, as hexadecimal: what `sendlink keys new` writes).
+#: Public, like the demo keys: they protect only test data.
+TEST_REGISTER_KEY = "24ad56bbad078d81d3ea483b04663b177ff43c50677aa0f5bfd0c465ab228022"
+TEST_RESEARCH_KEY = "bbad1f3183772e7bbf776de74ee86589a672b3272e3980d9334eccd0b30a4390"
+TEST_OTHER_KEY = "a8be4e707fca0aaa627b389d0f5a25e9b64911aa0aa87933e3e692d644ba7167"
+
+
+def stamp_world(synthetic: Path) -> Path:
+    """Write the manifest the generator would write for the files now in ``synthetic`` (npd/, survey/).
+
+    For test worlds written by hand: with it they count as the generator's
+    own world, for which the demo keys are allowed (:mod:`sendlink.keys`).
+    """
+    import json
+
+    from sendlink.keys import file_hashes, files_fingerprint
+
+    files = file_hashes(synthetic)
+    manifest = {"generator": "sendlink (test world)", "params_sha256": "test", "files": files, "files_sha256": files_fingerprint(files)}
+    path = Path(synthetic) / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def rules(**changes) -> DisclosureParams:
     """:data:`RULES` with some rules changed (validated)."""
     return DisclosureParams.model_validate({**RULES.model_dump(), **changes})
@@ -90,4 +114,5 @@ def default_data() -> Path:
     return folder
 
 
-__all__ = ["ROOT", "RULES", "dt", "rules", "small_synth_params", "write_params"]
+__all__ = ["ROOT", "RULES", "TEST_OTHER_KEY", "TEST_REGISTER_KEY", "TEST_RESEARCH_KEY", "dt", "rules", "small_synth_params",
+           "stamp_world", "write_params"]

@@ -26,6 +26,7 @@ from sendlink import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("sendlink.synth.cli", "generate the synthetic NPD, survey, consent events and truth"),
     "dictionary": ("sendlink.schema.dictionary", "write or check the data dictionary generated from the schema"),
+    "keys": ("sendlink.keys.cli", "make a new secret key, or say where the project's keys come from"),
     "consent": ("sendlink.consent.cli", "import consent events, show status, explain a decision"),
     "rights": ("sendlink.consent.rights_cli", "record a data-subject rights request (access, erase, ...)"),
     "link": ("sendlink.link.cli", "link a survey spine file to an NPD spine file"),

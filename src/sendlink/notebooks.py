@@ -73,7 +73,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> float:
     from sendlink.io import write_text
 
     text = nbformat.writes(nb)
-    write_text(text if text.endswith("\n") else text + "\n", path)
+    write_text(text if text.endswith("\n") else text + "\n", path, private=False)
     return time.perf_counter() - start
 
 
@@ -308,7 +308,7 @@ def render_nbconvert(notebooks: Path, reports: Path, root: Path) -> list[Path]:
         }
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         target = reports / site.output_path(source)
-        write_text(body, target)
+        write_text(body, target, private=False)
         written.append(target)
     log.info("rendered %d pages into %s with nbconvert", len(written), reports)
     return written

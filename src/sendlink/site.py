@@ -194,7 +194,7 @@ def write_headline(paths: config.Paths) -> Path:
     from sendlink.io import write_text
 
     target = paths.root / HEADLINE_FILE
-    write_text(headline_markdown(summary), target)
+    write_text(headline_markdown(summary), target, private=False)
     log.info("wrote %s", target)
     return target
 

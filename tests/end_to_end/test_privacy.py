@@ -21,6 +21,7 @@ from sendlink.params import load_params
 from sendlink.scan import Scanner, collect_identifiers, scan
 from sendlink.schema import catalogue
 from sendlink.schema.research import DIRECT_IDENTIFIERS
+from tests.conftest import TEST_RESEARCH_KEY
 
 pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 
@@ -45,7 +46,7 @@ def project(default_data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(project, monkeypatch_module):
-    monkeypatch_module.setenv("SENDLINK_RESEARCH_KEY", "end-to-end test key, never written")
+    monkeypatch_module.setenv("SENDLINK_RESEARCH_KEY", TEST_RESEARCH_KEY)
     result = extract_stage.run(project, load_params(project.params))
     return project, result
 

@@ -24,7 +24,7 @@ from sendlink.config import Paths
 from sendlink.consent import linkage_permitted
 from sendlink.consent.files import ConsentFiles
 from sendlink.schema import catalogue
-from tests.conftest import write_params
+from tests.conftest import TEST_REGISTER_KEY, write_params
 
 N = 300
 COHORT = (dt.date(2008, 9, 1), dt.date(2009, 8, 31))
@@ -121,7 +121,7 @@ def world(tmp_path, monkeypatch):
     root = tmp_path / "world"
     generate(root)
     monkeypatch.setenv("SENDLINK_ROOT", str(root))
-    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", "integration-key")
+    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", TEST_REGISTER_KEY)
     return root
 
 

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sendlink.config",),
     ("sendlink.params",),
     ("sendlink.schema",),
+    ("sendlink.keys",),  # the rules for secret keys, shared by the register and the research ids
     ("sendlink.disclosure",),  # used by every stage that publishes a table
     ("sendlink.synth",),  # the stages, in data-flow order
     ("sendlink.consent",),

@@ -49,8 +49,35 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("rules", help="print the rules")
 
 
+def protected_files(paths) -> dict[str, object]:
+    """Files an ``--out`` of the consent and rights commands may never replace.
+
+    The survey organisation's raw files, the register and its erasure log
+    and world marker, the generator's manifest, DfE's NPD and the
+    parameters: the inputs of the consent stage, and the records that could
+    not be rebuilt if they were overwritten.
+    """
+    from sendlink.schema import catalogue
+
+    files = (*catalogue.SURVEY, *catalogue.NPD, catalogue.MANIFEST, catalogue.REGISTER_DB, catalogue.ERASURE_LOG, catalogue.WORLD)
+    out: dict[str, object] = {f.path: f.at(paths) for f in files}
+    out["params.yaml"] = paths.params
+    return out
+
+
+def check_out(option: str, out, paths, *, table: bool) -> None:
+    """Refuse, before any work, an ``--out`` that is a protected file, a folder or (``table``) not .csv/.parquet."""
+    from sendlink import io
+
+    if out is None:
+        return
+    io.check_paths({option: out}, protected_files(paths), tables=(option,) if table else ())
+    io.remove_stale_temporaries([out])
+
+
 def run(args: argparse.Namespace) -> int:
     from sendlink import io
+    from sendlink.config import Paths
     from sendlink.consent import rules, stage
     from sendlink.consent.stage import context
 
@@ -58,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         for rule, text in rules.RULES.items():
             print(f"[{rule}] {text}")
         return 0
+    if getattr(args, "out", None):
+        check_out("--out", args.out, Paths.discover(), table=True)
     ctx = context()
     as_of = parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) else ctx.params.as_of
     if args.action == "import":

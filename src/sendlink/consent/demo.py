@@ -18,11 +18,14 @@ on the linkage chapter's results. An access report made in the sandbox
 therefore says that linkage has not run.
 
 The key. The copied register only recognises its cases with the key it was
-created with. If the key comes from the environment, the sandbox uses the
-same variable; if from ``data/register/register.key``, that file is copied.
-If neither, the project uses the public synthetic-only demo key (and its
-commands say so, loudly); the sandbox then writes that same key to its own
-key file, so working in the copy does not repeat the warning.
+created with, and the sandbox finds it where the project does: the same
+environment variable, or the same key file (``consent.key_file``, outside
+both folders). Without either, the project uses the public demo key, which
+is allowed only for the generator's own synthetic world
+(:mod:`sendlink.keys`); the sandbox copies the generator's manifest with
+the survey files, so the copy is recognised as that world too, and the
+demo key's warning is not repeated in the copy (``key_source`` says which
+key it uses).
 
 Dates are given, never read from the clock: the sandbox has a fixed
 ``today``, so a notebook using it gives the same output on every run.
@@ -48,12 +51,13 @@ from typing import Any
 import pandas as pd
 
 from sendlink.config import Paths
-from sendlink.consent import access, keys, stage
+from sendlink.consent import access, stage
 from sendlink.consent import rules as R
 from sendlink.consent.files import ConsentFiles
 from sendlink.consent.requests import Request, plan, record_request
 from sendlink.errors import RequestError
-from sendlink.io import StagedWrites, read_table
+from sendlink.io import StagedWrites, private_file, read_table
+from sendlink.keys import REGISTER_PURPOSE, demo_key_announced
 from sendlink.params import load_params
 from sendlink.schema import catalogue
 
@@ -118,7 +122,7 @@ class AccessCopy:
 
 def _copy_register(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite register (the backup API, not a file copy)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_file(target)
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
@@ -153,22 +157,25 @@ class Sandbox:
         self.paths = Paths(Path(self._tmp.name))
         shutil.copy2(source.params, self.paths.params)
         shutil.copytree(source.survey, self.paths.survey)
+        manifest = catalogue.MANIFEST.at(source)
+        if manifest.is_file():
+            shutil.copy2(manifest, catalogue.MANIFEST.at(self.paths))
         src_files, files = ConsentFiles(source), ConsentFiles(self.paths)
         if src_files.register.is_file():
             _copy_register(src_files.register, files.register)
-        self.key_source = self._copy_key(src_files, files)
+        self.key_source = self._key_source()
+        if self.key_source == "demo key":  # the notebook shows key_source; the warning would only repeat it
+            demo_key_announced(REGISTER_PURPOSE)
         self.context = stage.context(self.paths)
         self._raw: stage.RawSurvey | None = None
 
-    def _copy_key(self, src: ConsentFiles, dst: ConsentFiles) -> str:
-        key_env = load_params(self.paths.params).consent.key_env
-        dst.register_key.parent.mkdir(parents=True, exist_ok=True)
-        if os.environ.get(key_env):
+    def _key_source(self) -> str:
+        """Where the copy's key comes from: ``environment``, ``key file`` or ``demo key`` (checked when the context is made)."""
+        cp = load_params(self.paths.params).consent
+        if os.environ.get(cp.key_env, "").strip():
             return "environment"
-        if src.register_key.is_file() and src.register_key.read_text(encoding="utf-8").strip():
-            shutil.copy2(src.register_key, dst.register_key)
+        if cp.key_path.is_file():
             return "key file"
-        dst.register_key.write_bytes(keys.DEMO_KEY)
         return "demo key"
 
     # --- lifetime ---------------------------------------------------------------

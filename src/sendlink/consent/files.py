@@ -62,10 +62,6 @@ class ConsentFiles:
         return catalogue.REGISTER_DB.at(self.paths)
 
     @property
-    def register_key(self) -> Path:
-        return catalogue.REGISTER_KEY.at(self.paths)
-
-    @property
     def erasure_log(self) -> Path:
         return catalogue.ERASURE_LOG.at(self.paths)
 

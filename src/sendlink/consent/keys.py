@@ -9,10 +9,12 @@ the register still recognises the erased case (same id, same key, same
 hash) and keeps honouring the erasure, without ever storing the id again.
 
 The key comes from the environment variable named by ``consent.key_env``,
-else from ``data/register/register.key``, else a synthetic-only demo key is
-used with a loud warning. The register stores a fingerprint of the key it
-was created with and refuses a different key, which would silently break
-every erasure.
+else from the key file ``consent.key_file`` (outside the project folder,
+owner-only), else, for the generator's own synthetic world only, a public
+demo key with a loud warning: the rules are :mod:`sendlink.keys` (at least
+32 random bytes; ``sendlink keys new PATH`` makes one). The register stores
+a fingerprint of the key it was created with and refuses a different key,
+which would silently break every erasure.
 
 Hand-written on the standard library (``hmac``, ``hashlib``): the whole need
 is one HMAC call, no library adds anything.
@@ -23,38 +25,52 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 from pathlib import Path
+
+from sendlink.config import Paths
+from sendlink.errors import ParameterError
+from sendlink.keys import REGISTER_DEMO_KEY, register_key
+from sendlink.schema import catalogue
 
 log = logging.getLogger(__name__)
 
-#: Public, so it protects nothing: synthetic data only.
-DEMO_KEY = b"sendlink synthetic-only demo key: NOT FOR REAL DATA"
+#: Public, so it protects nothing: the generator's synthetic world only (:mod:`sendlink.keys`).
+DEMO_KEY = REGISTER_DEMO_KEY
 
 HASH_CHARS = 32  # 128 bits of the SHA-256 HMAC
 
-_warned = False
 
+def load_key(key_env: str, key_file: Path | None = None, *, paths: Paths | None = None) -> bytes:
+    """Return the register's key (see module docstring and :func:`sendlink.keys.read_key`).
 
-def load_key(key_env: str, key_file: Path) -> bytes:
-    """Return the register's key (see module docstring)."""
-    value = os.environ.get(key_env)
-    if value:
-        return value.encode("utf-8")
-    if key_file.is_file():
-        value = key_file.read_text(encoding="utf-8").strip()
-        if value:
-            return value.encode("utf-8")
-    global _warned
-    if not _warned:  # once per process, however many commands ask
-        log.warning(
-            "consent register: no key in $%s or %s; using the PUBLIC synthetic-only demo key. "
-            "Never use it with real data.",
-            key_env,
-            key_file,
+    Parameters
+    ----------
+    key_env, key_file
+        Where to look, in that order (``consent.key_env``, ``consent.key_file``).
+    paths
+        The project (default: the one found from the current folder): a key
+        file inside it is refused, and the demo key is allowed only for its
+        generator-made survey files.
+
+    Raises
+    ------
+    ParameterError
+        A weak or malformed key, a key file inside the project or readable by
+        others, or no key for data that are not the generator's world.
+    """
+    paths = paths or Paths.discover()
+    legacy = catalogue.LEGACY_REGISTER_KEY.at(paths)  # inside the project: refused
+    if legacy.is_file() and legacy.read_bytes().strip() == DEMO_KEY:
+        raise ParameterError(f"{legacy} holds the public demo key, which needs no file (it is used for the generator's "
+                             f"synthetic world only); delete the file: rm {legacy}")
+    if legacy.exists():
+        raise ParameterError(
+            f"{legacy}: a register key file inside the project folder is no longer read (it could be committed or "
+            f"copied with the project). Move it outside and name it in params.yaml (consent.key_file), e.g. "
+            f"`mkdir -p ~/.config/sendlink && mv {legacy} ~/.config/sendlink/register.key && chmod 600 "
+            "~/.config/sendlink/register.key`"
         )
-        _warned = True
-    return DEMO_KEY
+    return register_key(paths, key_env, key_file).secret
 
 
 def keyed_hash(key: bytes, purpose: str, value: str) -> str:

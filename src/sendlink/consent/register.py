@@ -57,6 +57,7 @@ import pandas as pd
 
 from sendlink.consent import keys
 from sendlink.errors import InputError, ParameterError
+from sendlink.io import private_file
 from sendlink.schema.consent import (
     CONTACTS,
     DECISIONS,
@@ -304,7 +305,9 @@ class Register:
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection | None]:
-        if not self.path.is_file():
+        # An empty file is a register whose first write has not happened yet
+        # (transaction() creates the file owner-only before SQLite writes it).
+        if not self.path.is_file() or self.path.stat().st_size == 0:
             yield None
             return
         # Read-only: never creates, checkpoints or otherwise changes the file.
@@ -323,7 +326,7 @@ class Register:
         Validate requests inside it, with the transaction's read methods, so
         no other writer can change the register between check and append.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path, "-wal", "-shm", "-journal")  # holds consent and, until erased, survey ids: owner-only
         con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         tx = Transaction(self, con)
         try:

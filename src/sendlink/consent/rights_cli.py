@@ -65,11 +65,17 @@ def run(args: argparse.Namespace) -> int:
     import datetime as dt
     from pathlib import Path
 
+    from sendlink.config import Paths
     from sendlink.consent import access, stage
-    from sendlink.consent.cli import parse_date
+    from sendlink.consent.cli import check_out, parse_date
     from sendlink.consent.requests import Request, record_request
     from sendlink.io import StagedWrites
 
+    if args.action == "access":
+        out = Path(args.out)
+        if out.suffix.lower() not in (".md", ".json", ".markdown", ".txt"):
+            raise RequestError(f"--out: {out} must end in .md or .json")
+        check_out("--out", out, Paths.discover(), table=False)
     ctx = stage.context()
     today = dt.date.today()
     on = parse_date(args.date, "--date") if args.date else None
@@ -84,8 +90,6 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.action == "access":
         out = Path(args.out)
-        if out.suffix.lower() not in (".md", ".json", ".markdown", ".txt"):
-            raise RequestError(f"--out: {out} must end in .md or .json")
         raw, events = stage.current_events(ctx)
         from sendlink.consent.requests import plan
 

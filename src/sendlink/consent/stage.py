@@ -46,7 +46,7 @@ from sendlink.consent.files import ConsentFiles
 from sendlink.consent.identifiers import check_corrections
 from sendlink.consent.register import ImportResult, NewEvent, Register
 from sendlink.errors import InputError
-from sendlink.io import StagedWrites, read_table
+from sendlink.io import StagedWrites, make_folder, read_table, remove_stale_temporaries, write_text
 from sendlink.params import Params, load_params
 from sendlink.params.consent import ConsentParams
 from sendlink.schema import catalogue
@@ -136,7 +136,7 @@ def bind_register_to_world(paths: Paths) -> Path | None:
             while archived.exists():
                 n += 1
                 archived = folder / "archive" / f"{str(old)[:12]}-{n}"
-            archived.mkdir(parents=True)
+            make_folder(archived, private=True)
             db = catalogue.REGISTER_DB.name
             for name in (db, f"{db}-wal", f"{db}-shm", catalogue.ERASURE_LOG.name, catalogue.WORLD.name):
                 if (folder / name).exists():
@@ -150,8 +150,7 @@ def bind_register_to_world(paths: Paths) -> Path | None:
         # A register from before worlds were recorded: adopt it for this world.
         log.info("recording that %s belongs to the current synthetic world", catalogue.REGISTER_DB.at(paths))
     if not marker.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"params_sha256": world}, indent=2) + "\n", encoding="utf-8")
+        write_text(json.dumps({"params_sha256": world}, indent=2) + "\n", marker)
     return archived
 
 
@@ -160,8 +159,8 @@ def context(paths: Paths | None = None, params: Params | None = None) -> Context
     paths = paths or Paths.discover()
     cp = (params or load_params(paths.params)).consent
     files = ConsentFiles(paths)
+    key = keys.load_key(cp.key_env, cp.key_path, paths=paths)  # first: a refused key changes no file
     bind_register_to_world(paths)
-    key = keys.load_key(cp.key_env, files.register_key)
     return Context(paths, cp, files, Register(files.register, key))
 
 
@@ -527,6 +526,12 @@ class StageResult:
         )
 
 
+def output_files(files: ConsentFiles) -> list[Path]:
+    """Every file the stage writes (its stale temporaries are removed when it starts)."""
+    return [files.status, *(files.holding(raw.name) for raw in catalogue.HOLDINGS), files.survey_spine,
+            files.register_export, files.erasure_log, catalogue.WORLD.at(files.paths)]
+
+
 def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.date | None = None) -> StageResult:
     """Run the consent stage (see the module docstring).
 
@@ -547,6 +552,7 @@ def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.d
     ctx = context(paths, params)
     as_of = as_of or ctx.params.as_of
     files, register = ctx.files, ctx.register
+    remove_stale_temporaries(output_files(files))
     raw = read_raw_survey(files)
     incoming = fieldwork_events(raw)
     events = events_frame(register.events(), incoming, register, raw.survey_ids)

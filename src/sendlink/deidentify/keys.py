@@ -21,8 +21,11 @@ but not without the key.
 
 Where the key comes from, first found wins: the environment variable
 ``deidentify.key_env`` (``SENDLINK_RESEARCH_KEY``), the key file
-``deidentify.key_file`` (outside the project folder; refused inside it),
-else a public synthetic-only demo key with a loud warning.
+``deidentify.key_file`` (outside the project folder and owner-only; refused
+otherwise), else, for the generator's own synthetic world only, a public
+demo key with a loud warning. A key is at least 32 random bytes, written as
+hexadecimal or base64 (``sendlink keys new PATH``): the rules, the same for
+the register's key, are :mod:`sendlink.keys`.
 
 Hand-written on the standard library (``hmac``, ``hashlib``): the whole
 need is one HMAC call; no library adds anything.
@@ -39,12 +42,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from sendlink.config import Paths
 from sendlink.errors import ParameterError
+from sendlink.keys import RESEARCH_DEMO_KEY, Key, parse_key, research_key
 
 log = logging.getLogger(__name__)
 
-#: Public, so it protects nothing: synthetic data only. Not the register's demo key.
-DEMO_KEY = b"sendlink synthetic-only RESEARCH-ID demo key: NOT FOR REAL DATA"
+#: Public, so it protects nothing: the generator's synthetic world only. Not the register's demo key.
+DEMO_KEY = RESEARCH_DEMO_KEY
 
 #: Hexadecimal characters kept of the SHA-256 HMAC (128 bits: collisions are
 #: negligible for any cohort, and the schema checks uniqueness anyway).
@@ -54,21 +59,15 @@ CLUSTER_CHARS = 16
 #: Purposes a value is hashed for (the domain-separation prefix).
 PURPOSES = ("research_id:upn", "research_id:survey_id", "school", "fingerprint")
 
-_warned: set[str] = set()
 
-
-@dataclass(frozen=True)
-class ProjectKey:
+@dataclass(frozen=True, repr=False)
+class ProjectKey(Key):
     """The project key and where it came from (the key itself is never logged).
 
-    Attributes
-    ----------
-    source
-        ``environment``, ``file`` or ``demo``.
+    A :class:`sendlink.keys.Key` (``secret``, ``source``: ``environment``,
+    ``file`` or ``demo``) with the fingerprint written into the extract's
+    report.
     """
-
-    secret: bytes
-    source: str
 
     def __repr__(self) -> str:  # never show the secret, not even in a traceback
         return f"ProjectKey(source={self.source!r}, fingerprint={self.fingerprint!r})"
@@ -78,10 +77,6 @@ class ProjectKey:
         """A keyed hash of a fixed text: safe to publish, identifies the key."""
         return keyed_hash(self.secret, "fingerprint", "sendlink-research-extract")[:16]
 
-    @property
-    def is_demo(self) -> bool:
-        return self.source == "demo"
-
 
 def keyed_hash(secret: bytes, purpose: str, value: str) -> str:
     """HMAC-SHA-256 of ``purpose NUL value`` as lower-case hexadecimal."""
@@ -90,12 +85,18 @@ def keyed_hash(secret: bytes, purpose: str, value: str) -> str:
     return hmac.new(secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _register_secret(env: str | None, file: Path | None) -> bytes | None:
+    """The consent register's key, if it is given and well formed (else None: its own check refuses it)."""
+    value = os.environ.get(env, "") if env else ""
+    where = f"${env}"
+    if not value.strip() and file is not None and Path(file).expanduser().is_file():
+        value, where = Path(file).expanduser().read_text(encoding="utf-8", errors="replace"), str(file)
+    if not value.strip():
+        return None
     try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
+        return parse_key(value, where)
+    except ParameterError:
+        return None
 
 
 def load_key(
@@ -105,6 +106,7 @@ def load_key(
     project_root: Path | None = None,
     register_key_env: str | None = None,
     register_key_file: Path | None = None,
+    paths: Paths | None = None,
 ) -> ProjectKey:
     """Return the project key (see module docstring).
 
@@ -116,40 +118,23 @@ def load_key(
         A key file inside this folder is refused (it could be committed).
     register_key_env, register_key_file
         Where the consent register's key lives; the same key is refused.
+    paths
+        The project whose synthetic world the demo key may be used for
+        (default: the project at ``project_root``, else the current one).
 
     Raises
     ------
     ParameterError
-        If the key file is inside the project, or the key equals the
-        register's key.
+        A weak or malformed key, a key file inside the project or readable
+        by others, the register's key, or no key for data that are not the
+        generator's world.
     """
-    value = os.environ.get(key_env, "")
-    key: ProjectKey | None = None
-    if value:
-        key = ProjectKey(value.encode("utf-8"), "environment")
-    elif key_file.is_file():
-        if project_root is not None and _inside(key_file, project_root):
-            raise ParameterError(
-                f"{key_file}: the research key file is inside the project folder {project_root}; "
-                "keep it outside (deidentify.key_file) so it can never be committed"
-            )
-        text = key_file.read_text(encoding="utf-8").strip()
-        if text:
-            key = ProjectKey(text.encode("utf-8"), "file")
-    if key is None:
-        if key_env not in _warned:  # once per process, however many stages ask
-            log.warning(
-                "research extract: no key in $%s or %s; using the PUBLIC synthetic-only demo key. "
-                "Anyone can recompute these research ids: never use it with real data.",
-                key_env,
-                key_file,
-            )
-            _warned.add(key_env)
-        return ProjectKey(DEMO_KEY, "demo")
-    register = os.environ.get(register_key_env, "") if register_key_env else ""
-    if not register and register_key_file is not None and register_key_file.is_file():
-        register = register_key_file.read_text(encoding="utf-8").strip()
-    if register and register.encode("utf-8") == key.secret:
+    paths = paths or (Paths(Path(project_root)) if project_root is not None else Paths.discover())
+    found = research_key(paths, key_env, key_file)
+    key = ProjectKey(found.secret, found.source, found.where)
+    if key.is_demo:
+        return key
+    if _register_secret(register_key_env, register_key_file) == key.secret:
         raise ParameterError(
             f"the research key (${key_env} or {key_file}) is the consent register's key (${register_key_env}); "
             "use a different key for research ids"

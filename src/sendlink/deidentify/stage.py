@@ -31,7 +31,7 @@ from sendlink.deidentify import kanon
 from sendlink.deidentify.attributes import npd_attributes
 from sendlink.deidentify.keys import ProjectKey, load_key, school_pseudonyms
 from sendlink.deidentify.parties import LinkRule, dfe_side, researcher_file, survey_side
-from sendlink.io import StagedWrites, read_table
+from sendlink.io import StagedWrites, read_table, remove_stale_temporaries
 from sendlink.params import Params, load_params
 from sendlink.params.deidentify import DeidentifyParams
 from sendlink.schema import catalogue
@@ -78,14 +78,14 @@ def link_rules(p: DeidentifyParams) -> dict[str, LinkRule]:
 def project_key(paths: Paths, params: Params) -> ProjectKey:
     """The project key, from the environment, the key file or the demo key.
 
-    The consent register's key (``consent.key_env``, ``register.key``) is
-    passed so that the project key is refused if it is the same: one key
+    The consent register's key (``consent.key_env``, ``consent.key_file``)
+    is passed so that the project key is refused if it is the same: one key
     per purpose.
     """
     p = params.deidentify
     return load_key(
         p.key_env, p.key_path, project_root=paths.root,
-        register_key_env=params.consent.key_env, register_key_file=ConsentFiles(paths).register_key,
+        register_key_env=params.consent.key_env, register_key_file=params.consent.key_path, paths=paths,
     )
 
 
@@ -191,6 +191,8 @@ def run(paths: Paths | None = None, params: Params | None = None) -> ExtractResu
     """
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
+    remove_stale_temporaries([*(f.at(paths) for f in catalogue.EXTRACTS.values()), catalogue.K_ANONYMITY.at(paths),
+                              catalogue.RESEARCH_README.at(paths)])
     key = project_key(paths, params)
     files = ConsentFiles(paths)
     links_path = catalogue.LINKS.at(paths)
@@ -199,7 +201,7 @@ def run(paths: Paths | None = None, params: Params | None = None) -> ExtractResu
     extracts, report = build_extracts(status, files.holdings, links, paths.npd, key, params.deidentify,
                                       params.synth.survey.frame_year, links_path=links_path)
     written: list[Path] = []
-    with StagedWrites() as out:
+    with StagedWrites(private=False) as out:  # de-identified: the researchers' files
         for name, frame in extracts.items():
             written.append(out.table(frame, catalogue.EXTRACTS[name].at(paths)))
         written.append(out.json(report, catalogue.K_ANONYMITY.at(paths)))

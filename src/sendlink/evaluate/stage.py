@@ -32,7 +32,7 @@ from sendlink.errors import InputError
 from sendlink.evaluate import truth
 from sendlink.evaluate.linkage import QualityReport, write_linkage_quality
 from sendlink.evaluate.outcomes import Evaluation, evaluate_run
-from sendlink.io import write_json
+from sendlink.io import remove_stale_temporaries, write_json
 from sendlink.outcomes.analysis import analyse, read_extract
 from sendlink.outcomes.stage import effect_rows, sensitivity_estimates
 from sendlink.params import Params, load_params
@@ -98,6 +98,7 @@ def run(paths: Paths | None = None, params: Params | None = None, *, baselines: 
     """
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
+    remove_stale_temporaries([catalogue.LINKAGE_QUALITY.at(paths), catalogue.SUMMARY.at(paths)])
     if not truth.available(paths):
         log.info("no synthetic truth in %s: nothing to evaluate", paths.synthetic)
         return None
@@ -118,7 +119,7 @@ def run(paths: Paths | None = None, params: Params | None = None, *, baselines: 
     outcomes = evaluate_run(paths, params, extract, analysis, sensitivity)
     effects = effect_rows(analysis.estimates, outcomes.planted, outcomes.census)
     completed = complete_summary(summary, quality, outcomes, effects)
-    write_json(completed, summary_path)
+    write_json(completed, summary_path, private=False)  # for everyone (disclosure-checked aggregates)
     result = EvaluateResult(quality, outcomes, completed)
     log.info("%s", result)
     return result

@@ -13,7 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from sendlink.io import StagedWrites
+from sendlink.io import StagedWrites, check_paths, remove_stale_temporaries
 from sendlink.link import clerical
 from sendlink.link.engine import (
     LINK_COLUMNS,
@@ -23,7 +23,7 @@ from sendlink.link.engine import (
     link_spines,
     with_read_step,
 )
-from sendlink.link.spine import read_spine
+from sendlink.link.spine import read_spine, require_records
 from sendlink.params import Params, load_params, override
 
 __all__ = ["configure_parser", "link_files", "run"]
@@ -63,10 +63,29 @@ def link_files(
     Parquet spines are read dictionary-encoded (:func:`sendlink.link.spine.read_spine`),
     so a national NPD spine never becomes a table of Python strings. The
     ``linkage:`` parameters and the seed of ``params`` are used.
+
+    Before any work, the outputs are checked (:func:`sendlink.io.check_paths`):
+    neither may be an input or the other output, and both must be ``.csv``
+    or ``.parquet``; stale temporary copies of them left by a killed run are
+    removed. The outputs hold identifiers and are written owner-only; a CSV
+    output has spreadsheet formulas neutralised (:func:`sendlink.io.neutralise_formulas`).
+
+    Raises
+    ------
+    ParameterError
+        An output is an input or the other output, or not a table file.
+    InputError
+        A spine is missing, empty (0 bytes), unreadable or malformed; the
+        NPD spine has no records.
     """
+    check_paths({"--out": out, "--review-out": review_out},
+                {"SURVEY": survey_path, "NPD": npd_path, "--decisions": decisions_path},
+                tables=("--out", "--review-out"))
+    remove_stale_temporaries([p for p in (out, review_out) if p is not None])
     started, cpu_started = time.perf_counter(), time.process_time()
     survey = read_spine(survey_path, SURVEY_KEY)
     npd = read_spine(npd_path, NPD_KEY)
+    require_records(npd, "NPD spine")
     read = time.perf_counter() - started, time.process_time() - cpu_started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
     result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions)
@@ -81,5 +100,8 @@ def link_files(
 
 def run(args: argparse.Namespace) -> int:
     """Run ``sendlink link``."""
+    check_paths({"--out": args.out, "--review-out": args.review_out},
+                {"SURVEY": args.survey, "NPD": args.npd, "--decisions": args.decisions, "--params": args.params},
+                tables=("--out", "--review-out"))
     link_files(args.survey, args.npd, args.out, _params(args), review_out=args.review_out, decisions_path=args.decisions)
     return 0

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from sendlink.link import assign, blocking, clerical, compare, model
 from sendlink.link.arrays import unique_inverse
 from sendlink.link.features import Features, encode
-from sendlink.link.spine import NPD_KEY, SURVEY_KEY, RawSpine, check_columns
+from sendlink.link.spine import NPD_KEY, SURVEY_KEY, RawSpine, check_columns, without_future_dates
 from sendlink.params.linkage import LinkageParams, Thresholds
 
 __all__ = ["LINK_COLUMNS", "LinkResult", "decide", "empty_links", "link", "link_spines", "with_read_step"]
@@ -227,6 +227,7 @@ def link_spines(
 
     n_s, n_n = len(survey), len(npd)
     check_columns(survey, npd)
+    survey, npd = without_future_dates(survey), without_future_dates(npd)
     log.info("linking %d survey records to %d NPD records", n_s, n_n)
     features = encode(survey, npd)
     lap("standardise_encode")

@@ -19,10 +19,17 @@ those distinct values.
 Assumptions: a spine's key column is text (numbers are turned into text)
 and unique; identifier columns are text, except ``date_of_birth``, which may
 also be a date or timestamp column (Parquet ``date32``, pandas datetimes).
+A column of lists, structures or maps (one value per record is the
+contract) and a file of 0 bytes are refused, naming the file and column; an
+NPD spine with no records is refused by :func:`require_records` (nothing
+could ever match); a date of birth after today is impossible, and is
+treated as missing, with a warning (:func:`without_future_dates`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,12 +45,30 @@ from sendlink.errors import InputError
 from sendlink.link.arrays import map_chunks, threads, use_arrow_pool
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, NPD_KEY, SURVEY_KEY
 
-__all__ = ["NPD_KEY", "PLAIN_COLUMNS", "SURVEY_KEY", "RawSpine", "as_array", "check_columns", "check_spine", "read_spine"]
+__all__ = ["NPD_KEY", "PLAIN_COLUMNS", "SURVEY_KEY", "RawSpine", "as_array", "check_columns", "check_spine", "read_spine",
+           "require_records", "without_future_dates"]
 
 log = logging.getLogger(__name__)
 
 #: Identifier columns kept as one string per record rather than dictionary-encoded.
 PLAIN_COLUMNS = ("postcode",)
+
+
+def _nested(kind: pa.DataType) -> bool:
+    return pa.types.is_nested(kind) or (pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type))
+
+
+def _refuse_nested_frame(frame: pd.DataFrame, columns: list[str], source: str | Path) -> None:
+    for column in columns:
+        if column not in frame.columns or frame[column].dtype != object:
+            continue
+        values = frame[column]
+        bad = values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).to_numpy(dtype=bool)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise InputError(source, "holds lists or records, not one value per record (the spine contract: "
+                             "one text value per cell)", column=column, rows=rows.tolist(),
+                             values=[values.iloc[r] for r in rows[:5]])
 
 
 def check_spine(frame: pd.DataFrame, key: str, source: str | Path) -> pd.DataFrame:
@@ -62,6 +87,7 @@ def check_spine(frame: pd.DataFrame, key: str, source: str | Path) -> pd.DataFra
             hint = "; the file looks delimited by something other than commas: save it as comma-separated CSV"
         raise InputError(source, f"missing key column '{key}' (columns: {', '.join(map(str, frame.columns))}){hint}", column=key)
     frame = frame.reset_index(drop=True)
+    _refuse_nested_frame(frame, [key, *IDENTIFIER_COLUMNS], source)
     keys = frame[key]
     text = keys.astype(str).str.strip()
     empty = np.flatnonzero(keys.isna().to_numpy() | (text == "").to_numpy())
@@ -165,18 +191,32 @@ class RawSpine:
             if table.num_columns == 0 and table.num_rows == 0:
                 return cls(key=key, keys=pa.array([], pa.string()), codes={}, values={}, source=str(source))
             raise InputError(source, f"missing key column '{key}' (columns: {', '.join(table.column_names)})", column=key)
+        for column in (key, *IDENTIFIER_COLUMNS):
+            if column in table.column_names and _nested(table.schema.field(column).type):
+                raise InputError(source, f"holds {table.schema.field(column).type} values, not one value per record "
+                                 "(the spine contract: one text value per cell)", column=column)
         codes, values, plain = {}, {}, {}
         coded = [c for c in IDENTIFIER_COLUMNS if c in table.column_names and c not in PLAIN_COLUMNS]
+
+        def unreadable(column: str, exc: Exception) -> InputError:
+            return InputError(source, f"cannot be read as text ({table.schema.field(column).type}): {exc}", column=column)
+
         # The key check and each column's dictionary merge in threads (Arrow and numpy release the
         # interpreter lock): on a 9.1 M-pupil spine they would otherwise run one after another.
         with ThreadPoolExecutor(max_workers=min(threads(), len(coded) + 1)) as pool:
             merged = {c: pool.submit(_dictionary, table.column(c)) for c in coded}
             keys = _check_keys(table.column(key), key, source)
             for column in coded:
-                codes[column], values[column] = merged[column].result()
+                try:
+                    codes[column], values[column] = merged[column].result()
+                except (pa.ArrowException, ValueError, TypeError) as exc:
+                    raise unreadable(column, exc) from exc
         for column in IDENTIFIER_COLUMNS:
             if column in PLAIN_COLUMNS and column in table.column_names:
-                plain[column] = _text(table.column(column))  # kept in its chunks: coded chunk by chunk
+                try:
+                    plain[column] = _text(table.column(column))  # kept in its chunks: coded chunk by chunk
+                except (pa.ArrowException, ValueError, TypeError) as exc:
+                    raise unreadable(column, exc) from exc
         return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source),
                    ignored=tuple(str(c) for c in table.column_names if c != key and c not in IDENTIFIER_COLUMNS))
 
@@ -335,6 +375,8 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
 
     use_arrow_pool()
     path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(path, "the file is empty (0 bytes): not even a header row; was it cut short when copied?")
     if path.suffix.lower() != ".parquet":
         return RawSpine.from_frame(read_table(path, dtype_str=True), key, path)
     if not path.is_file():
@@ -350,6 +392,60 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
     spine = RawSpine.from_arrow(table, key, path)
     spine.ignored = tuple(c for c in schema.names if c != key and c not in IDENTIFIER_COLUMNS)
     return spine
+
+
+def require_records(spine: RawSpine, what: str) -> RawSpine:
+    """Refuse a spine with no records (an NPD spine: nothing could ever be matched to it).
+
+    Raises
+    ------
+    InputError
+        Naming the spine's file.
+    """
+    if not len(spine):
+        raise InputError(spine.source, f"the {what} has no records: nothing can be linked to it "
+                         "(every survey record would come out unmatched)")
+    return spine
+
+
+def without_future_dates(spine: RawSpine, today: dt.date | None = None) -> RawSpine:
+    """The spine with every date of birth after ``today`` treated as missing, with a warning.
+
+    A date of birth in the future is impossible: a typing error (2031 for
+    2013), a date of the survey entered in the wrong box, a corrupted file.
+    Comparing it would only add noise, so it becomes missing for the
+    comparison (as an impossible date such as 30 February already does);
+    the warning gives the count and example records so someone can fix the
+    source. The file and the clerical-review queue keep the value as
+    recorded.
+
+    Returns
+    -------
+    RawSpine
+        ``spine`` itself when no date is in the future, else a copy with
+        those records' date codes set to missing.
+    """
+    from sendlink.link.standardise import parse_dates
+
+    column = "date_of_birth"
+    if column not in spine.codes or not len(spine.values[column]):
+        return spine
+    today = today or dt.date.today()
+    parsed = parse_dates(pd.Series(spine.values[column], dtype=object))
+    valid = parsed["year"].to_numpy() >= 0
+    ordinal = parsed["year"].to_numpy() * 10000 + parsed["month"].to_numpy() * 100 + parsed["day"].to_numpy()
+    future = valid & (ordinal > today.year * 10000 + today.month * 100 + today.day)
+    if not future.any():
+        return spine
+    codes = spine.codes[column]
+    hit = np.flatnonzero((codes >= 0) & future[np.clip(codes, 0, None)])
+    examples = ", ".join(f"{k} ({spine.values[column][codes[r]]})" for k, r in zip(spine.key_list(hit[:5]), hit[:5], strict=True))
+    log.warning("%s: %d record(s) have a date of birth after today (%s), impossible: treated as missing for the "
+                "comparison (e.g. %s%s)", spine.source, len(hit), today.isoformat(), examples,
+                f", and {len(hit) - 5} more" if len(hit) > 5 else "")
+    new_codes = codes.copy()
+    new_codes[hit] = -1
+    return dataclasses.replace(spine, codes={**spine.codes, column: new_codes})
 
 
 def check_columns(survey: RawSpine, npd: RawSpine) -> list[str]:

@@ -30,10 +30,10 @@ import pandas as pd
 
 from sendlink import schema
 from sendlink.config import Paths
-from sendlink.io import StagedWrites
+from sendlink.io import StagedWrites, remove_stale_temporaries
 from sendlink.link import clerical
 from sendlink.link.engine import NPD_KEY, SURVEY_KEY, LinkResult, link_spines, with_read_step
-from sendlink.link.spine import RawSpine, read_spine
+from sendlink.link.spine import RawSpine, read_spine, require_records
 from sendlink.params import Params, load_params
 from sendlink.schema import catalogue
 from sendlink.schema.spine import LINKS, SURVEY_SPINE
@@ -110,6 +110,7 @@ def run(paths: Paths | None = None, params: Params | None = None) -> LinkResult:
     """
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
+    remove_stale_temporaries(f.at(paths) for f in (catalogue.LINKS, catalogue.PAIRS, catalogue.MODEL, catalogue.REVIEW_QUEUE))
     started, cpu_started = time.perf_counter(), time.process_time()
     survey_path = catalogue.SURVEY_SPINE.at(paths)
     npd_path = catalogue.NPD_SPINE.at(paths)
@@ -118,7 +119,7 @@ def run(paths: Paths | None = None, params: Params | None = None) -> LinkResult:
     # 9.1 million rows) has its key checked by read_spine; its identifiers are standardised
     # defensively (a value that cannot be understood is missing, never an error).
     schema.validate(survey.frame(), SURVEY_SPINE, survey_path)
-    npd = read_spine(npd_path, NPD_KEY)
+    npd = require_records(read_spine(npd_path, NPD_KEY), "NPD spine")
     read = time.perf_counter() - started, time.process_time() - cpu_started
     decisions_path = catalogue.DECISIONS.at(paths)
     decisions = clerical.read_decisions(decisions_path) if decisions_path.is_file() else None

@@ -31,7 +31,7 @@ import pandas as pd
 
 from sendlink import disclosure
 from sendlink.config import Paths
-from sendlink.io import StagedWrites
+from sendlink.io import StagedWrites, remove_stale_temporaries
 from sendlink.outcomes.analysis import EFFECT_TERMS, OUTCOMES, Analysis, analyse, read_extract
 from sendlink.outcomes.report import _count, _fmt, publish_estimates, publish_weights
 from sendlink.params import Params, load_params
@@ -268,13 +268,15 @@ def run(paths: Paths | None = None, params: Params | None = None) -> StageResult
     """
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
+    remove_stale_temporaries(f.at(paths) for f in (catalogue.ESTIMATES, catalogue.WEIGHTS, catalogue.CONSENT_MODEL,
+                                                   catalogue.SENSITIVITY, catalogue.SUMMARY))
     settings, rules = params.outcomes, params.disclosure
     extract = read_extract(catalogue.EXTRACT.at(paths))
     analysis = analyse(extract, settings)
     sens = sensitivity_estimates(paths, settings, analysis)
     summ = summary(extract, analysis, settings)
     written = []
-    with StagedWrites() as out:
+    with StagedWrites(private=False) as out:  # disclosure-checked: published to everyone
         written.append(out.table(publish_estimates(analysis.estimates, rules).reset_index(), catalogue.ESTIMATES.at(paths)))
         written.append(out.table(publish_weights(analysis.weight_summaries(), rules).reset_index(), catalogue.WEIGHTS.at(paths)))
         written.append(out.table(publish_consent_model(analysis, rules).reset_index(), catalogue.CONSENT_MODEL.at(paths)))

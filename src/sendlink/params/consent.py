@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -25,9 +26,14 @@ class ConsentParams(BaseModel):
         Aug 2009). Used when a child's date of birth is unknown: the birthday
         could then be anywhere in the range (see ``rules`` module docstring).
     key_env
-        Environment variable holding the register's key for keyed hashes;
-        else ``data/register/register.key``; else a synthetic-only demo key,
-        with a warning.
+        Environment variable holding the register's key for keyed hashes
+        (at least 32 random bytes, hexadecimal or base64: see
+        :mod:`sendlink.keys`).
+    key_file
+        Else a file holding the key; ``~`` is expanded. It must lie outside
+        the project folder and be readable by its owner only. Without
+        either, a public demo key is used, loudly, for the generator's own
+        synthetic world and refused for anything else.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -37,6 +43,11 @@ class ConsentParams(BaseModel):
     cohort_first_birth_date: dt.date
     cohort_last_birth_date: dt.date
     key_env: str = Field(min_length=1)
+    key_file: str = Field(min_length=1)
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.key_file).expanduser()
 
     @model_validator(mode="after")
     def _ordered(self) -> ConsentParams:

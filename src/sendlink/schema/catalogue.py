@@ -78,7 +78,7 @@ class File:
 
 
 # --- The synthetic world: DfE's NPD (data/synthetic/npd/) -------------------------
-MANIFEST = File(f"{SYNTHETIC}/manifest.json", "everyone", "What the generator wrote, with row counts and the fingerprint of its parameters.")
+MANIFEST = File(f"{SYNTHETIC}/manifest.json", "everyone", "What the generator wrote: every file with its SHA-256, row counts and the fingerprint of its parameters.")
 NPD_SPINE = File.of(spine.NPD_SPINE)
 POSTCODE_HISTORY = File.of(npd.POSTCODE_HISTORY)
 CENSUS = File.of(npd.CENSUS)
@@ -116,8 +116,10 @@ SURVEY = (SAMPLE, CONTACTS, PARENT_W1, YOUNG_PERSON_W1, PARENT_W2, YOUNG_PERSON_
 
 # --- The consent register (data/register/) --------------------------------------
 REGISTER_DB = File("data/register/consent.sqlite", "survey_organisation", "The append-only consent and rights register (SQLite).")
-REGISTER_KEY = File("data/register/register.key", "survey_organisation", "The register's key for keyed hashes, when not given in the environment.")
 ERASURE_LOG = File.of(consent.ERASURE_LOG)
+#: Where versions before the key rules (sendlink.keys) kept the register's key. Not a file
+#: of the project any more: a key inside the project folder is refused, with how to move it.
+LEGACY_REGISTER_KEY = File("data/register/register.key", "survey_organisation", "Refused: keys live outside the project folder.")
 WORLD = File("data/register/world.json", "survey_organisation", "Which synthetic world (the data's parameter fingerprint) the register belongs to.")
 
 # --- The survey organisation's holdings after consent and rights (data/survey_org/) ---
@@ -195,7 +197,7 @@ SIMULATION_RESULTS = File("benchmarks/results/simulation.json", "everyone", "Bia
 #: Every file above, in data-flow order (the truth files are in :mod:`sendlink.schema.truth`).
 FILES: tuple[File, ...] = (
     MANIFEST, *NPD, *SURVEY,
-    CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, REGISTER_KEY, ERASURE_LOG, WORLD,
+    CONSENT_STATUS, REGISTER_EXPORT, *HOLDINGS.values(), REGISTER_DB, ERASURE_LOG, WORLD,
     SURVEY_SPINE, DECISIONS, LINKS, PAIRS, MODEL, REVIEW_QUEUE, LINKAGE_QUALITY,
     *EXTRACTS.values(), K_ANONYMITY, RESEARCH_README, ESTIMATES, WEIGHTS, CONSENT_MODEL, SENSITIVITY,
     SUMMARY, DATA_DICTIONARY, HEADLINE, FEBRL_RESULTS, VARIATION_RESULTS, SIMULATION_RESULTS,

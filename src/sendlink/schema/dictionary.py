@@ -55,6 +55,17 @@ Conventions: academic years are written `2021/22` and labelled in code by the
 year they end (2022); dates are ISO `YYYY-MM-DD`; a missing value is an empty
 cell (CSV) or null (Parquet), never a sentinel; sessions are half days.
 
+CSV files and spreadsheets: a text cell that a spreadsheet would run as a
+formula (one starting with `=`, `+`, `-`, `@`, a tab or a carriage return;
+OWASP's "CSV injection", e.g. `=HYPERLINK(...)` typed as a name) is written
+with a leading `'`, which spreadsheets show as text and hide. Numeric
+columns are never changed, nor is text that is a plain number (`-1.5`,
+`+44`). A cell that already starts with `'` followed by one of those
+characters gets a second `'`. sendlink removes the added quote when it reads
+a CSV (`sendlink.io.read_table`), so its files read back exactly; other
+software reading them raw sees the quote. Parquet files are not changed.
+Files holding identifiers or consent are readable by their owner only.
+
 Why the SEND Futures cohort has **no KS2 results**: it was in Year 6 in
 2019/20, when the tests were cancelled (COVID-19); so it has no Progress 8 at
 KS4 either. Its prior attainment is the EYFSP (2013/14), the phonics check
@@ -135,6 +146,6 @@ def run(args: argparse.Namespace) -> int:
             raise SendlinkError(f"{target} is out of step with the schema; run 'sendlink dictionary'\n{diff[:3000]}")
         log.info("%s matches the schema", target)
         return 0
-    write_text(text, target)
+    write_text(text, target, private=False)
     log.info("wrote %s", target)
     return 0

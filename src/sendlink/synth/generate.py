@@ -25,7 +25,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sendlink import __version__
-from sendlink.io import StagedWrites
+from sendlink.io import StagedWrites, file_sha256, remove_stale_temporaries
+from sendlink.keys import files_fingerprint
 from sendlink.params.synth import SynthParams
 from sendlink.schema import catalogue, truth
 from sendlink.synth import consent_events, corrupt, names, npd, outcomes, survey
@@ -620,11 +621,23 @@ def _key(file: catalogue.File) -> str:
 
 
 def write(dataset: Dataset, out_dir: str | Path) -> list[Path]:
-    """Write every table under ``out_dir`` (the synthetic world's folder), all or nothing."""
+    """Write every table under ``out_dir`` (the synthetic world's folder), all or nothing.
+
+    The tables hold identifiers (and the truth), so they are written
+    owner-only. The manifest lists every file written with its SHA-256 and
+    a fingerprint of that list: it is how :func:`sendlink.keys.recognise_world`
+    knows the generator's own world (the only data the public demo keys are
+    allowed for). A file in ``npd/`` or ``survey/`` that the generator did
+    not write is left alone, and the world is then not recognised.
+    """
     out_dir = Path(out_dir)
+    finals = [out_dir / rel for rel in sorted(dataset.tables)] + [out_dir / _key(catalogue.MANIFEST)]
+    remove_stale_temporaries(finals)
     written = []
-    with StagedWrites() as out:
+    with StagedWrites(private=True) as out:
         for rel, frame in sorted(dataset.tables.items()):
             written.append(out.table(frame, out_dir / rel))
-        written.append(out.json(dataset.manifest, out_dir / _key(catalogue.MANIFEST)))
+        files = {rel: file_sha256(out.temporary(out_dir / rel)) for rel in sorted(dataset.tables)}
+        manifest = {**dataset.manifest, "files": files, "files_sha256": files_fingerprint(files)}
+        written.append(out.json(manifest, out_dir / _key(catalogue.MANIFEST), private=False))
     return written

@@ -29,7 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from sendlink.io import StagedWrites, _publishable
+from sendlink.errors import ParameterError
+from sendlink.io import StagedWrites, remove_stale_temporaries, temporary_file
 from sendlink.params.synth import SynthParams
 from sendlink.schema import catalogue
 from sendlink.schema.truth import scale_truth
@@ -89,9 +90,11 @@ def _chunk(synth: SynthParams, n: int, start: int, las, rng: np.random.Generator
 def write_scale(synth: SynthParams, seed: int, out: str | Path, *, npd_size: int, survey_sizes: list[int], chunk_size: int = 500_000) -> dict:
     """Write the national spine and survey spines; return timing figures."""
     if npd_size < 1:
-        raise ValueError("--npd-size must be positive")
+        raise ParameterError(f"--npd-size must be at least 1 (got {npd_size})")
     if any(m < 1 or m > npd_size for m in survey_sizes):
-        raise ValueError("each --survey-size must be between 1 and --npd-size")
+        raise ParameterError(f"each --survey-size must be between 1 and --npd-size {npd_size} (got {sorted(survey_sizes)})")
+    if chunk_size < 1:
+        raise ParameterError(f"--chunk-size must be at least 1 (got {chunk_size})")
     out = Path(out)
     rng = np.random.default_rng(seed)
     geo_rng, pop_rng, pick_rng, report_rng = rng.spawn(4)
@@ -103,8 +106,8 @@ def write_scale(synth: SynthParams, seed: int, out: str | Path, *, npd_size: int
     kept: list[pd.DataFrame] = []
     kept_extra: list[np.ndarray] = []
     spine_path = out / catalogue.NPD_SPINE.relative_to(catalogue.SYNTHETIC)
-    spine_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = spine_path.with_name(f".{spine_path.name}.partial")
+    remove_stale_temporaries([spine_path])
+    tmp = temporary_file(spine_path)  # owner-only (identifiers), named so a killed run's copy is found and removed
     started = time.perf_counter()
     writer = None
     try:
@@ -124,7 +127,6 @@ def write_scale(synth: SynthParams, seed: int, out: str | Path, *, npd_size: int
                 bar.update(n)
         writer.close()
         writer = None
-        _publishable(tmp)
         tmp.replace(spine_path)
     finally:
         if writer is not None:

@@ -17,6 +17,7 @@ import logging
 import time
 
 from sendlink.config import Paths
+from sendlink.io import remove_stale_temporaries, temporaries_in
 from sendlink.params import Params, load_params
 from sendlink.schema import catalogue
 
@@ -41,6 +42,7 @@ def run(paths: Paths | None = None, params: Params | None = None, *, if_stale: b
 
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
+    remove_stale_temporaries(temporaries_in(paths.synthetic))
     seed, synth = params.seed, params.synth
     if if_stale:
         manifest = catalogue.MANIFEST.at(paths)

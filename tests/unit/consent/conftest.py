@@ -4,6 +4,7 @@ import pytest
 from _consentdata import write_project
 
 from sendlink.config import Paths
+from tests.conftest import TEST_REGISTER_KEY
 
 
 @pytest.fixture
@@ -11,5 +12,5 @@ def project(tmp_path, monkeypatch):
     """A fixture project root with the hand-written survey world; SENDLINK_ROOT points at it."""
     root = write_project(tmp_path / "project")
     monkeypatch.setenv("SENDLINK_ROOT", str(root))
-    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", "test-key-for-consent-tests")
+    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", TEST_REGISTER_KEY)
     return Paths(root)

@@ -15,12 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from _consentdata import EVENTS, write_project
 
+from sendlink import keys as sendlink_keys
 from sendlink.config import Paths
-from sendlink.consent import keys, stage
+from sendlink.consent import stage
 from sendlink.consent.demo import FOOTPRINT, Sandbox
+from sendlink.errors import ParameterError
 from sendlink.io import read_table
+from tests.conftest import TEST_REGISTER_KEY, stamp_world
 
 TODAY = dt.date(2026, 2, 2)
 YOUNG_PERSON_GRANTS = ("CE21", "S001", "young_person", "child_answers", "granted", "2025-10-01", "wave3", "web")
@@ -33,7 +37,7 @@ def source(tmp_path, monkeypatch):
     """The world as a project whose consent stage has run; SENDLINK_ROOT points at it."""
     root = write_project(tmp_path / "project", events=[*EVENTS, YOUNG_PERSON_GRANTS])
     monkeypatch.setenv("SENDLINK_ROOT", str(root))
-    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", "test-key-for-consent-tests")
+    monkeypatch.setenv("SENDLINK_TEST_REGISTER_KEY", TEST_REGISTER_KEY)
     paths = Paths(root)
     stage.run(paths)
     return paths
@@ -102,6 +106,24 @@ def test_a_withdrawal_flows_through_scope_by_scope(sandbox):
     assert "later-stop" in sandbox.explain("S001").render()
 
 
+def test_the_erasure_proof_sees_hidden_files_and_the_stage_removes_a_killed_runs_copies(sandbox):
+    import shutil
+    import subprocess
+    import sys
+
+    holdings = sandbox.files.holdings
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a process that has ended: its temporaries are stale
+    stale = holdings / f".contacts.parquet.{child.pid}.abcd1234.parquet"
+    shutil.copy(holdings / "contacts.parquet", stale)  # what a run killed before its rename leaves
+    assert sandbox.request("erase", "S001", person="young_person", on=dt.date(2026, 1, 26)).recorded
+    found = sandbox.scan(["samina.khan@example.org"]).set_index("file")["found"]
+    assert found[f"data/survey_org/holdings/{stale.name}"]  # the proof reads hidden files too
+    sandbox.run()
+    assert not stale.exists()
+    assert not sandbox.scan(["S001", "samina.khan@example.org"])["found"].any()
+
+
 def test_an_erasure_leaves_no_trace_in_the_outputs(sandbox):
     needles = ["S001", "samina.khan@example.org"]
     before = sandbox.scan(needles).set_index("file")["found"]
@@ -167,23 +189,41 @@ def test_bad_requests_are_refused_and_change_nothing(sandbox):
         sandbox.request("access", "S002", on=TODAY)
 
 
-def test_key_from_a_key_file_is_copied(source, tmp_path, monkeypatch):
-    key_file = source.root / "data" / "register" / "register.key"
-    key_file.write_text("test-key-for-consent-tests\n", encoding="utf-8")
+def _set_key_file(root: Path, key_file: Path) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    params["consent"]["key_file"] = str(key_file)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def test_key_from_a_key_file_is_found_where_the_project_finds_it(source, tmp_path, monkeypatch):
+    key_file = tmp_path / "keys" / "register.key"  # outside the project, owner-only
+    key_file.parent.mkdir()
+    key_file.write_text(TEST_REGISTER_KEY + "\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    _set_key_file(source.root, key_file)
     monkeypatch.delenv("SENDLINK_TEST_REGISTER_KEY")
     with Sandbox(source, today=TODAY, parent=tmp_path) as box:
         assert box.key_source == "key file"
-        assert (box.root / "data" / "register" / "register.key").read_bytes() == key_file.read_bytes()
+        assert not list(box.root.rglob("*.key"))  # no copy of the key in the sandbox
         assert "register: 0 event(s) added" in str(box.run())  # the copy recognises every event
 
 
-def test_without_a_key_the_copy_uses_the_demo_key_quietly(tmp_path, monkeypatch, caplog):
+def test_without_a_key_the_copy_of_the_generators_world_uses_the_demo_key_quietly(tmp_path, monkeypatch, caplog):
     root = write_project(tmp_path / "fresh", links=False)  # consent never applied: no register yet
+    stamp_world(root / "data" / "synthetic")  # as the generator would have written it
+    _set_key_file(root, tmp_path / "absent.key")
     monkeypatch.delenv("SENDLINK_TEST_REGISTER_KEY", raising=False)
-    monkeypatch.setattr(keys, "_warned", False)
+    monkeypatch.setattr(sendlink_keys, "_warned", set())
     with caplog.at_level(logging.WARNING), Sandbox(Paths(root), today=TODAY, parent=tmp_path) as box:
         assert box.key_source == "demo key"
-        assert (box.root / "data" / "register" / "register.key").read_bytes() == keys.DEMO_KEY
         result = box.run()
     assert result.cases == 8  # 9 known cases, S006 erased
-    assert not [r for r in caplog.records if r.name == "sendlink.consent.keys"]
+    assert not [r for r in caplog.records if r.name == "sendlink.keys"]  # the copy says which key it uses; no repeat
+
+
+def test_without_a_key_a_world_the_generator_did_not_write_is_refused(tmp_path, monkeypatch):
+    root = write_project(tmp_path / "fresh", links=False)
+    _set_key_file(root, tmp_path / "absent.key")
+    monkeypatch.delenv("SENDLINK_TEST_REGISTER_KEY", raising=False)
+    with pytest.raises(ParameterError, match="demo key is used only for the generator's own synthetic world"):
+        Sandbox(Paths(root), today=TODAY, parent=tmp_path)

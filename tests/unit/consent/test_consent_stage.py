@@ -22,6 +22,7 @@ from sendlink.errors import InputError
 from sendlink.schema import catalogue, validate
 from sendlink.schema.consent import CONSENT_STATUS, ERASURE_LOG
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, SURVEY_SPINE
+from tests.conftest import TEST_REGISTER_KEY
 
 
 def snapshot(root):
@@ -107,7 +108,7 @@ def test_regenerated_raw_files_do_not_bring_an_erased_case_back(project):
 def test_a_failing_stage_changes_no_file(project, monkeypatch):
     stage.run(project)
     before = snapshot(project.root)
-    count = Register(ConsentFiles(project).register, b"test-key-for-consent-tests").count()
+    count = Register(ConsentFiles(project).register, bytes.fromhex(TEST_REGISTER_KEY)).count()
     # bad input: an answers file without survey_id
     path = project.survey / "parent_w2.parquet"
     pd.read_parquet(path).drop(columns="survey_id").to_parquet(path)
@@ -124,7 +125,7 @@ def test_a_failing_stage_changes_no_file(project, monkeypatch):
     with pytest.raises(RuntimeError):
         stage.run(project)
     assert snapshot(project.root) == before
-    assert Register(ConsentFiles(project).register, b"test-key-for-consent-tests").count() == count
+    assert Register(ConsentFiles(project).register, bytes.fromhex(TEST_REGISTER_KEY)).count() == count
 
 
 def test_unknown_survey_id_in_consent_events_is_named(project):

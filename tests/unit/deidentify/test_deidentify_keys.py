@@ -7,9 +7,10 @@ import logging
 import pandas as pd
 import pytest
 
-from sendlink.deidentify import keys
+from sendlink import keys as sendlink_keys
 from sendlink.deidentify.keys import DEMO_KEY, ProjectKey, load_key, research_ids, school_pseudonyms
 from sendlink.errors import ParameterError
+from tests.conftest import TEST_OTHER_KEY, TEST_RESEARCH_KEY, stamp_world
 
 UPNS = pd.Series(["A901001713019", "A901001713021", "B123456789012"])
 
@@ -47,17 +48,29 @@ def test_key_never_shown():
 
 def test_key_from_environment_then_file_then_demo(tmp_path, monkeypatch, caplog):
     project = tmp_path / "project"
-    project.mkdir()
+    (project / "data" / "synthetic" / "survey").mkdir(parents=True)
+    (project / "data" / "synthetic" / "survey" / "contacts.csv").write_text("survey_id\nS1\n")
+    stamp_world(project / "data" / "synthetic")  # the generator's own world: the demo key is allowed
     key_file = tmp_path / "outside.key"
     monkeypatch.delenv("T_RESEARCH_KEY", raising=False)
-    monkeypatch.setattr(keys, "_warned", set())
+    monkeypatch.setattr(sendlink_keys, "_warned", set())
     with caplog.at_level(logging.WARNING):
         demo = load_key("T_RESEARCH_KEY", key_file, project_root=project)
     assert demo.is_demo and demo.secret == DEMO_KEY and "demo key" in caplog.text
-    key_file.write_text("from the file\n")
-    assert load_key("T_RESEARCH_KEY", key_file, project_root=project) == ProjectKey(b"from the file", "file")
-    monkeypatch.setenv("T_RESEARCH_KEY", "from the environment")
+    key_file.write_text(TEST_RESEARCH_KEY + "\n")
+    key_file.chmod(0o600)
+    assert load_key("T_RESEARCH_KEY", key_file, project_root=project) == ProjectKey(bytes.fromhex(TEST_RESEARCH_KEY), "file")
+    monkeypatch.setenv("T_RESEARCH_KEY", TEST_OTHER_KEY)
     assert load_key("T_RESEARCH_KEY", key_file, project_root=project).source == "environment"
+
+
+def test_without_a_key_other_data_are_refused(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "data" / "synthetic" / "npd").mkdir(parents=True)
+    (project / "data" / "synthetic" / "npd" / "spine.csv").write_text("upn\nA1\n")  # no manifest: not the generator's
+    monkeypatch.delenv("T_RESEARCH_KEY", raising=False)
+    with pytest.raises(ParameterError, match="only for the generator's own synthetic world"):
+        load_key("T_RESEARCH_KEY", tmp_path / "absent.key", project_root=project)
 
 
 def test_demo_key_is_not_the_register_demo_key():
@@ -76,12 +89,13 @@ def test_key_file_inside_the_project_is_refused(tmp_path, monkeypatch):
 
 
 def test_register_key_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("T_RESEARCH_KEY", "shared")
-    monkeypatch.setenv("T_REGISTER_KEY", "shared")
+    monkeypatch.setenv("T_RESEARCH_KEY", TEST_OTHER_KEY)
+    monkeypatch.setenv("T_REGISTER_KEY", TEST_OTHER_KEY.upper())  # the same bytes, written otherwise
     with pytest.raises(ParameterError, match="different key"):
-        load_key("T_RESEARCH_KEY", tmp_path / "none", register_key_env="T_REGISTER_KEY")
+        load_key("T_RESEARCH_KEY", tmp_path / "none", project_root=tmp_path, register_key_env="T_REGISTER_KEY")
     register_file = tmp_path / "register.key"
-    register_file.write_text("shared\n")
+    register_file.write_text(TEST_OTHER_KEY + "\n")
     monkeypatch.delenv("T_REGISTER_KEY")
     with pytest.raises(ParameterError, match="different key"):
-        load_key("T_RESEARCH_KEY", tmp_path / "none", register_key_env="T_REGISTER_KEY", register_key_file=register_file)
+        load_key("T_RESEARCH_KEY", tmp_path / "none", project_root=tmp_path, register_key_env="T_REGISTER_KEY",
+                 register_key_file=register_file)
