@@ -332,6 +332,7 @@ def run_sendlink(survey: str, npd: str, out: str) -> None:
         "link_files_s": round(seconds, 2),
         "candidate_pairs": int(len(result.pairs)),
         "timings": {k: round(float(v), 3) for k, v in result.diagnostics["timings"].items()},
+        "cpu_timings": {k: round(float(v), 3) for k, v in result.diagnostics.get("cpu_timings", {}).items()},
         "blocking": json.loads(result.blocking.to_json(orient="records")),
         "links_file": str(links_path),
     }
@@ -622,6 +623,15 @@ def markdown(result: dict) -> str:
                          + ", ".join(f"{k} {v:.2f}" for k, v in med.items()))
     if steps:
         lines += ["", "Time by step inside the process (s, median over repeats):", "", *steps]
+    cpu_steps = []
+    for c in result["configs"]:
+        ok = [r for r in c["tools"].get("sendlink", {}).get("runs", []) if r.get("cpu_timings")]
+        if ok:
+            med = {k: statistics.median(r["cpu_timings"][k] for r in ok if k in r["cpu_timings"]) for k in ok[0]["cpu_timings"]}
+            cpu_steps.append(f"- NPD {c['npd_size']:,}, survey {c['survey_size']:,}, sendlink: "
+                             + ", ".join(f"{k} {v:.2f}" for k, v in med.items()))
+    if cpu_steps:
+        lines += ["", "sendlink's CPU seconds by step (all threads; robust to load; median over repeats):", "", *cpu_steps]
     return "\n".join(lines) + "\n"
 
 
