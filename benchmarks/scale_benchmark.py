@@ -563,7 +563,8 @@ def _f(v, d=2):
 
 def markdown(result: dict) -> str:
     machine = result["machine"]
-    lines = [f"Machine: {machine['cpus']} CPUs ({machine['cpus_usable']} usable), {machine['memory_gb']} GB, "
+    lines = [*([result["note"].rstrip(), ""] if result.get("note") else []),
+             f"Machine: {machine['cpus']} CPUs ({machine['cpus_usable']} usable), {machine['memory_gb']} GB, "
              f"Python {machine['python']}, {machine['platform']}; started {machine['started']}, "
              f"load (1, 5, 15 min) at start {machine['load_at_start']}, at end {machine['load_at_end']}.",
              f"Versions: {', '.join(f'{k} {v}' for k, v in machine['versions'].items())}. "
@@ -705,6 +706,8 @@ def main() -> None:
     parser.add_argument("--combine", nargs="+", type=Path, metavar="JSON",
                         help="write <name>.json/.md/.png from the configurations of earlier runs' JSON files "
                              "(in the order given) instead of running anything")
+    parser.add_argument("--note", type=Path, metavar="MD",
+                        help="with --combine: a Markdown file put at the top of <name>.md (what the run shows, how it was run)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -712,7 +715,10 @@ def main() -> None:
         WORKERS[kind](*rest)
         return
     if args.combine:
-        write_results(combine([json.loads(p.read_text()) for p in args.combine]), args.results, args.name)
+        combined = combine([json.loads(p.read_text()) for p in args.combine])
+        if args.note:
+            combined["note"] = args.note.read_text()
+        write_results(combined, args.results, args.name)
         return
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
