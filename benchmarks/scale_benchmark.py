@@ -126,6 +126,9 @@ needs an idle machine) and writes ``benchmarks/results/scale.{json,md,png}``.
 Subsets: ``--npd 100000 1000000 --survey 10000 --repeats 3 --tools sendlink
 splink`` and ``--results DIR --name NAME`` to write somewhere else (trial
 runs must not overwrite ``scale.md``). Survey sizes above N/2 are skipped.
+Results are written after each configuration; ``--combine A.json B.json
+--note NOTE.md --name scale`` writes one result from several runs (the
+committed ``scale.md`` was made that way: its note gives the commands).
 ``make bench ONLY=scale`` installs Splink and runs it.
 """
 
@@ -649,19 +652,19 @@ def figure(result: dict, path: Path) -> None:
     smallest = min(c["survey_size"] for c in configs)
     for tool, style in (("floor", "k:"), ("sendlink", "o-"), ("splink", "s--"), ("recordlinkage", "^-.")):
         points = sorted(((c["npd_size"], c["tools"][tool]) for c in configs
-                         if c["survey_size"] == smallest and tool in c["tools"] and c["tools"][tool]["wall_s"]),
+                         if c["survey_size"] == smallest and tool in c["tools"] and c["tools"][tool]["cpu_s"]),
                         key=lambda p: p[0])
         if points:
-            ax_t.plot([p[0] for p in points], [p[1]["wall_s"] for p in points], style, label=tool)
+            ax_t.plot([p[0] for p in points], [p[1]["cpu_s"] for p in points], style, label=tool)
             ax_m.plot([p[0] for p in points], [p[1]["peak_gb"] for p in points], style, label=tool)
     for n in sorted({c["npd_size"] for c in configs}):
         for tool, style in (("sendlink", "o-"), ("splink", "s--")):
-            points = sorted((c["survey_size"], c["tools"][tool]["wall_s"]) for c in configs
-                            if c["npd_size"] == n and tool in c["tools"] and c["tools"][tool]["wall_s"])
+            points = sorted((c["survey_size"], c["tools"][tool]["cpu_s"]) for c in configs
+                            if c["npd_size"] == n and tool in c["tools"] and c["tools"][tool]["cpu_s"])
             if len(points) > 1:
                 ax_s.plot([p[0] for p in points], [p[1] for p in points], style, label=f"{tool}, NPD {n:,}")
-    for ax, xlabel, ylabel in ((ax_t, "NPD pupils", "wall time (s)"), (ax_m, "NPD pupils", "peak memory (GB)"),
-                               (ax_s, "survey children", "wall time (s)")):
+    for ax, xlabel, ylabel in ((ax_t, "NPD pupils", "CPU time (s)"), (ax_m, "NPD pupils", "peak memory (GB)"),
+                               (ax_s, "survey children", "CPU time (s)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
@@ -669,10 +672,12 @@ def figure(result: dict, path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
-    ax_t.set_title(f"survey of {smallest:,}: time")
+    ax_t.set_title(f"survey of {smallest:,}: CPU time")
     ax_m.set_title(f"survey of {smallest:,}: peak memory")
-    ax_s.set_title("cost against survey size")
-    fig.suptitle(f"Linking a survey to the NPD ({result['machine']['cpus_usable']} cores; medians of repeats)")
+    ax_s.set_title("CPU time against survey size")
+    # CPU time, not wall time: robust to other work on the machine (wall times are in the tables).
+    fig.suptitle(f"Linking a survey to the NPD ({result['machine']['cpus_usable']} cores; medians of repeats; CPU time, "
+                 "all threads)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
