@@ -88,3 +88,11 @@ def _examples(rows: Sequence[int], values: Iterable[object]) -> str:
 
 class RequestError(SendlinkError):
     """A consent or rights request was refused; nothing was changed."""
+
+
+class RegisterError(SendlinkError):
+    """The consent register cannot be used as it is (damaged, tampered with, half-created or too old).
+
+    The message says what was found and the exact command or step that
+    recovers; every consent command stops until then.
+    """

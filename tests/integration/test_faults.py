@@ -15,9 +15,8 @@ pupils per year group, ~220 survey cases), so the public demo keys are
 allowed for it; the whole module runs in well under a minute.
 
 Probes of items 2, 4 and 6 (the register's first import, ``--date ""``,
-the tamper-evident register) are the consent engineer's; until that work is
-merged they are expected failures (``xfail(strict=True)``): when it lands
-they pass, strict mode turns that into a failure, and the marker is removed.
+the tamper-evident register) came with the consent work (the register's
+atomic creation and keyed hash chain, :mod:`sendlink.consent.chain`).
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ PROBES: dict[str, tuple[str, str, str]] = {
     "F06": ("3", "`kill -9` between a temporary write and its rename (consent stage)", "old outputs intact; the next run removes the hidden copies, says so, and writes complete outputs"),
     "F07": ("3", "a killed run's hidden copy holds a person who is then erased", "the next run removes it; no file of the survey organisation, hidden or not, holds the person"),
     "F08": ("3", "`kill -9` at 5 moments during `sendlink link`", "the output is absent or complete (identical to a clean run); no temporary left after the next run"),
-    "F09": ("5", "an erasure, then the consent stage", "the survey organisation's working copy (holdings, status, spine, register, export, log) holds no trace; the generated world is unchanged"),
+    "F09": ("5", "an erasure, then the consent stage", "the survey organisation's working copy (holdings, status, spine, register, export, log) holds none of the person's identifiers or answers; the generated world is unchanged"),
     "F10": ("7", "no key, on survey files the generator did not write (changed, added, no manifest)", "refused with how to make a key, exit 2; nothing written"),
     "F11": ("7", "the generator's manifest copied beside other survey files", "refused, exit 2"),
     "F12": ("7", "a key of one character, 16 bytes, a passphrase, a repeated pattern", "refused, exit 2; nothing written"),
@@ -76,9 +75,6 @@ PROBES: dict[str, tuple[str, str, str]] = {
     "F29": ("6", "a `granted` event INSERTed for a refuser with the sqlite3 library", "every consent command stops, naming the first bad event"),
     "F30": ("6", "`DROP TRIGGER` then `DELETE` of an event", "every consent command stops, naming the first bad event"),
 }
-
-CONSENT_BRANCH = pytest.mark.xfail(strict=True, reason="issue 15 items 2, 4 and 6 are the consent engineer's (branch consent)")
-
 
 # --- the world ---------------------------------------------------------------------------------
 
@@ -611,10 +607,9 @@ def test_F26_twenty_requests_at_once_lose_nothing(project):
     assert con.execute("SELECT COUNT(*) FROM events WHERE kind = 'restriction' AND origin = 'cli'").fetchone()[0] == 20
 
 
-# --- items 2, 4 and 6: the consent engineer's (expected to fail until that work is merged) --------------------------
+# --- items 2, 4 and 6: the register's first import, an empty --date, the tamper-evident register -------------------
 
 
-@CONSENT_BRANCH
 def test_F27_a_killed_first_import_does_not_brick_the_register(project):
     for name in ("consent.sqlite", "consent.sqlite-wal", "consent.sqlite-shm", "world.json"):
         (project.register / name).unlink(missing_ok=True)
@@ -627,7 +622,6 @@ def test_F27_a_killed_first_import_does_not_brick_the_register(project):
         assert "Traceback" not in done.stderr and (done.returncode == 0 or "consent import" in done.stderr), done.stderr
 
 
-@CONSENT_BRANCH
 def test_F28_an_empty_date_is_refused(project, capsys):
     sid = linked_case(project)
     before = snapshot(project.root)
@@ -641,34 +635,43 @@ def _refuser(paths: Paths) -> str:
     return str(status.loc[(status["consent_child_answers"] == "refused") & (status["child_scope_governed_by"] == "parent"), "survey_id"].iloc[0])
 
 
-@CONSENT_BRANCH
 def test_F29_a_forged_event_stops_every_consent_command(project):
     from sendlink.consent.keys import case_key
     from sendlink.keys import REGISTER_DEMO_KEY
 
     sid = _refuser(project)
-    con = sqlite3.connect(catalogue.REGISTER_DB.at(project))
-    with con:
-        con.execute(
-            "INSERT INTO events (event_key, case_key, person, kind, scope, decision, effective_date, contact, source, origin, details, recorded_at) "
-            "VALUES ('forged', ?, 'parent', 'consent', 'child_answers', 'granted', '2024-01-01', 'ad_hoc', 'letter', 'cli', '{}', '2024-01-01T00:00:00Z')",
-            (case_key(REGISTER_DEMO_KEY, sid),))
+    db = catalogue.REGISTER_DB.at(project)
+    columns = "event_key, case_key, person, kind, scope, decision, effective_date, contact, source, origin, details, recorded_at"
+    values = "'forged', ?, 'parent', 'consent', 'child_answers', 'granted', '2024-01-01', 'ad_hoc', 'letter', 'cli', '{}', '2024-01-01T00:00:00Z'"
+    con = sqlite3.connect(db)
+    with pytest.raises(sqlite3.IntegrityError, match="digest"), con:  # every event must carry its chain digest
+        con.execute(f"INSERT INTO events ({columns}) VALUES ({values})", (case_key(REGISTER_DEMO_KEY, sid),))
+    with con:  # so the forger copies the last event's digest (one without the key cannot compute the right one)
+        last = con.execute("SELECT digest FROM events ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        con.execute(f"INSERT INTO events ({columns}, digest) VALUES ({values}, ?)", (case_key(REGISTER_DEMO_KEY, sid), last))
     con.close()
-    for args in (["consent", "status"], ["consent", "apply"]):
+    before = snapshot(project.root)
+    for args in (["consent", "status"], ["consent", "apply"], ["consent", "verify"], ["rights", "restrict", sid], ["rights", "pending"]):
         done = run_cli(["-q", *args], project.root)
-        assert done.returncode == 2 and "Traceback" not in done.stderr and re.search(r"event|tamper|chain", done.stderr), done.stderr
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "changed outside sendlink" in done.stderr and re.search(r"event \d+ \(ref forged, a granted consent decision", done.stderr), done.stderr
+    assert snapshot(project.root) == before  # nothing was recorded or written on the forged log
 
 
-@CONSENT_BRANCH
 def test_F30_a_deleted_event_stops_every_consent_command(project):
     con = sqlite3.connect(catalogue.REGISTER_DB.at(project))
     with con:
+        deleted = con.execute("SELECT MIN(seq) FROM events WHERE kind = 'consent' AND decision = 'refused'").fetchone()[0]
         con.execute("DROP TRIGGER events_never_deleted")
-        con.execute("DELETE FROM events WHERE seq = (SELECT MIN(seq) FROM events WHERE kind = 'consent' AND decision = 'refused')")
+        con.execute("DELETE FROM events WHERE seq = ?", (deleted,))
     con.close()
-    for args in (["consent", "status"], ["consent", "apply"]):
+    before = snapshot(project.root)
+    for args in (["consent", "status"], ["consent", "apply"], ["consent", "verify"], ["rights", "restrict", linked_case(project)]):
         done = run_cli(["-q", *args], project.root)
-        assert done.returncode == 2 and "Traceback" not in done.stderr and re.search(r"event|tamper|chain", done.stderr), done.stderr
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        # the first bad event is the one after the deleted one: its digest no longer follows
+        assert "changed outside sendlink" in done.stderr and f"event {deleted + 1} (ref" in done.stderr, done.stderr
+    assert snapshot(project.root) == before
 
 
 # --- the README keeps the table --------------------------------------------------------------------------------------

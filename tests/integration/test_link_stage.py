@@ -51,7 +51,12 @@ def test_stage_writes_every_file(project):
     assert [row["name"] for row in model["blocking"]] == [p.name for p in params.linkage.blocking.passes]
     review = pd.read_csv(folder / "clerical_review.csv", dtype=str, keep_default_na=False)
     assert {"survey_forename", "npd_forename", "decision", "reviewer", "date"} <= set(review.columns)
-    assert len(review) == (links["link_status"] == "clerical_review").sum()
+    assert (review["review_reason"] == "uncertain").sum() == (links["link_status"] == "clerical_review").sum()
+    # the audit sample of accepted links (linkage.audit_sample_size), all of them here: fewer than the sample size
+    audited = review[review["review_reason"] == "audit"]
+    assert len(audited) == min(params.linkage.audit_sample_size, int((links["link_status"] == "matched").sum()))
+    assert set(audited["survey_id"]) <= set(links.loc[links["link_status"] == "matched", "survey_id"])
+    assert model["audit"]["sample_size"] == len(audited)
     text = (folder / "model.json").read_text()
     assert not any(key in text for key in npd["upn"].iloc[:60])  # no identifiers in model.json
 

@@ -86,16 +86,34 @@ def test_breakoff_means_no_answer_to_consent(small_dataset):
     assert set(w1.loc[w1["decision"] == "no_answer", "survey_id"]) == broke
 
 
-def test_young_people_decide_only_from_sixteen(small_dataset):
+def test_young_people_are_asked_from_sixteen_and_may_say_no_before(small_dataset):
     t = small_dataset.tables
     events = t["survey/consent_events.csv"]
     yp = events[events["person"] == "young_person"].merge(t["truth/links.parquet"], on="survey_id")
     yp = yp.merge(t["npd/spine.parquet"][["upn", "date_of_birth"]], on="upn", how="left")
     known = yp.dropna(subset=["date_of_birth"])
     assert len(known) > 0
-    dob = pd.to_datetime(known["date_of_birth"])
-    sixteenth = dob + pd.DateOffset(years=16)
-    assert (pd.to_datetime(known["event_date"]) >= sixteenth).all()
+    sixteen = pd.to_datetime(known["event_date"]) >= pd.to_datetime(known["date_of_birth"]) + pd.DateOffset(years=16)
+    assert (known.loc[sixteen, "contact"] == "wave3").all()
+    early = known[~sixteen]
+    # before 16: only refusals, recorded at the wave the young person answered their own questionnaire
+    assert set(early["decision"]) <= {"refused"} and set(early["contact"]) <= {"wave1", "wave2"}
+    sample = t["survey/sample.parquet"].set_index("survey_id")
+    answered = sample["w1_young_person_responded"] | sample["w2_young_person_responded"]
+    assert answered.loc[early["survey_id"]].all()
+
+
+def test_withdrawal_levels_and_recorded_decisions(small_dataset):
+    t = small_dataset.tables
+    events = t["survey/consent_events.csv"]
+    withdrawn = events["decision"] == "withdrawn"
+    assert events.loc[withdrawn, "withdrawal_level"].isin(["no_contact", "no_linkage", "no_use"]).all()
+    assert events.loc[~withdrawn, "withdrawal_level"].isna().all()
+    requests = t["survey/rights_requests.csv"]
+    assert requests["identity_check"].notna().all()
+    decided = requests[requests["outcome"].notna()]
+    assert set(decided["request"] + ":" + decided["outcome"]) <= {"objection:refused", "access:extended"}
+    assert (decided["outcome_date"] >= decided["request_date"]).all()
 
 
 def test_withdrawals_follow_a_grant_of_the_same_scope(small_dataset):

@@ -8,6 +8,8 @@ Commands::
     sendlink consent export [--out FILE]         the register's log for the notebooks
     sendlink consent apply [--as-of D]           the pipeline's consent stage
     sendlink consent rules                       the rules, one line each
+    sendlink consent verify                      check the register's hash chain; print its length and head
+    sendlink consent migrate                     add the hash chain to a register made by schema 1
 """
 
 from __future__ import annotations
@@ -21,8 +23,14 @@ from sendlink.errors import RequestError
 log = logging.getLogger(__name__)
 
 
-def parse_date(text: str, option: str) -> dt.date:
-    """A ``YYYY-MM-DD`` date from the command line, or a clear RequestError."""
+def parse_date(text: str | None, option: str) -> dt.date:
+    """A ``YYYY-MM-DD`` date from the command line, or a clear RequestError.
+
+    An empty or blank value is refused like any malformed one: a blank
+    shell variable (``--date "$DAY"``) must never mean "today".
+    """
+    if text is None or not str(text).strip():
+        raise RequestError(f"{option}: the value is empty; give a date written YYYY-MM-DD (leave the option out for today)")
     try:
         if len(text) != 10:
             raise ValueError
@@ -47,6 +55,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("apply", help="run the consent stage: status, holdings, survey spine, erasure log")
     p.add_argument("--as-of", help="date YYYY-MM-DD (default: consent.as_of in params.yaml)")
     sub.add_parser("rules", help="print the rules")
+    sub.add_parser("verify", help="check the register's hash chain (tamper evidence); print its length and head digest")
+    sub.add_parser("migrate", help="add the hash chain to a register made by an earlier version (schema 1), keeping every event")
 
 
 def protected_files(paths) -> dict[str, object]:
@@ -88,10 +98,18 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "out", None):
         check_out("--out", args.out, Paths.discover(), table=True)
     ctx = context()
-    as_of = parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) else ctx.params.as_of
+    as_of = parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) is not None else ctx.params.as_of
+    if args.action == "verify":
+        length, head = ctx.register.verify()
+        print(f"{ctx.files.relative(ctx.register.path)}: hash chain intact, {length} event(s); head {head}")
+        print("Keep the head somewhere else (with the date): a later head that does not continue from it means the register was rolled back.")
+        return 0
+    if args.action == "migrate":
+        print(f"{ctx.files.relative(ctx.register.path)}: {ctx.register.migrate()}")
+        return 0
     if args.action == "import":
         raw = stage.read_raw_survey(ctx.files)
-        result = ctx.register.import_events(stage.fieldwork_events(raw), source=ctx.files.consent_events)
+        result = stage.import_fieldwork(ctx, raw)
         print(f"{ctx.files.relative(ctx.register.path)}: {result}")
     elif args.action == "status":
         table = stage.status_table(ctx, as_of, enforced=args.enforced)
@@ -100,8 +118,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {args.out}: {len(table)} case(s) as of {as_of}")
         else:
             print(f"as of {as_of}{' (enforced)' if args.enforced else ''}: {len(table)} case(s)")
-            for col in ("send_for_linkage", "may_link_parent_answers", "may_link_child_answers", "may_analyse", "restricted", "objected"):
-                print(f"  {col:<24} {int(table[col].sum())}")
+            for col in ("send_for_linkage", "may_link_parent_answers", "may_link_child_answers", "may_analyse",
+                        "may_analyse_parent_answers", "may_analyse_child_answers", "restricted", "objected", "no_further_contact"):
+                print(f"  {col:<26} {int(table[col].sum())}")
+            print(f"  {'young_person_refused':<26} {int(table['young_person_refused_on'].notna().sum())}")
+            print(f"  {'part_erased':<26} {int(table['erased_part'].notna().sum())}")
     elif args.action == "explain":
         print(stage.explain_case(ctx, args.survey_id, as_of, enforced=not args.replay).render(), end="")
     elif args.action == "export":

@@ -54,7 +54,14 @@ from sendlink.config import Paths
 from sendlink.consent import access, stage
 from sendlink.consent import rules as R
 from sendlink.consent.files import ConsentFiles
-from sendlink.consent.requests import Request, plan, record_request
+from sendlink.consent.requests import (
+    Decision,
+    Request,
+    pending,
+    plan,
+    record_decision,
+    record_request,
+)
 from sendlink.errors import RequestError
 from sendlink.io import StagedWrites, private_file, read_table
 from sendlink.keys import REGISTER_PURPOSE, demo_key_announced
@@ -83,6 +90,7 @@ class Outcome:
 
     recorded: bool
     message: str
+    ref: str = ""
 
     def __str__(self) -> str:
         return ("recorded: " if self.recorded else "refused: ") + self.message
@@ -219,21 +227,40 @@ class Sandbox:
         scope: str = "all",
         fields: dict[str, str] | None = None,
         source: str = "letter",
+        level: str = "no_use",
+        identity: str = "not_recorded",
+        outcome: str | None = None,
+        reason: str | None = None,
     ) -> Outcome:
-        """Record a rights request (``sendlink rights ACTION ID``); a refusal is returned, not raised.
+        """Record a rights request (``sendlink rights ACTION ID``); a request the study will not record is returned, not raised.
 
         ``action`` is one of ``withdraw``, ``erase``, ``restrict``,
         ``unrestrict``, ``object``, ``rectify``; an access request needs its
-        report too, so it is :meth:`access`.
+        report too, so it is :meth:`access`. ``outcome`` and ``reason``
+        record a decision with it (``--outcome``, ``--reason``); the
+        outcome's ``ref`` is what :meth:`decide` takes.
         """
         if action == "access":
             raise ValueError("an access request produces a report: use Sandbox.access")
-        req = Request(action=action, survey_id=str(survey_id), person=person, on=on, source=source, scope=scope, fields=fields)
+        req = Request(action=action, survey_id=str(survey_id), person=person, on=on, source=source, scope=scope, fields=fields,
+                      level=level, identity=identity, outcome=outcome, reason=reason)
         try:
             recorded = record_request(self.context, req, today=self.today, raw=self.raw)
         except RequestError as exc:
             return Outcome(False, str(exc))
-        return Outcome(True, recorded.message)
+        return Outcome(True, recorded.message, recorded.ref)
+
+    def decide(self, ref: str, outcome: str, *, on: dt.date, reason: str | None = None) -> Outcome:
+        """Decide an open request (``sendlink rights decide REF``): ``granted``, ``refused`` (with ``reason``) or ``extended``."""
+        try:
+            message, _ = record_decision(self.context, Decision(ref=ref, outcome=outcome, on=on, reason=reason), today=self.today)
+        except RequestError as exc:
+            return Outcome(False, str(exc), ref)
+        return Outcome(True, message.removeprefix("recorded: "), ref)  # the outcome says "recorded:" itself
+
+    def pending(self, today: dt.date | None = None) -> pd.DataFrame:
+        """The open requests with their due dates (``sendlink rights pending``), as of ``today`` (default the sandbox's)."""
+        return pending(self.context, today or self.today)
 
     def access(self, survey_id: str, *, on: dt.date, person: str = "parent", source: str = "letter") -> AccessCopy:
         """Answer an access request as ``sendlink rights access ID --out FILE.md`` does.

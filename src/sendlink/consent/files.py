@@ -19,6 +19,15 @@ from sendlink.schema import catalogue
 CHILD_IDENTIFIERS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "school_urn")
 PARENT_CONTACT = ("parent_forename", "parent_surname", "address_line", "email", "phone")
 
+#: What each person's part of a case is (rule ``own-requests``): the contact
+#: columns blanked and the answer files (by name prefix) emptied when that part
+#: alone is erased. The postcode stays with the parent's address.
+PERSON_FIELDS = {
+    "parent": PARENT_CONTACT,
+    "young_person": tuple(c for c in CHILD_IDENTIFIERS if c != "postcode"),
+}
+PERSON_ANSWER_PREFIX = {"parent": "parent_", "young_person": "young_person_"}
+
 
 @dataclass(frozen=True)
 class ConsentFiles:

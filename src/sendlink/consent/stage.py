@@ -32,7 +32,7 @@ import json
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from sendlink import schema
 from sendlink.config import Paths
 from sendlink.consent import keys
 from sendlink.consent import rules as R
-from sendlink.consent.files import ConsentFiles
+from sendlink.consent.files import PERSON_ANSWER_PREFIX, PERSON_FIELDS, ConsentFiles
 from sendlink.consent.identifiers import check_corrections
 from sendlink.consent.register import ImportResult, NewEvent, Register
 from sendlink.errors import InputError
@@ -246,6 +246,8 @@ def read_raw_survey(files: ConsentFiles, *, today: dt.date | None = None) -> Raw
                 values=frame.loc[unknown, SURVEY_KEY].tolist(),
             )
     _check_request_details(requests, files.rights_requests, today or dt.date.max)
+    _check_consent_rows(events, files.consent_events)
+    _check_decisions(requests, files.rights_requests)
     extra = sorted(
         p.name
         for p in files.paths.survey.glob("*")
@@ -262,6 +264,43 @@ def _blank_frame(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
     if frame.empty and not len(frame.columns):
         return pd.DataFrame({c: pd.Series(dtype=str) for c in table.columns})
     return frame
+
+
+def _fail_rows(path: Path, mask: pd.Series, frame: pd.DataFrame, column: str, problem: str) -> None:
+    if mask.any():
+        values = frame.loc[mask, column].tolist() if column in frame.columns else None
+        raise InputError(path, problem, column=column, rows=[int(i) for i in frame.index[mask]], values=values)
+
+
+def _filled(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    values = frame[column]
+    return values.notna() & (values.astype(str).str.strip() != "")
+
+
+def _check_consent_rows(events: pd.DataFrame, path: Path) -> None:
+    """What the column contract cannot say about a consent event: a level only on a withdrawal."""
+    level = _filled(events, "withdrawal_level")
+    _fail_rows(path, level & (events["decision"] != "withdrawn"), events, "withdrawal_level", "a withdrawal level is given for a decision that is not a withdrawal")
+
+
+def _check_decisions(requests: pd.DataFrame, path: Path) -> None:
+    """A decision recorded in the rights requests file must be complete and consistent."""
+    outcome, when, reason = (_filled(requests, c) for c in ("outcome", "outcome_date", "refusal_reason"))
+    _fail_rows(path, outcome & ~when, requests, "outcome_date", "an outcome is given without the date it was decided")
+    _fail_rows(path, when & ~outcome, requests, "outcome_date", "a decision date is given without an outcome")
+    if "outcome" in requests.columns:
+        refused = outcome & (requests["outcome"] == "refused")
+        _fail_rows(path, refused & ~reason, requests, "refusal_reason", "a refused request needs a refusal_reason from the fixed list")
+        _fail_rows(path, reason & ~refused, requests, "refusal_reason", "a refusal reason is given for a request that was not refused")
+        if "outcome_date" in requests.columns:
+            early = when & (requests["outcome_date"].astype(str) < requests["request_date"].astype(str))
+            _fail_rows(path, early, requests, "outcome_date", "the decision is dated before the request was received")
+    elif reason.any():
+        _fail_rows(path, reason, requests, "refusal_reason", "a refusal reason is given but the file has no outcome column")
+    other = _filled(requests, "details") & (requests["request"] != "rectification")
+    _fail_rows(path, other, requests, "details", "details are given for a request that is not a rectification (only a rectification carries details)")
 
 
 def _check_request_details(requests: pd.DataFrame, path: Path, today: dt.date) -> None:
@@ -282,14 +321,26 @@ def _check_request_details(requests: pd.DataFrame, path: Path, today: dt.date) -
 # --- events ------------------------------------------------------------------------
 
 
-def fieldwork_events(raw: RawSurvey) -> list[NewEvent]:
+def _cell(rec: Mapping[str, Any], column: str) -> str | None:
+    value = rec.get(column)
+    if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
+def fieldwork_events(raw: RawSurvey, register: Register) -> list[NewEvent]:
     """The raw consent events and rights requests as register events (with natural keys).
 
-    Sorted by date then fieldwork id, so a first import appends them in a
-    deterministic order.
+    A consent event carries its withdrawal level (when the file gives one);
+    a request its identity check (when given); a request with an outcome
+    in the file is followed by a decision event (natural key
+    ``rights_requests:<id>:decision``) naming the request by its register
+    key. Sorted by date then fieldwork id, so a first import appends them in
+    a deterministic order.
     """
     out: list[tuple[str, str, NewEvent]] = []
     for rec in raw.consent_events.to_dict("records"):
+        level = _cell(rec, "withdrawal_level")
         out.append(
             (
                 rec["event_date"],
@@ -304,6 +355,7 @@ def fieldwork_events(raw: RawSurvey) -> list[NewEvent]:
                     contact=rec["contact"],
                     source=rec["source"],
                     origin="fieldwork_consent",
+                    details={"level": level} if level else {},
                     source_ref=rec["event_id"],
                     natural_key=f"consent_events:{rec['event_id']}",
                     recorded_at=rec["event_date"],
@@ -317,6 +369,10 @@ def fieldwork_events(raw: RawSurvey) -> list[NewEvent]:
         if kind == "rectification":
             payload = check_corrections(json.loads(rec["details"]), rec["person"], dt.date.max)
             details = {"fields": sorted(payload)}
+        identity = _cell(rec, "identity_check")
+        if identity:
+            details["identity_check"] = identity
+        natural = f"rights_requests:{rec['request_id']}"
         out.append(
             (
                 rec["request_date"],
@@ -332,13 +388,51 @@ def fieldwork_events(raw: RawSurvey) -> list[NewEvent]:
                     details=details,
                     payload=payload,
                     source_ref=rec["request_id"],
-                    natural_key=f"rights_requests:{rec['request_id']}",
+                    natural_key=natural,
                     recorded_at=rec["request_date"],
                 ),
             )
         )
+        outcome = _cell(rec, "outcome")
+        if outcome:
+            decided = str(_cell(rec, "outcome_date"))
+            decision: dict[str, Any] = {"request": register.event_key(natural), "outcome": outcome}
+            if outcome == "refused":
+                decision["reason"] = _cell(rec, "refusal_reason")
+            if outcome == "extended":
+                decision["due_date"] = R.due_date(dt.date.fromisoformat(rec["request_date"]), extended=True).isoformat()
+            out.append(
+                (
+                    decided,
+                    f"c{rec['request_id']}",
+                    NewEvent(
+                        survey_id=rec["survey_id"], person=rec["person"], kind="decision", effective_date=decided,
+                        contact="ad_hoc", source="not_recorded", origin="fieldwork_request", details=decision,
+                        natural_key=f"{natural}:decision", recorded_at=decided,
+                    ),
+                )
+            )
     out.sort(key=lambda t: (t[0], t[1]))
     return [e for _, _, e in out]
+
+
+def with_erasures(pending: Sequence[NewEvent], events: pd.DataFrame, cases: pd.DataFrame, register: Register, rp: R.RuleParams) -> list[NewEvent]:
+    """``pending`` with ``erases`` set on each event that makes an erasure take effect.
+
+    The rules decide what an erasure covers (:func:`sendlink.consent.rules.erasures`,
+    rule ``own-requests``) from every event (``events``: the register's and
+    these); the register deletes personal data by that mark when it appends
+    the event.
+    """
+    marks: dict[str, str] = {}
+    for found in R.erasures(events, cases, rp).values():
+        marks.update(found)
+    out = []
+    for event in pending:
+        key = register.event_key(event.natural_key) if event.natural_key else None
+        part = marks.get(key) if key else None
+        out.append(replace(event, details={**event.details, "erases": part}) if part else event)
+    return out
 
 
 def events_frame(register_events: pd.DataFrame, pending: Sequence[NewEvent], register: Register, survey_ids: Sequence[str]) -> pd.DataFrame:
@@ -356,7 +450,7 @@ def events_frame(register_events: pd.DataFrame, pending: Sequence[NewEvent], reg
     next_seq = int(frame["seq"].max()) + 1 if len(frame) else 1
     rows = []
     for event in pending:
-        ek = register.event_key(event.natural_key) if event.natural_key else None
+        ek = register.event_key(event.natural_key) if event.natural_key else event.key
         if ek is not None and ek in present:
             continue
         rows.append(event.row(seq=next_seq, event_key=ek or f"pending-{next_seq}", case_key=register.case_key(event.survey_id),
@@ -372,11 +466,21 @@ def events_frame(register_events: pd.DataFrame, pending: Sequence[NewEvent], reg
     return frame.reset_index(drop=True)
 
 
+def erased_parts(events: pd.DataFrame) -> dict[str, set[str]]:
+    """Case key -> what the erasures marked in ``events`` took (``case``, ``parent``, ``young_person``), whatever their date."""
+    out: dict[str, set[str]] = {}
+    if not len(events) or "details" not in events.columns:
+        return out
+    for key, details in zip(events["case_key"], events["details"], strict=True):
+        part = details.get("erases") if isinstance(details, Mapping) else None
+        if part:
+            out.setdefault(str(key), set()).add(str(part))
+    return out
+
+
 def erased_keys(events: pd.DataFrame) -> set[str]:
-    """Case keys with any erasure event (whatever its date)."""
-    if not len(events):
-        return set()
-    return set(events.loc[events["kind"] == "erasure", "case_key"])
+    """Case keys erased whole: a register mark ``erases: case`` (whatever its date)."""
+    return {k for k, parts in erased_parts(events).items() if "case" in parts}
 
 
 # --- building the outputs ----------------------------------------------------------------
@@ -434,72 +538,112 @@ def build_outputs(
     *,
     erased_case_keys: set[str] = frozenset(),  # type: ignore[assignment]
     case_key: Any = None,
+    erased_part_keys: Mapping[str, set[str]] | None = None,
 ) -> StageOutputs:
     """Compute the stage's outputs from the raw files and the events (pure).
 
+    Erasures are applied whatever ``as_of`` (an erasure cannot be undone by
+    replaying an earlier date): every erasure the rules say has taken effect
+    (:func:`sendlink.consent.rules.erasures`) and every one the register
+    marks. A whole-case erasure removes the case from every file; a part
+    erasure (rule ``own-requests``) removes that person's answer files' rows
+    and blanks their fields in the contacts (:data:`~sendlink.consent.files.PERSON_FIELDS`).
+
     Parameters
     ----------
-    erased_case_keys, case_key
-        Case keys with an erasure in the register and the function mapping a
-        survey id to its key: such cases are removed whatever ``as_of``.
+    erased_case_keys, erased_part_keys, case_key
+        Case keys erased whole, and case key -> parts erased, as the register
+        marks them, and the function mapping a survey id to its key.
     """
     cases = raw.cases()
     states = R.enforced_states(events, cases, as_of, rp)
-    erased = {sid for sid, st in states.items() if st.erased}
-    if erased_case_keys and case_key is not None:
-        erased |= {sid for sid in states if case_key(sid) in erased_case_keys}
+    parts: dict[str, set[str]] = {sid: set(found.values()) for sid, found in R.erasures(events, cases, rp).items()}
+    for sid, st in states.items():
+        if st.erased:
+            parts.setdefault(sid, set()).add("case")
+        parts.setdefault(sid, set()).update(st.erased_parts)
+    if case_key is not None:
+        marks = {k: set(v) for k, v in (erased_part_keys or {}).items()}
+        for k in erased_case_keys:
+            marks.setdefault(k, set()).add("case")
+        if marks:
+            for sid in states:
+                parts.setdefault(sid, set()).update(marks.get(case_key(sid), set()))
+    taken = {sid: set(p) for sid, p in parts.items() if p}  # every erasure, before the parts are folded into the case
+    parts = {sid: ({"case"} if "case" in p or p >= {"parent", "young_person"} else p) for sid, p in taken.items()}
+    erased = {sid for sid, p in parts.items() if "case" in p}
     status = R.states_frame(st for sid, st in states.items() if sid not in erased)
     send = R.permitted_ids(status, "linkage")
+    gone_child = {sid for sid, p in parts.items() if "young_person" in p}
+    send -= gone_child  # their identifiers are erased: nothing to send
 
-    removed: dict[str, dict[str, int]] = {sid: {} for sid in sorted(erased)}
+    removed: dict[str, dict[str, dict[str, int]]] = {sid: {part: {} for part in p | parts[sid]} for sid, p in sorted(taken.items())}
+
+    def owner(name: str) -> str | None:
+        return next((person for person, prefix in PERSON_ANSWER_PREFIX.items() if name.startswith(prefix)), None)
 
     def drop(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-        gone = frame[SURVEY_KEY].astype(str).isin(erased)
-        for sid, n in frame.loc[gone, SURVEY_KEY].astype(str).value_counts().items():
-            removed[sid][name] = int(n)
+        ids = frame[SURVEY_KEY].astype(str)
+        person = owner(name)
+        whose = {sid for sid, p in parts.items() if person in p} if person else set()
+        gone = ids.isin(erased) | ids.isin(whose)
+        for sid, n in ids[gone].value_counts().items():
+            # a person's file goes with their own erasure, even if the case went whole later
+            removed[sid][str(person) if person in taken.get(sid, set()) else "case"][name] = int(n)
         return frame.loc[~gone].sort_values(SURVEY_KEY, kind="stable").reset_index(drop=True)
+
+    def blank(contacts: pd.DataFrame) -> pd.DataFrame:
+        out = contacts.copy()
+        ids = out[SURVEY_KEY].astype(str)
+        for person, fields in PERSON_FIELDS.items():
+            rows = ids.isin({sid for sid, p in parts.items() if person in p and sid not in erased})
+            if not rows.any():
+                continue
+            for col in (c for c in fields if c in out.columns):
+                out[col] = out[col].astype(object)
+                out.loc[rows, col] = None
+            for sid in ids[rows]:
+                removed[sid][person][CONTACTS] = 1
+        return out
 
     corrected = R.corrections(events, cases, rp)
     holdings = {
-        CONTACTS: drop(apply_corrections(raw.contacts, corrected), CONTACTS),
+        CONTACTS: drop(blank(apply_corrections(raw.contacts, corrected)), CONTACTS),
         SAMPLE: drop(raw.sample, SAMPLE),
     }
     for name, frame in raw.answers.items():
         holdings[name] = drop(frame, name)
     for sid in erased:
-        removed[sid]["consent_status"] = 1
+        removed[sid]["case"]["consent_status"] = 1
     spine = survey_spine(holdings[CONTACTS], send)
     return StageOutputs(status=status, holdings=holdings, spine=spine, removed=removed)
 
 
-def erasure_log(register_events: pd.DataFrame, removed: Mapping[str, Mapping[str, int]], case_key: Any, files: ConsentFiles) -> pd.DataFrame:
-    """One row per erasure and file: what was removed, without personal data."""
-    first = (
-        register_events[register_events["kind"] == "erasure"]
-        .assign(_order=lambda f: list(zip(f["effective_date"], f["seq"], strict=True)))
-        .sort_values("_order")
-        .drop_duplicates("case_key")
-    )
-    by_key = {case_key(sid): counts for sid, counts in removed.items()}
-    names = {
-        "consent_status": files.relative(files.status),
-        **{name: files.relative(files.holding(name)) for counts in removed.values() for name in counts if name != "consent_status"},
-    }
+def erasure_log(register_events: pd.DataFrame, removed: Mapping[str, Mapping[str, Mapping[str, int]]], case_key: Any, files: ConsentFiles) -> pd.DataFrame:
+    """One row per erasure and file: what was removed, without personal data.
+
+    An erasure is the register event that made it take effect (``erases``
+    in its details: the request granted on receipt, or the decision that
+    granted it); ``requested_on`` and ``requested_by`` are the request's.
+    """
+    marked = register_events[[isinstance(d, Mapping) and bool(d.get("erases")) for d in register_events["details"]]] if len(register_events) else register_events
+    requests = {str(k): (d, p) for k, d, p in zip(register_events["event_key"], register_events["effective_date"], register_events["person"], strict=True)} if len(register_events) else {}
+    by_key = {case_key(sid): parts for sid, parts in removed.items()}
+    names = {"consent_status": files.relative(files.status)}
+    for parts in removed.values():
+        for counts in parts.values():
+            names.update({name: files.relative(files.holding(name)) for name in counts if name not in names})
     rows = []
-    for rec in first.to_dict("records"):
-        ref = str(rec["event_key"])[:12]
-        details = rec["details"] if isinstance(rec["details"], dict) else json.loads(rec["details"] or "{}")
-        rows.append(
-            {
-                "erasure_ref": ref,
-                "requested_on": rec["effective_date"],
-                "requested_by": rec["person"],
-                "file": files.relative(files.register),
-                "rows_removed": int(details.get("register_rows_removed", 0)),
-            }
-        )
-        for name, n in sorted(by_key.get(rec["case_key"], {}).items()):
-            rows.append({"erasure_ref": ref, "requested_on": rec["effective_date"], "requested_by": rec["person"], "file": names[name], "rows_removed": n})
+    for rec in marked.sort_values("seq").to_dict("records"):
+        details = rec["details"]
+        part = str(details["erases"])
+        requested_on, requested_by = rec["effective_date"], rec["person"]
+        if rec["kind"] == "decision":
+            requested_on, requested_by = requests.get(str(details.get("request")), (requested_on, requested_by))
+        common = {"erasure_ref": str(rec["event_key"])[:12], "requested_on": requested_on, "requested_by": requested_by, "erased_part": part}
+        rows.append({**common, "file": files.relative(files.register), "rows_removed": int(details.get("register_rows_removed", 0))})
+        for name, n in sorted(by_key.get(rec["case_key"], {}).get(part, {}).items()):
+            rows.append({**common, "file": names[name], "rows_removed": n})
     frame = pd.DataFrame(rows, columns=list(ERASURE_LOG.columns))
     frame["rows_removed"] = frame["rows_removed"].astype("int64")
     return frame.sort_values(["requested_on", "erasure_ref", "file"], kind="stable").reset_index(drop=True)
@@ -554,9 +698,9 @@ def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.d
     files, register = ctx.files, ctx.register
     remove_stale_temporaries(output_files(files))
     raw = read_raw_survey(files)
-    incoming = fieldwork_events(raw)
-    events = events_frame(register.events(), incoming, register, raw.survey_ids)
-    outputs = build_outputs(raw, events, as_of, ctx.rule_params, erased_case_keys=erased_keys(events), case_key=register.case_key)
+    raw, events = current_events(ctx, raw)
+    outputs = build_outputs(raw, events, as_of, ctx.rule_params, erased_case_keys=erased_keys(events),
+                            erased_part_keys=erased_parts(events), case_key=register.case_key)
     status = schema.validate(outputs.status, CONSENT_STATUS, files.status)
     outputs.holdings[CONTACTS] = schema.validate(outputs.holdings[CONTACTS], CONTACTS_TABLE, files.holding(CONTACTS))
     spine = schema.validate(outputs.spine, SURVEY_SPINE, files.survey_spine)
@@ -567,7 +711,7 @@ def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.d
             written.append(out.table(frame, files.holding(name)))
         written.append(out.table(spine, files.survey_spine))
         # Last, so that a failure above leaves the register as it was.
-        imported = register.import_events(incoming, source=files.consent_events)
+        imported = import_fieldwork(ctx, raw)
         after = register.events()
         export = schema.validate(register.export(), REGISTER_EXPORT, files.register_export)
         written.append(out.table(export, files.register_export))
@@ -578,7 +722,7 @@ def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.d
         imported=imported,
         cases=len(status),
         sent_for_linkage=len(spine),
-        erased=len(outputs.removed),
+        erased=sum(1 for parts in outputs.removed.values() if "case" in parts),
         written=tuple(written),
     )
     log.info("%s", result)
@@ -588,10 +732,24 @@ def run(paths: Paths | None = None, params: Params | None = None, *, as_of: dt.d
 # --- read-only views for the command line ------------------------------------------------
 
 
+def import_fieldwork(ctx: Context, raw: RawSurvey) -> ImportResult:
+    """Import the fieldwork events into the register (idempotent), in one transaction.
+
+    What each erasure covers is worked out by the rules inside the
+    transaction, from the register's events and these, so the register
+    deletes exactly the personal data the rules say the erasure took.
+    """
+    pending = fieldwork_events(raw, ctx.register)
+    with ctx.register.transaction() as tx:
+        events = events_frame(tx.events(), pending, ctx.register, raw.survey_ids)
+        marked = with_erasures(pending, events, raw.cases(), ctx.register, ctx.rule_params)
+        return tx.import_events(marked, source=ctx.files.consent_events)
+
+
 def current_events(ctx: Context, raw: RawSurvey | None = None) -> tuple[RawSurvey, pd.DataFrame]:
     """The raw files and every event (register plus not-yet-imported), read only."""
     raw = raw or read_raw_survey(ctx.files)
-    events = events_frame(ctx.register.events(), fieldwork_events(raw), ctx.register, raw.survey_ids)
+    events = events_frame(ctx.register.events(), fieldwork_events(raw, ctx.register), ctx.register, raw.survey_ids)
     return raw, events
 
 

@@ -400,12 +400,13 @@ def status_over_time(
     (permission in force), ``child_scope_young_person`` (the young person
     decides about the child's answers), ``sent_for_linkage`` (permission
     and no restriction, objection or erasure). Cases with an erasure in
-    ``events``, whatever its date, are left out of every date: nothing
-    derived from an erased case is published, not even for the time before.
-    Raw counts: protect before publishing.
+    ``events`` that took effect (whole case or one person's part), whatever
+    its date, are left out of every date: nothing derived from an erased
+    case is published, not even for the time before. Raw counts: protect
+    before publishing.
     """
     rp = rp or R.RuleParams()
-    erased = set(events.loc[events["kind"] == "erasure", "survey_id"].astype(str))
+    erased = set(R.erasures(events, cases, rp))
     keep = cases[~cases["survey_id"].astype(str).isin(erased)]
     kept_events = R.to_events(events[~events["survey_id"].astype(str).isin(erased)])  # once, not per date
     rows = []
@@ -447,3 +448,73 @@ def milestones(events: pd.DataFrame, as_of: dt.date, rp: R.RuleParams | None = N
     out[f"every child {rp.age_of_own_consent} or over"] = R.birthday(rp.cohort_last_birth_date, rp.age_of_own_consent)
     out["consent date (as_of)"] = as_of
     return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+
+# --- the young person's refusal: both readings of the policy ------------------------------------
+
+#: Rows of :func:`refusal_readings`.
+READING_ROWS = {
+    "young_person_refused": "young people whose refusal is in force",
+    "refused_before_16": "... of whom refused before 16",
+    "sent_for_linkage": "cases sent for linkage",
+    "parent_answers_linked": "parent's answers linked",
+    "child_answers_linked": "child's answers linked",
+}
+
+
+def refusal_readings(events: pd.DataFrame, cases: pd.DataFrame, as_of: dt.date, rp: R.RuleParams | None = None) -> pd.DataFrame:
+    """What each reading of ``consent.young_person_refusal_covers`` sends for linkage, as the pipeline enforces it.
+
+    One column per reading (``npd_record``, ``child_answers``), one row per
+    :data:`READING_ROWS` measure, and a column ``difference``
+    (``child_answers`` minus ``npd_record``): the cases the choice affects.
+    Whole-case erasures are left out. Raw counts: protect before
+    publishing.
+    """
+    from dataclasses import replace
+
+    rp = rp or R.RuleParams()
+    erased = set(events.loc[[isinstance(d, Mapping) and d.get("erases") == "case" for d in events.get("details", pd.Series([None] * len(events)))], "survey_id"].astype(str)) if len(events) else set()
+    columns = {}
+    for reading in R.REFUSAL_COVERS:
+        states = R.enforced_states(events, cases, as_of, replace(rp, young_person_refusal_covers=reading))
+        kept = [st for sid, st in states.items() if not st.erased and sid not in erased]
+        refused = [st for st in kept if st.young_person_dissent is not None]
+        lo_of = {st.survey_id: (st.consent_age_from or (as_of, as_of))[0] for st in refused}
+        columns[reading] = {
+            "young_person_refused": len(refused),
+            "refused_before_16": sum(1 for st in refused if st.young_person_dissent.date < lo_of[st.survey_id]),  # type: ignore[union-attr]
+            "sent_for_linkage": sum(st.send_for_linkage for st in kept),
+            "parent_answers_linked": sum(st.may_link_parent_answers for st in kept),
+            "child_answers_linked": sum(st.may_link_child_answers for st in kept),
+        }
+    out = pd.DataFrame(columns).rename(index=READING_ROWS)
+    out["difference"] = out["child_answers"] - out["npd_record"]
+    out.index.name = "measure"
+    return out
+
+
+def request_outcomes(events: pd.DataFrame, cases: pd.DataFrame, as_of: dt.date, rp: R.RuleParams | None = None) -> pd.DataFrame:
+    """Rights requests by kind and how each stands on ``as_of``: one row per request (rule ``request-decision``).
+
+    Columns ``kind``, ``person``, ``outcome`` (``granted on receipt``,
+    ``granted``, ``refused``, ``open``) and ``reason`` (a refusal's).
+    Erased cases' requests are included (nothing in a row names the case).
+    Raw: tabulate and protect before publishing.
+    """
+    rp = rp or R.RuleParams()
+    rows = []
+    for st in R.case_states(events, cases, as_of, rp).values():
+        for step in st.steps:
+            e = step.event
+            if e.kind in R.REQUEST_KINDS and step.verdict != "after as-of":
+                if step.verdict == "pending":
+                    outcome, reason = "open", ""
+                else:
+                    outcome, reason = ("granted on receipt", "") if step.verdict == "applied" else ("ignored", "")
+                rows.append({"key": e.key, "kind": e.kind, "person": e.person, "outcome": outcome, "reason": reason})
+            elif e.kind == "decision" and e.request is not None and step.verdict in ("applied", "refused"):
+                for row in rows:
+                    if row["key"] == e.request.key and e.outcome in ("granted", "refused"):
+                        row["outcome"], row["reason"] = e.outcome, str(e.details.get("reason") or "")
+    return pd.DataFrame(rows, columns=["key", "kind", "person", "outcome", "reason"]).drop(columns="key")

@@ -228,10 +228,14 @@ def survey_side(
 
     Rules (the consent stage decides the permissions; this applies them):
 
-    * one row per wave-1 responding case whose answers may be analysed
-      (:func:`~sendlink.consent.analysis_permitted`); an erased case is not
-      in ``status`` or the holdings, so it has no row; a restricted or
-      objecting case may not be analysed, so it has none either;
+    * one row per wave-1 responding case some of whose answers may be
+      analysed (:func:`~sendlink.consent.analysis_permitted`); an erased
+      case is not in ``status`` or the holdings, so it has no row; a
+      restricted case, or one whose every answer is covered by an
+      objection, may not be analysed, so it has none either;
+    * the answers of a person who objected (consent rule ``own-requests``:
+      the parent's, and the child's while the parent decides for them; the
+      young person's own) are blanked and ``*_answers_withheld`` says so;
     * a case linked by DfE (``npd_linked`` in the mapping) keeps only the
       answers of the scopes it may link
       (:func:`~sendlink.consent.linked_data_permitted`); the others are
@@ -272,7 +276,9 @@ def survey_side(
     out.insert(4, "match_probability", m["match_probability"].where(sent))
     out.insert(5, "npd_linked", linked.to_numpy())
     for scope, flag in (("parent_answers", "parent_answers_withheld"), ("child_answers", "child_answers_withheld")):
-        withheld = linked.to_numpy() & ~linked_data_permitted(st, scope).to_numpy()
+        # Withheld: linked without permission for this scope, or this person's answers may not be
+        # analysed at all (their objection; consent rule own-requests).
+        withheld = (linked.to_numpy() & ~linked_data_permitted(st, scope).to_numpy()) | ~analysis_permitted(st, scope).to_numpy()
         out[flag] = withheld
         cols = [c for c in out.columns if c.startswith(SCOPE_PREFIXES[scope]) and not c.endswith("_responded")]
         for c in cols:

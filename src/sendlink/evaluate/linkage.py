@@ -30,6 +30,14 @@ estimating linkage error and its bias:
   cascade and recordlinkage's default ECM, with ECM's degeneracy check.
 * **Threshold trade-off**: precision and recall of ``matched`` had the
   match threshold been elsewhere (the same pairs, decided again).
+* **Audit of accepted links**: the share of the random audit sample of
+  automatically accepted links (:func:`sendlink.link.clerical.audit_sample`,
+  ``review_reason`` ``audit`` in the review queue) that is wrong, with a
+  Wilson confidence interval (:func:`audit_error_rate`), beside the error
+  rate of every accepted link, which only the truth knows. In a real study
+  the reviewers' verdicts on the sample give the same estimate; when a
+  decisions file holds verdicts on audited links, the report gives that
+  estimate too.
 
 Definitions (per survey record): a *true link* is a child with an NPD
 record; precision = correct links / links made; recall = correct links /
@@ -59,7 +67,7 @@ from sendlink.schema import catalogue
 from sendlink.schema.truth import IDENTIFIER_DIFFERENCES
 
 __all__ = [
-    "SUBGROUPS", "QualityReport", "by_difference", "by_subgroup", "classify", "evaluate_linkage", "metrics",
+    "SUBGROUPS", "QualityReport", "audit_error_rate", "by_difference", "by_subgroup", "classify", "evaluate_linkage", "metrics",
     "threshold_tradeoff", "write_linkage_quality",
 ]
 
@@ -225,6 +233,74 @@ def threshold_tradeoff(pairs: pd.DataFrame, survey_ids: Sequence[str], truth: pd
         rows.append({"match_threshold": t, "links_made": m["links_made"], "precision": m["precision"],
                      "recall": m["recall"], "f1": m["f1"]})
     return pd.DataFrame(rows)
+
+
+def _wilson(errors: int, n: int, confidence: float) -> tuple[float | None, float | None]:
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n == 0:
+        return None, None
+    low, high = proportion_confint(errors, n, alpha=1 - confidence, method="wilson")
+    return max(0.0, round(float(low), 9)), min(1.0, round(float(high), 9))  # no float noise below 0 or above 1
+
+
+def audit_error_rate(queue: pd.DataFrame, truth: pd.DataFrame, links: pd.DataFrame | None = None, *,
+                     decisions: pd.DataFrame | None = None, confidence: float = 0.95) -> dict[str, Any]:
+    """The error rate of automatically accepted links, estimated from the audit sample.
+
+    Parameters
+    ----------
+    queue
+        The review queue (``survey_id, upn, review_reason``); its ``audit``
+        rows are the sample.
+    truth
+        ``survey_id, upn`` (the true links).
+    links
+        The links file, for the error rate of *every* accepted link (the
+        value the sample estimates; only the truth knows it).
+    decisions
+        Reviewers' decisions (``survey_id, upn, decision``), if any: their
+        verdicts on audited links give the estimate a real study would
+        have.
+
+    Returns
+    -------
+    dict
+        ``sample_size``, ``errors``, ``error_rate`` and its Wilson interval
+        (``ci_low``, ``ci_high``, ``confidence``); ``population`` (accepted
+        links, their errors and rate, and whether the interval covers it);
+        ``from_reviewers`` (the same from the reviewers' verdicts, or
+        ``None`` when there are none yet). The Wilson interval treats the
+        sample as drawn with replacement, which makes it a little wider than
+        needed (the sample is drawn without replacement from a finite set).
+    """
+    audited = queue.loc[queue.get("review_reason", pd.Series(dtype=str)).astype(str) == "audit", ["survey_id", "upn"]].copy()
+    audited["survey_id"], audited["upn"] = _key(audited["survey_id"]), _key(audited["upn"])
+    t = truth[["survey_id", "upn"]].copy()
+    t["survey_id"], t["upn"] = _key(t["survey_id"]), _key(t["upn"])
+    true_upn = dict(zip(t["survey_id"], t["upn"], strict=True))
+    wrong = np.array([true_upn.get(s, "") != u for s, u in zip(audited["survey_id"], audited["upn"], strict=True)], dtype=bool)
+    n, errors = int(len(audited)), int(wrong.sum())
+    low, high = _wilson(errors, n, confidence)
+    out: dict[str, Any] = {"sample_size": n, "errors": errors, "error_rate": errors / n if n else None,
+                           "ci_low": low, "ci_high": high, "confidence": confidence, "method": "Wilson score interval"}
+    if links is not None:
+        accepted = links[links["link_status"] == "matched"]
+        if "decided_by" in accepted.columns:
+            accepted = accepted[accepted["decided_by"].astype(str) != "reviewer"]
+        bad = int(sum(true_upn.get(s, "") != u for s, u in zip(_key(accepted["survey_id"]), _key(accepted["upn"]), strict=True)))
+        rate = bad / len(accepted) if len(accepted) else None
+        out["population"] = {"accepted_links": int(len(accepted)), "errors": bad, "error_rate": rate,
+                             "covered": None if rate is None or low is None else bool(low <= rate <= high)}
+    out["from_reviewers"] = None
+    if decisions is not None and len(decisions) and n:
+        d = decisions.assign(survey_id=_key(decisions["survey_id"]), upn=_key(decisions["upn"]))
+        verdicts = audited.merge(d[["survey_id", "upn", "decision"]], on=["survey_id", "upn"], how="inner")
+        if len(verdicts):
+            k, m = int((verdicts["decision"] == "non-match").sum()), int(len(verdicts))
+            r_low, r_high = _wilson(k, m, confidence)
+            out["from_reviewers"] = {"reviewed": m, "non_matches": k, "error_rate": k / m, "ci_low": r_low, "ci_high": r_high}
+    return out
 
 
 @dataclass
@@ -466,8 +542,20 @@ def write_linkage_quality(paths: Paths, params: Params, *, baselines: bool = Tru
         review_threshold=params.linkage.thresholds.review,
     )
     report.extra["baseline_seconds"] = seconds
+    queue_path = catalogue.REVIEW_QUEUE.at(paths)
+    if queue_path.is_file():
+        from sendlink.link.clerical import read_decisions
+
+        queue = read_table(queue_path, dtype_str=True)
+        decisions_path = catalogue.DECISIONS.at(paths)
+        decided = read_decisions(decisions_path) if decisions_path.is_file() else None
+        report.extra["audit"] = audit_error_rate(queue, true, links, decisions=decided, confidence=params.outcomes.confidence)
     target = catalogue.LINKAGE_QUALITY.at(paths)
     write_json(report.to_dict(), target)
     log.info("linkage quality: matched precision %.4f, recall %.4f, F1 %.4f; wrote %s",
              report.main["precision"], report.main["recall"], report.main["f1"], target)
+    audit = report.extra.get("audit")
+    if audit and audit["sample_size"]:
+        log.info("audit of accepted links: %d wrong of %d sampled (%.1f%%, %d%% CI %.1f%% to %.1f%%)", audit["errors"], audit["sample_size"],
+                 100 * audit["error_rate"], round(100 * audit["confidence"]), 100 * audit["ci_low"], 100 * audit["ci_high"])
     return report

@@ -12,6 +12,16 @@ honours it (:func:`apply_decisions`): a ``match`` is linked whatever the model s
 ``matched``), a ``non-match`` removes that pair from the candidates, so the
 child may link to another record or stay unmatched. No decision about a
 person is purely automated where the model is unsure.
+
+Besides the uncertain pairs, every run sends a random **audit sample** of
+the links the model accepted on its own (``matched``, not already confirmed
+by a reviewer) to the same queue (:func:`audit_sample`; its size is
+``linkage.audit_sample_size``): ``review_reason`` says ``audit`` for them and
+``uncertain`` for the others. An audited link stays linked unless a reviewer
+says ``non-match``. The reviewers' decisions on the sample estimate how often
+accepted links are wrong, with a confidence interval; on synthetic data the
+evaluation stage measures the same rate against the truth
+(:mod:`sendlink.evaluate.linkage`).
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from sendlink.link.compare import FIELDS
 from sendlink.link.spine import RawSpine
 from sendlink.link.standardise import IDENTIFIER_COLUMNS
 
-__all__ = ["DECISIONS", "DECISION_COLUMNS", "apply_decisions", "build_review", "read_decisions", "review_queue"]
+__all__ = ["AUDIT_STREAM", "DECISIONS", "DECISION_COLUMNS", "apply_decisions", "audit_sample", "build_review", "read_decisions", "review_queue"]
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +48,53 @@ log = logging.getLogger(__name__)
 DECISION_COLUMNS = ("survey_id", "upn", "decision", "reviewer", "date")
 #: Allowed decisions, after lower-casing and turning ``_``/space into ``-``.
 DECISIONS = ("match", "non-match")
+#: Mixed with the project seed to draw the audit sample: its own stream, so the
+#: sample does not shift when other random draws of the linker change.
+AUDIT_STREAM = 0xA0D17
+
+
+def audit_sample(links: pd.DataFrame, size: int, seed: int, survey_key: str = "survey_id", npd_key: str = "upn") -> pd.DataFrame:
+    """A random sample of the links the model accepted on its own, for clerical review.
+
+    ``size`` links (all of them if fewer) are drawn without replacement from
+    the ``matched`` links not decided by a reviewer, in ``survey_key`` order,
+    with a generator seeded from ``(seed, AUDIT_STREAM)``: the same links
+    and seed give the same sample on every machine.
+
+    Returns
+    -------
+    DataFrame
+        ``survey_key, npd_key`` of the sampled links, sorted.
+    """
+    if size < 0:
+        raise ValueError(f"audit sample size must be 0 or more, got {size}")
+    accepted = links["link_status"] == "matched"
+    if "decided_by" in links.columns:
+        accepted &= links["decided_by"].astype(str) != "reviewer"
+    pool = links.loc[accepted, [survey_key, npd_key]].astype(str).sort_values(survey_key, kind="mergesort").reset_index(drop=True)
+    take = min(int(size), len(pool))
+    rng = np.random.default_rng([int(seed) % 2**63, AUDIT_STREAM])
+    rows = np.sort(rng.choice(len(pool), size=take, replace=False)) if take else np.array([], dtype=int)
+    log.info("audit sample: %d of %d automatically accepted link(s) sent to clerical review", take, len(pool))
+    return pool.iloc[rows].reset_index(drop=True)
 
 
 def build_review(links: pd.DataFrame, pairs: pd.DataFrame, survey: pd.DataFrame, npd: pd.DataFrame,
-                 survey_key: str = "survey_id", npd_key: str = "upn") -> pd.DataFrame:
-    """The review queue: each ``clerical_review`` link with both records side by side.
+                 survey_key: str = "survey_id", npd_key: str = "upn", audit: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The review queue: each ``clerical_review`` link, and each audited link, with both records side by side.
 
-    Columns: ``survey_id, upn, match_probability, match_weight``, then for
-    each identifier ``survey_<field>`` and ``npd_<field>`` (as recorded),
-    then the comparison level of each field (``level_<field>``), then empty
-    ``decision, reviewer, date``. Sorted by probability, most doubtful last.
+    Columns: ``survey_id, upn, match_probability, match_weight,
+    review_reason`` (``uncertain`` or ``audit``), then for each identifier
+    ``survey_<field>`` and ``npd_<field>`` (as recorded), then the comparison
+    level of each field (``level_<field>``), then empty ``decision, reviewer,
+    date``. Sorted by probability, most doubtful last.
     """
-    queue = links.loc[links["link_status"] == "clerical_review", [survey_key, npd_key, "match_probability", "match_weight"]]
+    cols = [survey_key, npd_key, "match_probability", "match_weight"]
+    queue = links.loc[links["link_status"] == "clerical_review", cols].assign(review_reason="uncertain")
+    if audit is not None and len(audit):
+        keyed = links.assign(_s=links[survey_key].astype(str), _n=links[npd_key].astype(str))
+        picked = keyed.merge(audit.astype(str).rename(columns={survey_key: "_s", npd_key: "_n"}), on=["_s", "_n"])
+        queue = pd.concat([queue, picked[cols].assign(review_reason="audit")], ignore_index=True)
     present = [c for c in IDENTIFIER_COLUMNS if c in survey.columns or c in npd.columns]
     s = survey.reindex(columns=[survey_key, *present]).astype(object)
     n = npd.reindex(columns=[npd_key, *present]).astype(object)
@@ -57,7 +102,7 @@ def build_review(links: pd.DataFrame, pairs: pd.DataFrame, survey: pd.DataFrame,
     n[npd_key] = n[npd_key].astype(str)
     out = queue.merge(s.rename(columns={c: f"survey_{c}" for c in present}), on=survey_key, how="left")
     out = out.merge(n.rename(columns={c: f"npd_{c}" for c in present}), on=npd_key, how="left")
-    ordered = [survey_key, npd_key, "match_probability", "match_weight"]
+    ordered = [survey_key, npd_key, "match_probability", "match_weight", "review_reason"]
     for c in present:
         ordered += [f"survey_{c}", f"npd_{c}"]
     out = out[ordered]
@@ -190,13 +235,15 @@ def apply_decisions(survey_rows: np.ndarray, npd_rows: np.ndarray, passes: np.nd
     return si, ni, bits, forced
 
 
-def review_queue(links: pd.DataFrame, pairs: pd.DataFrame, survey: RawSpine, npd: RawSpine) -> pd.DataFrame:
+def review_queue(links: pd.DataFrame, pairs: pd.DataFrame, survey: RawSpine, npd: RawSpine, audit: pd.DataFrame | None = None) -> pd.DataFrame:
     """The clerical-review queue of a linkage run, with both records' identifiers as recorded.
 
     ``links`` and ``pairs`` are the run's (:class:`sendlink.link.engine.LinkResult`);
-    only the NPD records under review are read from the (possibly 9-million
-    row) NPD spine.
+    ``audit`` is :func:`audit_sample`'s. Only the NPD records under review
+    are read from the (possibly 9-million row) NPD spine.
     """
     in_review = set(links.loc[links["link_status"] == "clerical_review", npd.key])
+    if audit is not None and len(audit):
+        in_review |= set(audit[npd.key].astype(str))
     npd_rows = pairs.loc[pairs[npd.key].astype(str).isin(in_review), "npd_row"].unique() if len(in_review) else []
-    return build_review(links, pairs, survey.frame(), npd.frame(np.asarray(npd_rows, dtype=np.int64)))
+    return build_review(links, pairs, survey.frame(), npd.frame(np.asarray(npd_rows, dtype=np.int64)), survey.key, npd.key, audit=audit)

@@ -92,8 +92,9 @@ def link_files(
     with_read_step(result, *read)
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
-        if review_out is not None:
-            staged.table(clerical.review_queue(result.links, result.pairs, survey, npd), review_out)
+        if review_out is not None:  # with the audit sample of accepted links (linkage.audit_sample_size)
+            audit = clerical.audit_sample(result.links, params.linkage.audit_sample_size, params.seed)
+            staged.table(clerical.review_queue(result.links, result.pairs, survey, npd, audit=audit), review_out)
     log.info("wrote %s (%d rows)", out, len(result.links))
     return result
 

@@ -55,6 +55,7 @@ def model_report(result: LinkResult) -> dict[str, Any]:
         "candidate_pairs": int(len(result.pairs)),
         "links": {status: int(counts.get(status, 0)) for status in ("matched", "clerical_review", "unmatched")},
         "decided_by_reviewer": int((result.links.get("decided_by", pd.Series(dtype=str)) == "reviewer").sum()),
+        "audit": result.diagnostics.get("audit"),
         "records": {"survey": int(result.diagnostics.get("n_survey", len(result.links))),
                     "npd": int(result.diagnostics.get("n_npd", 0))},
         "timings_seconds": {k: round(float(v), 3) for k, v in result.diagnostics.get("timings", {}).items()},
@@ -79,13 +80,25 @@ def write_outputs(result: LinkResult, survey: RawSpine, npd: RawSpine, paths: Pa
     """Write links, pairs, model and review queue where the catalogue says, all or nothing."""
     links_path = catalogue.LINKS.at(paths)
     links = schema.validate(result.contract(), LINKS, links_path)
+    audit = _audit(result)
     written = []
     with StagedWrites() as out:
         written.append(out.table(links, links_path))
         written.append(out.table(_pairs_table(result.pairs), catalogue.PAIRS.at(paths)))
         written.append(out.json(model_report(result), catalogue.MODEL.at(paths)))
-        written.append(out.table(clerical.review_queue(result.links, result.pairs, survey, npd), catalogue.REVIEW_QUEUE.at(paths)))
+        written.append(out.table(clerical.review_queue(result.links, result.pairs, survey, npd, audit=audit), catalogue.REVIEW_QUEUE.at(paths)))
     return written
+
+
+def _audit(result: LinkResult) -> pd.DataFrame | None:
+    """The run's audit sample (:func:`sendlink.link.clerical.audit_sample`), noted in the diagnostics."""
+    if result.params is None:
+        return None
+    size = result.params.audit_sample_size
+    audit = clerical.audit_sample(result.links, size, result.seed or 0)
+    accepted = int(((result.links["link_status"] == "matched") & (result.links.get("decided_by", "model") != "reviewer")).sum())
+    result.diagnostics["audit"] = {"sample_size": int(len(audit)), "requested": int(size), "accepted_by_model": accepted}
+    return audit
 
 
 def run(paths: Paths | None = None, params: Params | None = None) -> LinkResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +35,17 @@ class ConsentParams(BaseModel):
         the project folder and be readable by its owner only. Without
         either, a public demo key is used, loudly, for the generator's own
         synthetic world and refused for anything else.
+    young_person_refusal_covers
+        What a young person's refusal or withdrawal of linkage stops, at any
+        age (rule ``young-person-refusal-covers``): ``npd_record`` (linkage of
+        their NPD record altogether: neither the parent's nor the child's
+        answers are linked to it from that date) or ``child_answers`` (only
+        the child's answers; the parent's answers stay linked).
+    request_decisions
+        How rights requests are decided (rule ``request-decision``):
+        ``grant_on_receipt`` (a request with no decision recorded is granted
+        on the date received) or ``recorded`` (a request takes effect only
+        when a decision granting it is recorded).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,6 +56,8 @@ class ConsentParams(BaseModel):
     cohort_last_birth_date: dt.date
     key_env: str = Field(min_length=1)
     key_file: str = Field(min_length=1)
+    young_person_refusal_covers: Literal["npd_record", "child_answers"]
+    request_decisions: Literal["grant_on_receipt", "recorded"]
 
     @property
     def key_path(self) -> Path:

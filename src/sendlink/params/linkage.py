@@ -89,11 +89,19 @@ class Model(_Strict):
 
 
 class LinkageParams(_Strict):
-    """The ``linkage:`` section of ``params.yaml``."""
+    """The ``linkage:`` section of ``params.yaml``.
+
+    ``audit_sample_size``: how many of the links the model accepted on its
+    own go to clerical review at random every run, besides the uncertain
+    pairs (:func:`sendlink.link.clerical.audit_sample`), so that no decision
+    is purely automated and the error rate of accepted links can be
+    estimated; 0 turns the audit off.
+    """
 
     thresholds: Thresholds
     blocking: Blocking
     model: Model
+    audit_sample_size: int = Field(ge=0)
 
 
 #: The keys of :data:`BlockingKey`, in order.

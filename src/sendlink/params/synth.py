@@ -8,7 +8,7 @@ a mapping of shares that must sum to one is checked to do so.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -167,9 +167,25 @@ class ConsentGenParams(_Strict):
     parent_scope_agreement: Share
     asked_again_wave2: bool
     withdrawal_rate: Share
+    #: Shares of the parents' withdrawals at each level (no_contact, no_linkage, no_use); sum to one.
+    withdrawal_levels: dict[Literal["no_contact", "no_linkage", "no_use"], Share]
     young_person_agree_with_parent: Share
     young_person_grant_if_parent_refused: Share
+    #: Of the young people answering their own questionnaire at wave 1 or 2 (aged 12-14), the
+    #: share who tell the study they do not want their answers linked.
+    young_person_refusal_under_16: Share
     rights_requests: dict[str, Annotated[int, Field(ge=0)]]
+    #: Requests whose outcome fieldwork recorded as other than granted on receipt:
+    #: objections refused (public-interest task) and access requests extended.
+    refused_objections: Annotated[int, Field(ge=0)]
+    extended_access_requests: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _levels(self) -> ConsentGenParams:
+        total = sum(self.withdrawal_levels.values())
+        if abs(total - 1) > 1e-9:
+            raise ValueError(f"withdrawal_levels add to {total}, not 1")
+        return self
 
 
 class IdentifierParams(_Strict):

@@ -54,15 +54,19 @@ SAMPLE = table(
     holder="survey_organisation", path="data/synthetic/survey/sample.parquet", key=("survey_id",),
 )
 
+#: How a parent's contact detail can be missing: in the survey organisation's holdings, erased at the
+#: parent's request while the young person's part of the case stays (consent rule ``own-requests``).
+_PARENT_ERASED = "empty: not given, or (in the holdings) erased at the parent's request while the young person's part stays"
+
 CONTACTS = table(
     "contacts",
     {
         **{name: col for name, col in SURVEY_SPINE.columns.items() if name in ("survey_id", *IDENTIFIER_COLUMNS)},
-        "parent_forename": column(str, "Parent's forename", source="identifier"),
-        "parent_surname": column(str, "Parent's surname", source="identifier"),
-        "address_line": column(str, "House number and street", source="identifier"),
-        "email": column(str, "Parent's email (example.org: reserved, never deliverable)", source="identifier"),
-        "phone": column(str, "Parent's phone (07700 900xxx: Ofcom's range reserved for fiction)", source="identifier"),
+        "parent_forename": column(str, "Parent's forename", source="identifier", missing=_PARENT_ERASED),
+        "parent_surname": column(str, "Parent's surname", source="identifier", missing=_PARENT_ERASED),
+        "address_line": column(str, "House number and street", source="identifier", missing=_PARENT_ERASED),
+        "email": column(str, "Parent's email (example.org: reserved, never deliverable)", source="identifier", missing=_PARENT_ERASED),
+        "phone": column(str, "Parent's phone (07700 900xxx: Ofcom's range reserved for fiction)", source="identifier", missing=_PARENT_ERASED),
     },
     description=(
         "Contact identifiers of wave-1 responding households. The child's identifiers are as the parent reported "

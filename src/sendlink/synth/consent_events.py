@@ -4,9 +4,19 @@ At the end of each parent questionnaire the parent is asked two questions:
 may we link *your* answers, and *your child's* answers, to your child's NPD
 record? A break-off before the questions is recorded as ``no_answer``.
 Parents who did not grant at wave 1 and answer wave 2 are asked again. Some
-parents later withdraw (by phone, email or letter). At wave 3 (autumn 2025)
-the young people, all 16 by then, are asked directly about their own
-answers. A handful of rights requests arrive during the study.
+parents later withdraw (by phone, email or letter), at one of three levels
+(no further contact, linkage or use). A few young people answering their own
+questionnaire at wave 1 or 2 (aged 12-14) tell the study they do not want
+their answers linked: a refusal that counts at any age; asked again at 16,
+they say no again. At wave 3 (autumn 2025) the young people, all 16 by
+then, are asked directly about their own answers. A handful of rights
+requests arrive during the study, each with how the requester's identity
+was checked; a few have a recorded decision other than "granted on receipt"
+(an objection refused, an access request extended).
+
+The draws added with the levels, the young people's early refusals and the
+requests' decisions come from streams spawned off the consent stream, so
+every draw made before they existed is unchanged.
 
 Consent is lower for EAL, minority-ethnic and more deprived families (as in
 every published linkage study) and depends on the parent's answers (unmet
@@ -69,7 +79,8 @@ def make_consent_events(
     source_w1 = np.where(cases["strand"].to_numpy() == "web", "web", "face_to_face")
     events: list[pd.DataFrame] = []
 
-    def emit(rows: np.ndarray, person: str, scope: str, decision: np.ndarray | str, date: np.ndarray, contact: str, source: np.ndarray | str) -> None:
+    def emit(rows: np.ndarray, person: str, scope: str, decision: np.ndarray | str, date: np.ndarray, contact: str, source: np.ndarray | str,
+             level: np.ndarray | None = None) -> None:
         if len(rows) == 0:
             return
         events.append(
@@ -82,6 +93,7 @@ def make_consent_events(
                     "event_date": np.asarray(date)[rows] if np.ndim(date) else date,
                     "contact": contact,
                     "source": np.asarray(source)[rows] if np.ndim(source) else source,
+                    "withdrawal_level": None if level is None else level[rows],
                 }
             )
         )
@@ -122,11 +134,17 @@ def make_consent_events(
         dtype="datetime64[D]",
     )
     wdate = _date_between(latest_grant, end, rng).astype(str).astype(object)
+    extra = rng.spawn(1)[0]  # levels, young people's early refusals: draws of their own
+    level_codes = np.array(list(p.withdrawal_levels), dtype=object)
+    withdrawal_level = np.full(n, None, dtype=object)
+    if len(withdraw):
+        withdrawal_level[withdraw] = level_codes[extra.choice(len(level_codes), len(withdraw), p=np.array(list(p.withdrawal_levels.values())))]
     for scope, current in (("child_answers", child), ("parent_answers", parent)):
         pick = np.array([current[r] == "granted" and (both[i] or scope == "child_answers") for i, r in enumerate(withdraw)], dtype=bool)
         rows = withdraw[pick]
-        emit(rows, "parent", scope, "withdrawn", _spread(wdate[pick], rows, n), "ad_hoc", _spread(wsource[pick], rows, n))
-        current[rows] = "withdrawn"
+        emit(rows, "parent", scope, "withdrawn", _spread(wdate[pick], rows, n), "ad_hoc", _spread(wsource[pick], rows, n), withdrawal_level)
+        stopped = rows[withdrawal_level[rows] != "no_contact"]  # no further contact leaves the permission in force
+        current[stopped] = "withdrawn"
 
     # Wave 3: young people, 16 by the contact date, decide for themselves.
     w3 = cases["w3_responded"].to_numpy()
@@ -139,9 +157,21 @@ def make_consent_events(
     decision = np.where(yp_grant, "granted", "refused").astype(object)
     decision[rng.random(len(asked)) < 0.04] = "no_answer"
     source_w3 = np.where(rng.random(n) < 0.8, "web", "face_to_face").astype(object)
+
+    # Young people who said no before 16, at the wave they answered their own questionnaire.
+    answered = {w: cases[f"{w}_young_person_responded"].to_numpy(dtype=bool) if f"{w}_young_person_responded" in cases else np.zeros(n, bool) for w in ("w1", "w2")}
+    early = np.flatnonzero((answered["w1"] | answered["w2"]) & (extra.random(n) < p.young_person_refusal_under_16))
+    at_w1 = answered["w1"][early] & (~answered["w2"][early] | (extra.random(len(early)) < 0.5))
+    for wave, contact, rows in (("w1", "wave1", early[at_w1]), ("w2", "wave2", early[~at_w1])):
+        emit(rows, "young_person", "child_answers", "refused", cases[f"{wave}_date"].to_numpy(dtype=object), contact, source_w1)
+    # Asked again at 16, they say no again.
+    decision[np.isin(asked, early)] = "refused"
     emit(asked, "young_person", "child_answers", _spread(decision, asked, n), w3_date, "wave3", source_w3)
 
-    out = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=["survey_id", "person", "scope", "decision", "event_date", "contact", "source"])
+    columns = ["survey_id", "person", "scope", "decision", "event_date", "contact", "source", "withdrawal_level"]
+    out = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=columns)
+    out = out.reindex(columns=columns)
+    out["withdrawal_level"] = out["withdrawal_level"].astype(object).where(out["withdrawal_level"].notna(), None)
     out = out.sort_values(["event_date", "survey_id", "person", "scope"], kind="stable").reset_index(drop=True)
     out.insert(0, "event_id", [f"CE{i + 1:06d}" for i in range(len(out))])
     return out
@@ -169,6 +199,9 @@ def make_rights_requests(
     counts: dict[str, int],
     as_of: dt.date,
     rng: np.random.Generator,
+    *,
+    refused_objections: int = 0,
+    extended_access: int = 0,
 ) -> pd.DataFrame:
     """A handful of rights requests received during the study.
 
@@ -222,4 +255,32 @@ def make_rights_requests(
     out = pd.DataFrame(rows, columns=["survey_id", "person", "request", "request_date", "details"])
     out = out.sort_values(["request_date", "survey_id", "request"], kind="stable").reset_index(drop=True)
     out.insert(0, "request_id", [f"RR{i + 1:04d}" for i in range(len(out))])
+    return _decisions(out, refused_objections, extended_access, rng.spawn(1)[0])
+
+
+#: How the identity of a requester was checked, and how often (assumed).
+IDENTITY_SHARES = {"contact_details": 0.6, "security_questions": 0.2, "in_person": 0.1, "documents": 0.05, "not_recorded": 0.05}
+
+
+def _decisions(requests: pd.DataFrame, refused_objections: int, extended_access: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Each request's identity check; the last objections refused, the last access requests extended.
+
+    An objection to research done as a public-interest task may be refused
+    (UK GDPR Art. 21(6)); an extended access request stays open (one
+    outcome per row: the latest decision).
+    """
+    out = requests.copy()
+    codes = np.array(list(IDENTITY_SHARES), dtype=object)
+    out["identity_check"] = codes[rng.choice(len(codes), len(out), p=np.array(list(IDENTITY_SHARES.values())))] if len(out) else []
+    out["outcome"] = None
+    out["outcome_date"] = None
+    out["refusal_reason"] = None
+    for request, count, outcome, reason in (("objection", refused_objections, "refused", "public_interest_task"),
+                                            ("access", extended_access, "extended", None)):
+        rows = list(out.index[out["request"] == request][-count:]) if count else []
+        for i in rows:
+            received = np.datetime64(out.at[i, "request_date"])
+            out.at[i, "outcome"] = outcome
+            out.at[i, "outcome_date"] = str(received + np.timedelta64(int(rng.integers(5, 26)), "D"))
+            out.at[i, "refusal_reason"] = reason
     return out

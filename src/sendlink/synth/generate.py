@@ -152,7 +152,9 @@ def generate(synth: SynthParams, seed: int, *, as_of: dt.date, progress: bool = 
         w1_date=responding["w1_date"], w2_date=responding["w2_date"], w3_date=responding["w3_date"],
     )
     ce = consent_events.make_consent_events(consent_cases, synth.consent, as_of, streams["consent"])
-    rr = consent_events.make_rights_requests(responding, ce, contacts, true_ids, synth.consent.rights_requests, as_of, streams["consent"])
+    rr = consent_events.make_rights_requests(responding, ce, contacts, true_ids, synth.consent.rights_requests, as_of, streams["consent"],
+                                             refused_objections=synth.consent.refused_objections,
+                                             extended_access=synth.consent.extended_access_requests)
     steps.update()
 
     tables: dict[str, pd.DataFrame] = {}

@@ -86,8 +86,10 @@ EXPECTED = {
     "S003": dict(may_link_parent_answers=True, may_link_child_answers=True, send_for_linkage=True, may_analyse=True, child_scope_governed_by="parent"),
     # withdrew the child's scope in 2024: parent's answers only
     "S004": dict(may_link_parent_answers=True, may_link_child_answers=False, send_for_linkage=True, may_analyse=True, child_scope_governed_by="parent"),
-    # 16 on 2025-07-30, refused at wave 3: the young person governs the child's scope
-    "S005": dict(may_link_parent_answers=True, may_link_child_answers=False, send_for_linkage=True, may_analyse=True, child_scope_governed_by="young_person"),
+    # 16 on 2025-07-30, refused at wave 3: the young person governs the child's scope, and (policy
+    # young_person_refusal_covers: npd_record) their refusal closes their NPD record, so the parent's
+    # answers are not linked either; every answer is still analysed
+    "S005": dict(may_link_parent_answers=False, may_link_child_answers=False, send_for_linkage=False, may_analyse=True, child_scope_governed_by="young_person"),
     # S006 erased in 2024: in no output at all
     # restricted in 2024, never lifted: kept, not linked, not analysed
     "S007": dict(may_link_parent_answers=False, may_link_child_answers=False, send_for_linkage=False, may_analyse=False, child_scope_governed_by="parent"),

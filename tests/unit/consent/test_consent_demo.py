@@ -116,7 +116,9 @@ def test_the_erasure_proof_sees_hidden_files_and_the_stage_removes_a_killed_runs
     child.wait()  # a process that has ended: its temporaries are stale
     stale = holdings / f".contacts.parquet.{child.pid}.abcd1234.parquet"
     shutil.copy(holdings / "contacts.parquet", stale)  # what a run killed before its rename leaves
+    # Both people ask (each erasure acts for the person who asked): nothing of the case may stay.
     assert sandbox.request("erase", "S001", person="young_person", on=dt.date(2026, 1, 26)).recorded
+    assert sandbox.request("erase", "S001", on=dt.date(2026, 1, 26)).recorded
     found = sandbox.scan(["samina.khan@example.org"]).set_index("file")["found"]
     assert found[f"data/survey_org/holdings/{stale.name}"]  # the proof reads hidden files too
     sandbox.run()
@@ -124,33 +126,61 @@ def test_the_erasure_proof_sees_hidden_files_and_the_stage_removes_a_killed_runs
     assert not sandbox.scan(["S001", "samina.khan@example.org"])["found"].any()
 
 
-def test_an_erasure_leaves_no_trace_in_the_outputs(sandbox):
-    needles = ["S001", "samina.khan@example.org"]
-    before = sandbox.scan(needles).set_index("file")["found"]
-    assert before["data/survey_org/holdings/contacts.parquet"]
-    assert before["data/linkage/incoming/survey_spine.parquet"]
+def test_an_erasure_acts_for_the_person_who_asked_and_leaves_no_trace_of_them(sandbox):
+    # S001: the young person (16 since 2025-03-14, asked at wave 3) decides about their own answers.
+    child = ["Amira", "2009-03-14"]  # the young person's forename and date of birth
+    household = ["S001", "samina.khan@example.org"]
+    before = sandbox.scan(child + household).set_index("file")["found"]
+    assert before["data/survey_org/holdings/contacts.parquet"] and before["data/linkage/incoming/survey_spine.parquet"]
     assert before["data/register/consent.sqlite"]
 
+    # The young person leaves: their answers, identifiers and NPD record go; the parent's answers stay, unlinked.
     assert sandbox.request("erase", "S001", person="young_person", on=dt.date(2026, 1, 26)).recorded
     sandbox.run()
-    assert sandbox.footprint("S001").tolist() == ["(erased)", "(erased)", "(erased)", "no", "no", 0, 4, 0]
-    after = sandbox.scan(needles)
+    # contacts + sample + parent_w1 + parent_w2 stay; register: 4 events; personal rows: the survey id + the parent's CE01, CE02
+    assert sandbox.footprint("S001").tolist() == ["granted", "granted", "young person", "no", "yes", 4, 4, 3]
+    status = sandbox.status().set_index("survey_id").loc["S001"]
+    assert status["erased_part"] == "young_person" and status["may_analyse_parent_answers"] and not status["may_analyse_child_answers"]
+    assert not sandbox.scan(child)["found"].any()
+    assert sandbox.scan(household).set_index("file")["found"]["data/survey_org/holdings/contacts.parquet"]  # the parent's part stays
+
+    # The parent leaves too: nobody's part is left, so the whole case goes.
+    assert sandbox.request("erase", "S001", on=dt.date(2026, 1, 28)).recorded
+    sandbox.run()
+    assert sandbox.footprint("S001").tolist() == ["(erased)", "(erased)", "(erased)", "no", "no", 0, 5, 0]
+    after = sandbox.scan(child + household)
     assert set(after["file"]) >= set(before.index)
     assert not after["found"].any(), after[after["found"]]
 
     log = sandbox.erasure_log()
-    mine = log[log["requested_on"] == "2026-01-26"].set_index("file")["rows_removed"].astype(int)
-    assert mine.to_dict() == {
-        "data/register/consent.sqlite": 4,
-        "data/survey_org/consent_status.parquet": 1,
-        **{f"data/survey_org/holdings/{name}.parquet": 1 for name in
-           ("contacts", "sample", "parent_w1", "parent_w2", "young_person_w1", "young_person_w2")},
+    young = log[log["requested_on"] == "2026-01-26"].set_index("file")
+    assert set(young["erased_part"]) == {"young_person"}
+    # CE21's fieldwork reference, and the young person's two questionnaires (the files go with their own erasure)
+    assert young["rows_removed"].astype(int).to_dict() == {
+        "data/register/consent.sqlite": 1,
+        "data/survey_org/holdings/young_person_w1.parquet": 1,
+        "data/survey_org/holdings/young_person_w2.parquet": 1,
     }
-    assert not log.apply(lambda col: col.astype(str).str.contains("S001|Khan")).any().any()
+    whole = log[log["requested_on"] == "2026-01-28"].set_index("file")
+    assert set(whole["erased_part"]) == {"case"}
+    assert whole["rows_removed"].astype(int).to_dict() == {
+        "data/register/consent.sqlite": 3,
+        "data/survey_org/consent_status.parquet": 1,
+        **{f"data/survey_org/holdings/{name}.parquet": 1 for name in ("contacts", "sample", "parent_w1", "parent_w2")},
+    }
+    assert not log.apply(lambda col: col.astype(str).str.contains("S001|Khan|Amira")).any().any()
 
     again = sandbox.access("S001", on=dt.date(2026, 2, 1))
-    assert not again.outcome.recorded and "erased" in again.outcome.message
+    assert not again.outcome.recorded and "was erased on 2026-01-28" in again.outcome.message
     assert again.markdown == "" and again._repr_markdown_().startswith("*refused")
+
+
+def test_a_parents_erasure_while_deciding_for_the_child_takes_the_whole_case(sandbox):
+    # S008: 16 on 2025-02-02 but never asked directly, so the parent still decides for the child.
+    assert sandbox.request("erase", "S008", on=dt.date(2026, 1, 26)).recorded
+    sandbox.run()
+    assert sandbox.footprint("S008")["rows in the holdings"] == 0
+    assert "S008" not in set(sandbox.status()["survey_id"])
 
 
 def test_the_scan_finds_text_in_any_encoding_it_is_stored_in(sandbox):

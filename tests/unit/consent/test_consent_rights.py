@@ -38,7 +38,15 @@ BAD = [
     (Request("withdraw", "S002"), "no permission to withdraw"),
     (Request("withdraw", "S005", scope="child_answers"), "the young person decides"),
     (Request("withdraw", "S005", person="young_person", scope="parent_answers"), "only the parent decides"),
-    (Request("restrict", "S001", person="young_person", on=D("2024-01-01")), "under 16"),
+    (Request("rectify", "S001", person="young_person", on=D("2024-01-01"), fields={"surname": "Khan-Ali"}), "under 16"),
+    (Request("access", "S001", person="young_person", on=D("2024-01-01")), "under 16"),
+    (Request("erase", "S001", outcome="refused"), "needs --reason"),
+    (Request("erase", "S001", outcome="granted", reason="manifestly_excessive"), "--reason is for a refused request"),
+    (Request("erase", "S001", outcome="refused", reason="because"), "needs --reason"),
+    (Request("withdraw", "S001", outcome="refused", reason="seriously_impairs_research"), "always honoured"),
+    (Request("withdraw", "S001", level="everything"), "level must be one of"),
+    (Request("object", "S001", identity="by guessing"), "identity check must be one of"),
+    (Request("erase", "S001", on=D("2025-01-10"), outcome="refused", reason="manifestly_excessive", decided_on=D("2025-01-09")), "before the request was received"),
     (Request("rectify", "S001", fields={"postcode": "not a postcode"}), "malformed rectification: 'postcode'"),
     (Request("rectify", "S001", fields={"nhs_number": "123"}), "'nhs_number' cannot be corrected"),
     (Request("rectify", "S001", person="young_person", fields={"email": "me@example.org"}), "only the parent may correct"),
@@ -80,7 +88,7 @@ def test_withdrawal_of_all_withdraws_what_the_person_may(project):
     done = record_request(ctx, Request("withdraw", "S001"), today=TODAY)
     assert sorted(e.scope for e in done.events) == ["child_answers", "parent_answers"]
     assert all(e.origin == "cli" and e.effective_date == "2026-01-15" for e in done.events)
-    assert "withdrawal by the parent" in done.message
+    assert "withdrawal (no further use) by the parent of permission to link" in done.message
 
 
 def test_young_person_of_16_may_withdraw_the_permission_their_parent_gave(project):
@@ -165,14 +173,21 @@ def test_command_line_refusals_exit_2_with_a_clear_message(project, tmp_path, ca
         (["rights", "erase", "S001", "--date", "01/02/2024"], "not a date written YYYY-MM-DD"),
         (["rights", "rectify", "S001", "--set", "surname"], "is not FIELD=VALUE"),
         (["rights", "rectify", "S001", "--set", "date_of_birth=2009-13-01"], "date_of_birth"),
-        (["rights", "restrict", "S001", "--person", "young_person", "--date", "2024-01-01"], "under 16"),
+        (["rights", "rectify", "S001", "--person", "young_person", "--date", "2024-01-01", "--set", "surname=Ali"], "under 16"),
+        (["rights", "withdraw", "S001", "--date", ""], "--date: the value is empty"),
+        (["rights", "erase", "S001", "--date", "   "], "--date: the value is empty"),
+        (["rights", "erase", "S001", "--outcome", "refused"], "needs --reason"),
+        (["rights", "decide", "0000", "--grant"], "at least 8 characters"),
+        (["rights", "decide", "00000000", "--grant"], "no rights request with reference"),
+        (["rights", "pending", "--today", ""], "--today: the value is empty"),
+        (["consent", "status", "--as-of", ""], "--as-of: the value is empty"),
         (["rights", "access", "S001", "--out", str(tmp_path / "x.pdf")], "must end in .md or .json"),
         (["rights", "access", "S999", "--out", str(out)], "unknown survey id"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert message in err and err.startswith("sendlink rights: error:"), (argv, err)
+        assert message in err and err.startswith(f"sendlink {argv[0]}: error:"), (argv, err)
     assert not out.exists()
     assert not ConsentFiles(project).register.exists()
 
@@ -196,6 +211,7 @@ def test_consent_command_line(project, tmp_path, capsys):
     assert main(["consent", "export", "--out", str(tmp_path / "events.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "events.csv")) == 23
     assert main(["consent", "apply"]) == 0
-    assert "5 sent for linkage" in capsys.readouterr().out
+    # S001, S003, S004, S008 (S005's young person refused at wave 3, closing their NPD record)
+    assert "4 sent for linkage" in capsys.readouterr().out
     assert main(["consent", "rules"]) == 0
     assert "[later-stop]" in capsys.readouterr().out

@@ -122,3 +122,26 @@ def test_links_must_cover_every_case_sent(tmp_path):
         dfe_side(links[links["survey_id"] != "S01"], ["S01", "S02"], tmp_path, KEY, 2022, attributes=npd_frame(ALL_UPNS), links_path="links.parquet")
     with pytest.raises(InputError, match="link_status"):
         dfe_side(links.assign(link_status="maybe"), status["survey_id"], tmp_path, KEY, 2022, attributes=npd_frame(ALL_UPNS))
+
+
+def test_an_objection_withholds_only_the_objectors_answers(tmp_path):
+    # consent rule own-requests: S01's parent objected after the young person took over (the
+    # young person's answers stay, linked); S04's young person objected (not linked: the parent's
+    # answers stay, unlinked). Written out by hand as the consent stage would.
+    holdings = write_holdings(tmp_path / "holdings", CASES)
+    status = status_frame(CASES)
+    status["may_analyse_parent_answers"] = True
+    status["may_analyse_child_answers"] = True
+    s01, s04 = status["survey_id"] == "S01", status["survey_id"] == "S04"
+    status.loc[s01, ["may_analyse_parent_answers", "may_link_parent_answers", "objected"]] = [False, False, True]
+    status.loc[s04, ["may_analyse_child_answers", "objected"]] = [False, True]
+    from sendlink.consent import permitted_ids
+
+    dfe = dfe_side(links_frame(CASES), permitted_ids(status, "linkage"), tmp_path / "npd", KEY, 2022, MAIN, attributes=npd_frame(ALL_UPNS))
+    survey = survey_side(status, holdings, dfe.mapping, KEY)
+    out = researcher_file(survey.answers, dfe.npd)
+    out.index = survey.cases.to_numpy()
+    assert bool(out.loc["S01", "npd_linked"]) and bool(out.loc["S01", "parent_answers_withheld"]) and not bool(out.loc["S01", "child_answers_withheld"])
+    assert pd.isna(out.loc["S01", "p1_unmet_need"]) and pd.notna(out.loc["S01", "yp1_life_satisfaction"])
+    assert not bool(out.loc["S04", "npd_linked"]) and bool(out.loc["S04", "child_answers_withheld"]) and not bool(out.loc["S04", "parent_answers_withheld"])
+    assert pd.isna(out.loc["S04", "yp1_life_satisfaction"]) and pd.notna(out.loc["S04", "p1_unmet_need"])
