@@ -127,7 +127,7 @@ Subsets: ``--npd 100000 1000000 --survey 10000 --repeats 3 --tools sendlink
 splink`` and ``--results DIR --name NAME`` to write somewhere else (trial
 runs must not overwrite ``scale.md``). Survey sizes above N/2 are skipped.
 Results are written after each configuration; ``--combine A.json B.json
---note NOTE.md --name scale`` writes one result from several runs (the
+--note note.md --name scale`` writes one result from several runs (the
 committed ``scale.md`` was made that way: its note gives the commands).
 ``make bench ONLY=scale`` installs Splink and runs it.
 """
