@@ -1,8 +1,10 @@
 """Run every benchmark in turn (``make bench``); each writes to ``benchmarks/results/``.
 
-Long: the national-scale linkage (9.1 M pupils) takes tens of minutes; the
-simulation (200 seeds of the whole chain, 50 bootstrap replicates each)
-takes hours (it resumes where it stopped), the preset simulations less.
+Long: the national-scale linkage (three interleaved repeats of every tool
+up to 9.1 M pupils: hours, and it wants an idle machine); the simulation
+(200 seeds of the whole chain, 50 bootstrap replicates each) takes hours (it
+resumes where it stopped), the preset simulations less. The Spark benchmark
+needs a Java runtime (Debian: ``openjdk-17-jre-headless``).
 ``--only NAME ...`` runs a subset. None of this is part of ``make test``.
 
 | name | script | measures |
@@ -11,7 +13,8 @@ takes hours (it resumes where it stopped), the preset simulations less.
 | febrl | link_febrl.py --baselines | FEBRL4 (model vs baselines) and FEBRL1-3 precision/recall |
 | variation | link_variation.py | an independent generator's kinds of error: recall per kind |
 | cohort | link_cohort.py | linkage of the default cohort: pairs, time, quality |
-| scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M against Splink and recordlinkage |
+| scale | scale_benchmark.py | linkage at 100 k, 1 M, 9.1 M NPD and 10 k-100 k surveys against Splink and recordlinkage |
+| spark | splink_spark.py | the exported model scored by Splink on Spark (local mode) at 1 M: weights and links against sendlink's |
 | simulation | simulation.py | bias, coverage and SE ratios of the estimators over 200 seeds |
 | mnar | simulation.py --preset presets/mnar_consent.yaml --seeds 50 --replicates 0 | the same where consent depends on the unobserved outcome |
 | degraded | simulation.py --preset presets/degraded_linkage.yaml --seeds 50 --replicates 0 | the same with poorer identifiers and missed links that depend on suspensions |
@@ -39,6 +42,7 @@ BENCHMARKS = {
     "variation": ["link_variation.py"],
     "cohort": ["link_cohort.py", "--out", str(HERE / "results" / "link_cohort.json")],
     "scale": ["scale_benchmark.py"],
+    "spark": ["splink_spark.py"],
     "simulation": ["simulation.py"],
     "mnar": ["simulation.py", "--preset", str(HERE.parent / "presets" / "mnar_consent.yaml"), "--seeds", "50", "--replicates", "0"],
     "degraded": ["simulation.py", "--preset", str(HERE.parent / "presets" / "degraded_linkage.yaml"), "--seeds", "50", "--replicates", "0"],

@@ -39,26 +39,50 @@ import pandas as pd
 
 from sendlink.link.arrays import unique_inverse
 
-__all__ = ["assign_greedy", "competing_probability"]
+__all__ = ["assign_greedy", "competing_probability", "greedy"]
 
 
 def competing_probability(survey_rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Probability of each pair given its survey record's competing candidates.
 
     ``P(i is j) = 2**w_ij / (1 + sum_k 2**w_ik)``, computed stably in log space.
+    Pairs sorted by survey record (as blocking gives them) are grouped
+    without sorting; the sums are the same either way.
     """
     survey_rows = np.asarray(survey_rows)
     weights = np.asarray(weights, dtype=float)
     if len(weights) == 0:
         return np.zeros(0)
-    groups, _, inverse = unique_inverse(survey_rows)
-    order = np.argsort(inverse, kind="stable")
-    sorted_groups = inverse[order]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_groups[1:] != sorted_groups[:-1]]))
-    top = np.zeros(len(groups))  # the "no match" term has weight 0
-    top[sorted_groups[starts]] = np.maximum(np.maximum.reduceat(weights[order], starts), 0.0)
-    total = np.bincount(inverse, weights=np.exp2(weights - top[inverse]), minlength=len(groups)) + np.exp2(-top)
+    if (survey_rows[1:] >= survey_rows[:-1]).all():  # groups are runs already
+        first = np.concatenate([[True], survey_rows[1:] != survey_rows[:-1]])
+        inverse = np.cumsum(first) - 1
+        starts = np.flatnonzero(first)
+        top = np.maximum(np.maximum.reduceat(weights, starts), 0.0)  # the "no match" term has weight 0
+    else:
+        groups, _, inverse = unique_inverse(survey_rows)
+        order = np.argsort(inverse, kind="stable")
+        sorted_groups = inverse[order]
+        starts = np.flatnonzero(np.concatenate([[True], sorted_groups[1:] != sorted_groups[:-1]]))
+        top = np.zeros(len(groups))
+        top[sorted_groups[starts]] = np.maximum(np.maximum.reduceat(weights[order], starts), 0.0)
+    total = np.bincount(inverse, weights=np.exp2(weights - top[inverse]), minlength=len(top)) + np.exp2(-top)
     return np.exp2(weights - top[inverse] - np.log2(total)[inverse])
+
+
+def greedy(order: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Positions kept when pairs are taken in ``order`` and kept if neither record is taken yet.
+
+    ``left`` and ``right`` are small integer codes of the two records of
+    each pair. Returns the kept positions, in ``order``.
+    """
+    used_left = np.zeros(int(left.max(initial=-1)) + 1, dtype=bool)
+    used_right = np.zeros(int(right.max(initial=-1)) + 1, dtype=bool)
+    kept = []
+    for position, a, b in zip(order.tolist(), left[order].tolist(), right[order].tolist(), strict=True):
+        if not (used_left[a] or used_right[b]):
+            used_left[a] = used_right[b] = True
+            kept.append(position)
+    return np.asarray(kept, dtype=np.int64)
 
 
 def assign_greedy(pairs: pd.DataFrame, *, weight: str = "match_weight", left: str = "survey_id", right: str = "upn") -> pd.DataFrame:
@@ -72,13 +96,6 @@ def assign_greedy(pairs: pd.DataFrame, *, weight: str = "match_weight", left: st
     order = pairs.assign(_l=pairs[left].astype(str), _r=pairs[right].astype(str)).sort_values(
         [weight, "_l", "_r"], ascending=[False, True, True], kind="mergesort"
     )
-    used_left: set[str] = set()
-    used_right: set[str] = set()
-    keep = []
-    for position, (lkey, rkey) in enumerate(zip(order["_l"].to_numpy(), order["_r"].to_numpy(), strict=True)):
-        if lkey in used_left or rkey in used_right:
-            continue
-        used_left.add(lkey)
-        used_right.add(rkey)
-        keep.append(position)
+    left_code, right_code = pd.factorize(order["_l"])[0], pd.factorize(order["_r"])[0]
+    keep = greedy(np.arange(len(order)), left_code, right_code)
     return order.iloc[keep].drop(columns=["_l", "_r"])

@@ -61,15 +61,26 @@ propose about 52,000 with every true pair still found (blocking recall
 Mechanics
 ---------
 Each pass is a join on integer keys (no Python loop per pair, no survey x
-NPD matrix). Each key's values are renumbered by the distinct values the
-*survey* side holds, so the NPD records that could meet any survey record
-are found with one lookup per record and key, never by keying every NPD
-record in Python: keys that are functions of one dictionary-encoded column
-(names, dates, schools) are evaluated once per distinct value and gathered;
-per-record positions are cached and shared by every pass that uses the key.
+NPD matrix). Each key's values are numbered by the distinct values the
+*survey* side holds, and each key has one NPD-side index, built once and
+shared by every pass and split that uses it (:class:`_KeyIndex`): keys
+that are functions of one dictionary-encoded column (names, dates,
+schools) are evaluated once per distinct value, so a record's code for a
+key is one lookup through its column code; postcodes and the unordered
+pair of names are coded per record once. A pass is then one scan of the
+NPD records in chunks, spread over the cores (:func:`~sendlink.link.arrays.map_chunks`):
+per chunk, the keys' codes are combined in place and the combinations
+some survey record holds are picked out with a hashed bitmap. Nothing as
+long as the NPD is sorted, and a pass costs about the same for 10,000
+survey children as for 100,000 (measured in ``benchmarks/scale_benchmark.py``).
+
 Some keys are *multi-valued*: a forename belongs to several nickname groups
 (``al`` to Albert, Alfred and Alan), a double-barrelled surname has two
-parts; a record then takes part in the join once per value.
+parts; a record then takes part in the join once per value. The survey
+side lists a nickname group's few raw spellings, so each NPD record is
+looked up once by its own spelling; a surname part is held by hundreds of
+raw surnames, so there each NPD record takes part with its first part and
+the few with several parts once more for each of the others.
 
 A block that explodes (a popular birth date in a national NPD, a common
 surname) is counted before anything is sorted, then *split* by the pass's
@@ -105,7 +116,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from sendlink.link.arrays import unique, unique_inverse
+from sendlink.link.arrays import map_chunks, unique
 from sendlink.link.features import EPOCH, Features, Side
 
 __all__ = ["BlockingResult", "KEYS", "PassStats", "block"]
@@ -195,7 +206,7 @@ def _value(features: Features, side: Side, name: str, rows=None) -> _Key:
 
     ``forename_group`` lists the name's nickname/variant groups (or a group
     of its own); ``surname_part`` the parts of the surname. The NPD side is
-    never keyed record by record: see :func:`_npd_entries`.
+    never keyed record by record: see :class:`_KeyIndex`.
     """
     if name in ("dob", "dob_swapped"):
         days = side.dob(rows).astype(np.int64)
@@ -270,59 +281,165 @@ def _survey_key(features: Features, name: str, rows: np.ndarray) -> _Key:
 
 _HASH = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: multiply, keep the top bits
 _HASH_BITS = 22
-_DENSE_LIMIT = 1 << 24  # codes below this are looked up in a table (64 MB at most, usually far less)
+_DENSE_LIMIT = 1 << 22  # codes below this are looked up in a table (16 MB at most, usually far less)
+
+
+class _Lookup:
+    """Where each value is in a sorted array of wanted values (``-1``: not there); built once, asked often.
+
+    Many values against a few wanted ones (millions of NPD records against
+    the codes of 10,000 survey records): a small code space (dates, names,
+    districts) is one table and one gather; otherwise a bitmap of the
+    wanted codes' hashes rules out nearly every value with one
+    multiplication and one lookup, and only the rest are binary-searched.
+    Read-only once built, so threads share it.
+    """
+
+    def __init__(self, wanted: np.ndarray) -> None:
+        self.wanted = np.asarray(wanted, dtype=np.int64)
+        self.table = self.bitmap = None
+        if not len(self.wanted):
+            return
+        self.top = int(self.wanted[-1])
+        if self.wanted[0] >= 0 and self.top < _DENSE_LIMIT:
+            self.table = np.full(self.top + 2, -1, dtype=np.int32)  # the last entry answers "not there"
+            self.table[self.wanted] = np.arange(len(self.wanted), dtype=np.int32)
+        elif len(self.wanted) < (1 << _HASH_BITS) // 8:
+            self.bitmap = np.zeros(1 << _HASH_BITS, dtype=bool)
+            self.bitmap[(self.wanted.view(np.uint64) * _HASH) >> np.uint64(64 - _HASH_BITS)] = True
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """The position of each value (int64 array) among the wanted ones, or -1."""
+        values = np.asarray(values, dtype=np.int64)
+        if not len(self.wanted) or not len(values):
+            return np.full(len(values), -1, dtype=np.int64)
+        if self.table is not None:
+            return self.table[np.clip(values, -1, self.top + 1)].astype(np.int64)
+        out = np.full(len(values), -1, dtype=np.int64)
+        candidates = np.arange(len(values))
+        if self.bitmap is not None:
+            candidates = np.flatnonzero(self.bitmap[(values.view(np.uint64) * _HASH) >> np.uint64(64 - _HASH_BITS)])
+        found = values[candidates]
+        pos = np.minimum(np.searchsorted(self.wanted, found), len(self.wanted) - 1)
+        hit = (found >= 0) & (self.wanted[pos] == found)
+        out[candidates[hit]] = pos[hit]
+        return out
 
 
 def _positions(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Index of each value in the sorted array ``wanted``, or -1.
-
-    Many values against a few wanted ones (millions of NPD records against
-    the codes of 10,000 survey records): a bitmap of the wanted codes'
-    hashes first rules out nearly every value with one multiplication and
-    one lookup, and only the rest are binary-searched.
-    """
-    out = np.full(len(values), -1, dtype=np.int64)
-    if len(wanted) == 0 or len(values) == 0:
+    """Index of each value in the sorted array ``wanted``, or -1 (see :class:`_Lookup`)."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) <= 100_000 or not len(wanted):  # few values: a binary search each
+        out = np.full(len(values), -1, dtype=np.int64)
+        if len(wanted) and len(values):
+            pos = np.minimum(np.searchsorted(wanted, values), len(wanted) - 1)
+            hit = (values >= 0) & (wanted[pos] == values)
+            out[hit] = pos[hit]
         return out
-    top = int(wanted[-1])
-    if len(values) > 100_000 and 0 <= top < _DENSE_LIMIT:
-        # Small code space (dates, names, districts): one lookup table, one gather.
-        table = np.full(top + 2, -1, dtype=np.int32)
-        table[wanted] = np.arange(len(wanted), dtype=np.int32)
-        return table[np.where((values >= 0) & (values <= top), values, top + 1)].astype(np.int64)
-    candidates = np.arange(len(values))
-    if len(values) > 100_000 and len(wanted) < (1 << _HASH_BITS) // 8:
-        shift = np.uint64(64 - _HASH_BITS)
-        bitmap = np.zeros(1 << _HASH_BITS, dtype=bool)
-        bitmap[(wanted.astype(np.uint64) * _HASH) >> shift] = True
-        candidates = np.flatnonzero(bitmap[(values.astype(np.uint64) * _HASH) >> shift])
-    found = values[candidates]
-    pos = np.minimum(np.searchsorted(wanted, found), len(wanted) - 1)
-    hit = (found >= 0) & (wanted[pos] == found)
-    out[candidates[hit]] = pos[hit]
-    return out
+    return _Lookup(wanted).find(values)
+
+
+#: The per-distinct-value table of each dictionary-encoded column a key can be a function of.
+_TABLE = {"forename": "t_fn", "surname": "t_sn", "date_of_birth": "t_dob", "sex": "t_sex", "school_urn": "t_school",
+          "middle_names": "t_mid"}
 
 
 def _value_side(side: Side, column: str) -> Side:
     """A view of ``side`` whose records are the distinct raw values of ``column``."""
-    table = {"forename": side.t_fn, "surname": side.t_sn, "date_of_birth": side.t_dob, "sex": side.t_sex,
-             "school_urn": side.t_school, "middle_names": side.t_mid}[column]
-    return replace(side, n=len(table) - 1, codes={column: np.arange(len(table) - 1, dtype=np.int32)})
+    size = len(getattr(side, _TABLE[column])) - 1
+    return replace(side, n=size, codes={column: np.arange(size, dtype=np.int32)})
 
 
-def _npd_key(features: Features, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Every NPD record's values of a key, as positions among the values the survey side holds.
+def npd_value_counts(features: Features, column: str) -> np.ndarray:
+    """NPD records holding each distinct raw value of a dictionary-encoded ``column`` (computed once).
 
-    Returns ``(wanted, positions, indptr)``: ``wanted`` the sorted distinct
-    values of the key over all survey records; ``positions`` per NPD record
-    (``indptr`` None) or per CSR entry (``indptr`` over records) the index
-    into ``wanted``, ``-1`` when no survey record holds the value. Computed
-    once per key and shared by every pass and split that uses the key.
-    Keys that are functions of one dictionary-encoded column are evaluated
-    on the column's distinct values and looked up per record (one gather),
-    so a 9-million-row NPD is never keyed record by record.
+    Shared by every blocking key on the column and by the term frequencies
+    (:mod:`sendlink.link.engine`): one pass over the records, in threads.
     """
-    cached = features.cache.get(("npd_key", name))
+    cached = features.cache.get(("value_counts", column))
+    if cached is not None:
+        return cached
+    npd = features.npd
+    distinct = len(getattr(npd, _TABLE[column])) - 1
+    codes = npd.codes.get(column)
+    if codes is None:
+        counts = np.zeros(distinct, dtype=np.int64)
+    else:
+        parts = map_chunks(lambda a, b: np.bincount(codes[a:b].astype(np.int64) + 1, minlength=distinct + 1), len(codes))
+        counts = np.sum(parts, axis=0)[1:].astype(np.int64)  # missing (code -1) is counted first, and dropped
+    features.cache[("value_counts", column)] = counts
+    return counts
+
+
+@dataclass
+class _KeyIndex:
+    """One blocking key on the NPD side, built once and shared by every pass and split that uses it.
+
+    Each wanted value (a value some survey record holds) is numbered by its
+    position in :attr:`wanted`. A key that is a function of one
+    dictionary-encoded column (names, dates, schools) is held per distinct
+    raw value of the column (a few thousand entries, looked up through the
+    records' codes); a key of a per-record column (postcodes, the unordered
+    pair of names) per record.
+
+    A multi-valued key is matched in one of two ways, whichever makes fewer
+    entries (:attr:`mode`): ``raw`` when each wanted value is held by a few
+    raw NPD values (a nickname group by a handful of spellings): the
+    survey side lists those raw values (:attr:`raw_ptr`,
+    :attr:`raw_values`) and every NPD record takes part once, by its raw
+    value; ``npd`` when a value is held by many raw values (a surname part
+    by hundreds of double-barrelled surnames): every NPD record takes part
+    with its first wanted value, and the few records holding several
+    (:attr:`value_len`) once more for each of the others.
+    """
+
+    name: str
+    wanted: np.ndarray  # sorted distinct values the survey side holds
+    counts: np.ndarray  # NPD records holding each wanted value
+    column: str | None  # the NPD column whose codes index ``first`` (None: ``first`` is per record)
+    first: np.ndarray  # per distinct value (last entry: missing) or record, its code for this key; -1 none
+    mode: str = "single"  # "single", or for a multi-valued key "raw" or "npd" (see above)
+    raw_ptr: np.ndarray | None = None  # "raw": per wanted value, the raw NPD values holding it (CSR)
+    raw_values: np.ndarray | None = None
+    value_ptr: np.ndarray | None = None  # "npd": per raw value, the wanted values it holds (CSR)
+    value_pos: np.ndarray | None = None
+    value_len: np.ndarray | None = None  # "npd": wanted values per raw value (last entry: 0 for missing)
+
+    @property
+    def size(self) -> int:
+        """How many codes the NPD side's values can take (the radix of a combined key)."""
+        return max(len(self.first) - 1, 1) if self.mode == "raw" else max(len(self.wanted), 1)
+
+    def values(self, npd: Side, rows) -> np.ndarray:
+        """Column keys: each record's code into the column's distinct values (``-1`` missing)."""
+        codes = npd.codes.get(self.column)
+        if codes is None:
+            return np.full(len(range(npd.n)[rows]) if isinstance(rows, slice) else len(rows), -1, dtype=np.int32)
+        return codes[rows]
+
+    def positions(self, npd: Side, rows) -> np.ndarray:
+        """Each record's code for this key (its first, in ``npd`` mode), ``-1`` when no survey record wants it."""
+        if self.column is None:
+            return self.first[rows]
+        return self.first[self.values(npd, rows)]  # code -1 (missing) picks the final -1
+
+    def expand(self, npd: Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``npd`` mode: one entry per record and wanted value, as (index into ``rows``, position)."""
+        value = self.values(npd, rows)
+        counts = self.value_len[value]
+        owner = np.repeat(np.arange(len(value)), counts)
+        starts = np.repeat(self.value_ptr[np.maximum(value, 0)], counts)
+        offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return owner, self.value_pos[starts + offsets]
+
+
+#: A multi-valued key is matched by raw NPD values when they are at most this many per wanted value.
+_RAW_PER_VALUE = 4
+
+
+def _key_index(features: Features, name: str) -> _KeyIndex:
+    """The shared NPD index of one key (see :class:`_KeyIndex`), built on first use."""
+    cached = features.cache.get(("key", name))
     if cached is not None:
         return cached
     survey_key = _survey_key(features, name, np.arange(len(features.survey), dtype=np.int64))
@@ -330,179 +447,224 @@ def _npd_key(features: Features, name: str) -> tuple[np.ndarray, np.ndarray, np.
     npd = features.npd
     column = _COLUMN[name]
     if column in ("postcode", "forename+surname"):
-        result = (wanted, _positions(_value(features, npd, name).values, wanted).astype(np.int32), None)
+        lookup = _Lookup(wanted)
+        first = np.concatenate(map_chunks(
+            lambda a, b: lookup.find(_value(features, npd, name, np.arange(a, b)).values).astype(np.int32), len(npd)))
+        counts = np.sum(map_chunks(lambda a, b: np.bincount(first[a:b].astype(np.int64) + 1, minlength=len(wanted) + 1),
+                                   len(first)), axis=0)[1:]
+        index = _KeyIndex(name, wanted, counts.astype(np.int64), None, first)
     elif column not in npd.codes:
-        result = (wanted, np.full(len(npd), -1, dtype=np.int32), None)
+        index = _KeyIndex(name, wanted, np.zeros(len(wanted), np.int64), column, np.full(1, -1, np.int32))
     else:
-        codes = npd.codes[column]
         key = _value(features, _value_side(npd, column), name)
+        frequency = npd_value_counts(features, column)
         pos = _positions(key.values, wanted)
         if key.indptr is None:
-            result = (wanted, np.append(pos, -1).astype(np.int32)[codes], None)
+            present = pos >= 0
+            counts = np.bincount(pos[present], weights=frequency[present], minlength=len(wanted))
+            index = _KeyIndex(name, wanted, counts.astype(np.int64), column, np.append(pos, -1).astype(np.int32))
         else:
-            # Per distinct value: its first wanted position, and the rare others apart.
-            owner = np.repeat(np.arange(len(key.indptr) - 1), np.diff(key.indptr))
-            keep = pos >= 0
-            counts = np.bincount(owner[keep], minlength=len(key.indptr) - 1)
-            value_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            hits = pos[keep]
-            first_by_value = np.full(len(counts) + 1, -1, dtype=np.int32)
-            first_by_value[:-1][counts > 0] = hits[value_ptr[:-1][counts > 0]]
-            first = first_by_value[codes]
-            has_extra = np.append(counts > 1, False)
-            extra_rows = np.flatnonzero(has_extra[codes])
-            extra_values_of = codes[extra_rows].astype(np.int64)
-            extra_counts = counts[extra_values_of] - 1
-            extra_ptr = np.concatenate([[0], np.cumsum(extra_counts)]).astype(np.int64)
-            offsets = np.arange(int(extra_ptr[-1])) - np.repeat(extra_ptr[:-1], extra_counts)
-            extra_values = hits[np.repeat(value_ptr[extra_values_of] + 1, extra_counts) + offsets]
-            result = (wanted, first, (extra_rows, extra_ptr, extra_values.astype(np.int32)))
-    features.cache[("npd_key", name)] = result
-    return result
+            owner = np.repeat(np.arange(len(key.indptr) - 1), np.diff(key.indptr))  # raw value of each listed value
+            present = pos >= 0
+            owner, pos = owner[present], pos[present]
+            counts = np.bincount(pos, weights=frequency[owner], minlength=len(wanted)).astype(np.int64)
+            if len(owner) <= _RAW_PER_VALUE * max(len(wanted), 1):
+                order = np.argsort(pos, kind="stable")
+                first = np.full(len(key.indptr), -1, dtype=np.int32)  # one entry per raw value, then the missing one
+                first[owner] = owner  # a raw value takes part, as itself, when it holds a wanted value
+                index = _KeyIndex(name, wanted, counts, column, first, "raw",
+                                  raw_ptr=np.concatenate([[0], np.cumsum(np.bincount(pos, minlength=len(wanted)))]).astype(np.int64),
+                                  raw_values=owner[order].astype(np.int64))
+            else:
+                value_len = np.bincount(owner, minlength=len(key.indptr) - 1)
+                value_ptr = np.concatenate([[0], np.cumsum(value_len)]).astype(np.int64)
+                first = np.full(len(value_len) + 1, -1, dtype=np.int32)  # each raw value's first wanted position
+                first[:-1][value_len > 0] = pos[value_ptr[:-1][value_len > 0]]
+                index = _KeyIndex(name, wanted, counts, column, first, "npd", value_ptr=value_ptr,
+                                  value_pos=pos.astype(np.int32), value_len=np.append(value_len, 0))
+    features.cache[("key", name)] = index
+    return index
 
 
-def _npd_entries(features: Features, name: str, wanted: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """NPD entries for one key: (index into ``rows`` (all records when None), position in ``wanted``).
-
-    ``wanted`` is a subset of the key's survey values (a split re-blocks
-    some survey records only); positions are remapped from the cached ones.
-    """
-    full, positions, extra = _npd_key(features, name)
-    identity = len(wanted) == len(full) and bool((wanted == full).all())
-    if identity and rows is None:
-        # Every survey value wanted, every NPD record: the same for every pass with this key.
-        cached = features.cache.get(("npd_entries", name))
-        if cached is None:
-            hit = np.flatnonzero(positions >= 0).astype(np.int32)
-            cached = features.cache[("npd_entries", name)] = (hit, positions[hit])
-        index, found = cached
-    else:
-        remap = np.append(_positions(full, wanted), -1).astype(np.int32)
-        pos = positions if rows is None else positions[rows]
-        if not identity:
-            pos = remap[pos]
-        hit = np.flatnonzero(pos >= 0)
-        index, found = hit, pos[hit]
-    if extra is not None and len(extra[0]):
-        remap = np.append(_positions(full, wanted), -1)
-        extra_rows, extra_ptr, extra_values = extra
-        if rows is None:
-            where, owners = np.arange(len(extra_rows)), extra_rows
-        else:
-            at = np.minimum(np.searchsorted(extra_rows, rows), len(extra_rows) - 1)
-            inside = np.flatnonzero(extra_rows[at] == rows)
-            where, owners = at[inside], inside
-        rec_ptr, values = _expand_csr(extra_ptr, extra_values, where.astype(np.int64))
-        more = remap[values]
-        owner = np.repeat(owners, np.diff(rec_ptr))
-        keep = more >= 0
-        index = np.concatenate([index, owner[keep]])
-        found = np.concatenate([found, more[keep]])
-    return index, found
-
-
-def _npd_survivors(features: Features, name: str, wanted: np.ndarray) -> int:
-    """How many NPD records hold a wanted value of this key (for ordering the keys of a pass)."""
-    full, positions, _ = _npd_key(features, name)
-    counts = features.cache.get(("npd_key_counts", name))
-    if counts is None:
-        counts = np.bincount(positions[positions >= 0], minlength=len(full))
-        features.cache[("npd_key_counts", name)] = counts
-    where = _positions(wanted, full)
-    return int(counts[where[where >= 0]].sum()) if len(full) else 0
-
+def key_counts(features: Features, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The survey side's distinct values of a key and how many NPD records hold each (from the shared index)."""
+    kept = features.cache.get(("key_counts", name))
+    if kept is not None:
+        return kept
+    index = _key_index(features, name)
+    return index.wanted, index.counts
 
 
 @dataclass
 class _Entries:
-    """Join entries of one side: record rows and their combined key code."""
+    """Join entries of one side: record rows and the index of their combined key among the survey's."""
 
     rows: np.ndarray
     code: np.ndarray
 
 
+def _survey_entries(features: Features, indexes: list[_KeyIndex], s_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Survey entries of a pass, one per combination of the record's wanted values.
+
+    Returns ``(entry, key_code, group, code)``: per entry, its index into
+    ``s_rows`` and its combined code over the wanted values; then the
+    entries as the NPD side is matched (:class:`_KeyIndex`: a multi-valued
+    key's value stands for each raw NPD value holding it): per such
+    sub-entry, the entry it belongs to and its combined code.
+    """
+    entry = np.arange(len(s_rows), dtype=np.int64)
+    key_code = np.zeros(len(s_rows), dtype=np.int64)
+    for index in indexes:
+        key = _survey_key(features, index.name, s_rows)
+        if key.indptr is None:
+            values = key.values[entry]
+        else:
+            counts = key.indptr[entry + 1] - key.indptr[entry]
+            starts = np.repeat(key.indptr[entry], counts)
+            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            entry, key_code = np.repeat(entry, counts), np.repeat(key_code, counts)
+            values = key.values[starts + offsets]
+        if len(index.wanted):
+            at = np.minimum(np.searchsorted(index.wanted, values), len(index.wanted) - 1)
+            keep = (values >= 0) & (index.wanted[at] == values)
+        else:
+            at, keep = np.zeros(len(values), np.int64), np.zeros(len(values), bool)
+        entry, key_code = entry[keep], key_code[keep] * max(len(index.wanted), 1) + at[keep]
+    radix = np.array([max(len(index.wanted), 1) for index in indexes], dtype=np.int64)
+    place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]]) if len(radix) else radix
+    group = np.arange(len(entry), dtype=np.int64)
+    code = np.zeros(len(entry), dtype=np.int64)
+    for index, at_place, size in zip(indexes, place, radix, strict=True):
+        position = key_code[group] // at_place % size
+        if index.mode != "raw":
+            code = code * index.size + position
+            continue
+        counts = index.raw_ptr[position + 1] - index.raw_ptr[position]
+        owner = np.repeat(np.arange(len(group)), counts)
+        offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+        group, code = group[owner], code[owner] * index.size + index.raw_values[np.repeat(index.raw_ptr[position], counts) + offsets]
+    return entry, key_code, group, code
+
+
+def _npd_hits(features: Features, indexes: list[_KeyIndex], codes: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """NPD entries whose combined key is one of ``codes`` (sorted): (NPD row, index into ``codes``).
+
+    A scan of the NPD records (``rows``, or all of them) in chunks, in
+    threads: each key's shared index gives the records' wanted positions
+    with one lookup through their codes, records without a wanted value
+    drop out key by key, and the combined code is looked up among the
+    survey's. Nothing is sorted and no array as long as the NPD is made.
+    """
+    npd = features.npd
+    total = len(npd) if rows is None else len(rows)
+    lookup = _Lookup(codes)
+
+    def chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        where = slice(start, stop) if rows is None else rows[start:stop]
+        code, ok = np.zeros(stop - start, dtype=np.int64), np.ones(stop - start, dtype=bool)
+        more = np.zeros(stop - start, dtype=bool)
+        for index in indexes:  # in place over the chunk: one lookup per record and key
+            value = index.values(npd, where) if index.column is not None else None
+            p = index.first[value] if value is not None else index.first[where]
+            code *= index.size
+            code += p
+            ok &= p >= 0
+            if index.mode == "npd":
+                more |= index.value_len[value] > 1
+        kept = np.flatnonzero(ok)
+        rows_of = (lambda local: local + start) if rows is None else (lambda local: where[local])
+        here, code = rows_of(kept), code[kept]
+        extra = np.flatnonzero(more & ok)
+        if len(extra):
+            # Records holding several wanted values of a key: every other combination too.
+            x_rows, x_of, x_code = rows_of(extra), np.arange(len(extra)), np.zeros(len(extra), dtype=np.int64)
+            for index in indexes:
+                if index.mode == "npd":
+                    owner, p = index.expand(npd, x_rows)
+                    x_rows, x_of, x_code = x_rows[owner], x_of[owner], x_code[owner]
+                else:
+                    p = index.positions(npd, x_rows)
+                x_code = x_code * index.size + p
+            new = x_code != code[np.searchsorted(kept, extra)][x_of]  # the first values' combination is in already
+            here, code = np.concatenate([here, x_rows[new]]), np.concatenate([code, x_code[new]])
+        at = lookup.find(code)
+        hit = at >= 0
+        return here[hit], at[hit]
+
+    parts = map_chunks(chunk, total) if total and len(codes) else []
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@dataclass
+class _Survey:
+    """A pass's survey side: entries (record row, combined code) and the sub-entries the NPD side is matched by."""
+
+    rows: np.ndarray  # per entry: the survey record
+    group: np.ndarray  # per sub-entry: its entry
+    code: np.ndarray  # per sub-entry: index of its combined code among the pass's distinct codes
+
+
 def _pass_entries(features: Features, keys: tuple[str, ...], s_rows: np.ndarray, n_rows: np.ndarray | None = None,
-                  max_block: int | None = None) -> tuple[_Entries, _Entries, np.ndarray]:
+                  max_block: int | None = None) -> tuple[_Survey, _Entries, np.ndarray, int]:
     """Join entries of both sides for a tuple of keys.
 
     The survey side is limited to ``s_rows``, the NPD side to ``n_rows``
     (all records when None: a split only re-blocks the records of the
-    oversized blocks). Each key's values are renumbered by the distinct
-    values the survey side holds, so the combined code of an entry is a
-    small integer and every NPD record without a wanted value drops out at
-    once. Keys are applied most selective first (counted on distinct
-    values), so later keys only touch the NPD records still in play.
+    oversized blocks). Codes are indexes into the pass's distinct combined
+    codes (the last value returned: how many).
 
-    With one key over the whole NPD, block sizes are known from counts of
-    the key's values: survey records in oversized blocks are returned as
-    the third value without the NPD records being touched.
+    With one key over the whole NPD, block sizes are known from the key's
+    counts: survey records in oversized blocks are returned as the third
+    value without the NPD records being touched.
     """
-    s_keys = {k: _survey_key(features, k, s_rows) for k in keys}
-    wanted = {k: unique(v.values[v.values >= 0]) for k, v in s_keys.items()}
-    order = sorted(keys, key=lambda k: _npd_survivors(features, k, wanted[k]))
-    s_entry = np.arange(len(s_rows), dtype=np.int64)  # positions into s_rows
-    s_code = np.zeros(len(s_rows), dtype=np.int64)
-    n_code = np.zeros(len(features.npd) if n_rows is None else len(n_rows), dtype=np.int64)
+    indexes = [_key_index(features, k) for k in keys]
+    product = 1
+    for index in indexes:
+        product *= index.size
+    if product >= 1 << 62:
+        raise ValueError(f"blocking keys {', '.join(keys)}: too many combinations of values to combine into one code; "
+                         "use fewer keys in the pass")
+    entry, key_code, group, code = _survey_entries(features, indexes, s_rows)
     oversized = np.zeros(0, dtype=np.int64)
-    for k in order:
-        key, w = s_keys[k], wanted[k]
-        if len(keys) == 1 and n_rows is None and max_block is not None:
-            full, _, _ = _npd_key(features, k)
-            where = _positions(w, full)
-            sizes = np.where(where >= 0, features.cache[("npd_key_counts", k)][np.clip(where, 0, None)], 0)
-            big = w[sizes > max_block]
-            w = w[sizes <= max_block]
-        else:
-            big = np.zeros(0, dtype=np.int64)
-        size = max(len(w), 1)
-        if key.indptr is None:
-            values = key.values[s_entry]
-        else:
-            counts = key.indptr[s_entry + 1] - key.indptr[s_entry]
-            starts = np.repeat(key.indptr[s_entry], counts)
-            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-            s_entry, s_code = np.repeat(s_entry, counts), np.repeat(s_code, counts)
-            values = key.values[starts + offsets]
-        if len(big):
-            oversized = unique(s_entry[_positions(values, big) >= 0])
-        pos = _positions(values, w)
-        keep = (pos >= 0) & ~np.isin(s_entry, oversized)
-        s_entry, s_code = s_entry[keep], s_code[keep] * size + pos[keep]
-        index, n_pos = _npd_entries(features, k, w, n_rows)
-        n_rows = index if n_rows is None else n_rows[index]
-        n_code = n_code[index] * size + n_pos
-        if k is not order[0]:
-            # Keep only NPD entries whose combination some survey entry has, and the codes small.
-            uniq = unique(s_code)
-            s_code = np.searchsorted(uniq, s_code)
-            n_pos = _positions(n_code, uniq)
-            hit = np.flatnonzero(n_pos >= 0)
-            n_rows, n_code = n_rows[hit], n_pos[hit]
-    if n_rows is None:
-        n_rows = np.zeros(0, dtype=np.int64)
-    return _Entries(s_rows[s_entry], s_code), _Entries(n_rows.astype(np.int64), n_code), s_rows[oversized]
+    if len(keys) == 1 and n_rows is None and max_block is not None:
+        big = indexes[0].counts[key_code] > max_block
+        oversized = unique(s_rows[entry[big]])
+        keep = ~np.isin(s_rows[entry], oversized)
+        renumber = np.cumsum(keep) - 1
+        entry = entry[keep]
+        sub = keep[group]
+        group, code = renumber[group[sub]], code[sub]
+    if len(keys) == 1 and n_rows is None and not indexes[0].counts[key_code].any():
+        group, code = group[:0], code[:0]  # no NPD record holds any value left: nothing to scan for
+    codes = unique(code)
+    n_rows_hit, n_code = _npd_hits(features, indexes, codes, n_rows)
+    return _Survey(s_rows[entry], group, np.searchsorted(codes, code)), _Entries(n_rows_hit, n_code), oversized, len(codes)
 
 
-def _join(s: _Entries, n: _Entries, max_block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each survey entry: the size of its NPD block and, where that is at most ``max_block``,
-    the block itself (``start``, ``stop`` into the returned NPD rows); and the NPD rows of the
-    oversized blocks (a split only needs to look at them).
+def _join(s: _Survey, n: _Entries, n_codes: int, max_block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The size of each survey entry's NPD block; for each sub-entry its part of the block (``start``,
+    ``stop`` into the returned NPD rows, empty where the part's code is oversized); and the NPD
+    rows of the oversized codes (a split only needs to look at them).
 
     Blocks are counted before anything is sorted, so an exploding block (all
     the pupils born on one day) costs a count, not a sort of its records.
     """
-    codes = unique(s.code)
-    pos = _positions(n.code, codes)
-    sizes_by_code = np.bincount(pos[pos >= 0], minlength=len(codes))
-    small = sizes_by_code <= max_block
-    in_play = pos >= 0
-    keep = np.flatnonzero(in_play & small[np.clip(pos, 0, None)])
-    big_rows = unique(n.rows[in_play & ~small[np.clip(pos, 0, None)]]) if len(codes) else np.zeros(0, np.int64)
-    order = keep[np.argsort(pos[keep], kind="stable")]
-    ptr = np.concatenate([[0], np.cumsum(np.where(small, sizes_by_code, 0))]).astype(np.int64)
-    s_pos = np.searchsorted(codes, s.code)
-    sizes = sizes_by_code[s_pos] if len(codes) else np.zeros(0, np.int64)
-    return sizes, ptr[s_pos], ptr[s_pos + 1], n.rows[order], big_rows
+    sizes_by_code = np.bincount(n.code, minlength=n_codes)
+    sub_sizes = sizes_by_code[s.code] if n_codes else np.zeros(0, np.int64)
+    sizes = np.bincount(s.group, weights=sub_sizes, minlength=len(s.rows)).astype(np.int64)
+    # Codes used by an oversized entry give the rows a split looks at; codes used by an entry
+    # within bounds are sorted into blocks (a code can be both: two entries can share it).
+    over = sizes[s.group] > max_block
+    in_big, in_small = np.zeros(n_codes + 1, dtype=bool), np.zeros(n_codes + 1, dtype=bool)
+    in_big[s.code[over]] = True
+    in_small[s.code[~over]] = True
+    big_rows = unique(n.rows[in_big[n.code]])
+    keep = np.flatnonzero(in_small[n.code])
+    order = keep[np.argsort(n.code[keep], kind="stable")]
+    ptr = np.concatenate([[0], np.cumsum(np.where(in_small[:n_codes], sizes_by_code, 0))]).astype(np.int64)
+    return sizes, ptr[s.code], ptr[s.code + 1], n.rows[order], big_rows
 
 
 def _expand(s_rows: np.ndarray, start: np.ndarray, stop: np.ndarray, npd_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -570,18 +732,19 @@ def _run_pass(features: Features, name: str, keys: tuple[str, ...], split_by: tu
     split_rows: set[int] = set()
     n_rows: np.ndarray | None = None  # NPD records still in play (all at first)
     for depth in range(len(split_by) + 1):
-        s, n, oversized = _pass_entries(features, level_keys, pending, n_rows, max_block)
+        s, n, oversized, n_codes = _pass_entries(features, level_keys, pending, n_rows, max_block)
         if depth > 0:
             missing = pending[_survey_key(features, level_keys[-1], pending).values < 0]
             if len(missing):
                 stats.survey_records_capped += len(missing)
                 log.warning("blocking pass %s: %d survey record(s) in an oversized block have no %s to split by; capped",
                             name, len(missing), level_keys[-1])
-        sizes, start, stop, npd_rows, big_rows = _join(s, n, max_block)
+        sizes, start, stop, npd_rows, big_rows = _join(s, n, n_codes, max_block)
         # A record's block is too large when any of its entries' blocks is.
         too_big = unique(np.concatenate([s.rows[sizes > max_block], oversized]))
         ok = ~np.isin(s.rows, too_big)
-        survey, npd = _expand(s.rows[ok], start[ok], stop[ok], npd_rows)
+        sub_ok = ok[s.group]
+        survey, npd = _expand(s.rows[s.group[sub_ok]], start[sub_ok], stop[sub_ok], npd_rows)
         found_s.append(survey)
         found_n.append(npd)
         if ok.any():
@@ -637,33 +800,36 @@ def block(features: Features, passes: list[tuple], max_block_size: int) -> Block
             raise ValueError(f"blocking pass {name}: unknown key(s) {', '.join(unknown)}; known: {', '.join(KEYS)}")
         if any(k in MULTI_KEYS for k in split_by):
             raise ValueError(f"blocking pass {name}: split_by cannot use a multi-valued key ({', '.join(MULTI_KEYS)})")
+    if len(passes) > 64:
+        raise ValueError(f"at most 64 blocking passes, got {len(passes)}")
     n_npd = max(len(features.npd), 1)
-    all_keys, all_bits, stats = [], [], []
-    seen = np.zeros(0, dtype=np.int64)
+    all_keys, stats = [], []
     for bit, (name, keys, split_by, max_block) in enumerate(passes):
         survey, npd, pass_stats = _run_pass(features, name, keys, split_by, max_block)
         pass_stats.max_block_size = max_block
         key = unique(survey.astype(np.int64) * n_npd + npd)
         pass_stats.pairs = len(key)
         pass_stats.survey_records = len(unique(key // n_npd))
-        pass_stats.new_pairs = int(len(key) - np.isin(key, seen, assume_unique=True).sum())
-        seen = unique(np.concatenate([seen, key]))
-        all_keys.append(key)
-        all_bits.append(np.full(len(key), 1 << bit, dtype=np.int64))
+        all_keys.append(key * 64 + bit)  # pass number in the low bits: one sort below does the union
         stats.append(pass_stats)
-        log.info("blocking pass %-24s %9d pairs (%d new), largest block %d, %.2f s",
-                 name, pass_stats.pairs, pass_stats.new_pairs, pass_stats.largest_block, pass_stats.seconds)
     if all_keys:
-        keys_ = np.concatenate(all_keys)
-        bits = np.concatenate(all_bits)
-        order = np.argsort(keys_, kind="stable")
-        keys_, bits = keys_[order], bits[order]
-        uniq, first, _ = unique_inverse(keys_)
+        tagged = np.sort(np.concatenate(all_keys))
+        keys_, bits = tagged >> 6, np.left_shift(1, tagged & 63)
+        first = np.flatnonzero(np.concatenate([[True], keys_[1:] != keys_[:-1]])) if len(keys_) else np.zeros(0, np.int64)
+        uniq = keys_[first]
         passes_mask = np.bitwise_or.reduceat(bits, first) if len(first) else np.zeros(0, np.int64)
+        # A pair is new to the first pass (in order) that found it: the lowest bit of its mask.
+        finder = np.bincount((tagged & 63)[first], minlength=len(passes)) if len(first) else np.zeros(len(passes), np.int64)
     else:
-        uniq, passes_mask = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    for key in [k for k in features.cache if isinstance(k, tuple) and k[0] in ("npd_key", "npd_entries", "npd_key_counts")]:
-        del features.cache[key]  # per-record caches of this run's survey values: free them
+        uniq, passes_mask, finder = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(len(passes), np.int64)
+    for pass_stats, new in zip(stats, finder, strict=True):
+        pass_stats.new_pairs = int(new)
+        log.info("blocking pass %-24s %9d pairs (%d new), largest block %d, %.2f s",
+                 pass_stats.name, pass_stats.pairs, pass_stats.new_pairs, pass_stats.largest_block, pass_stats.seconds)
+    for key in [k for k, v in features.cache.items() if isinstance(k, tuple) and k[0] == "key" and v.column is None]:
+        # Per-record positions (postcodes, pairs of names) are as long as the NPD: free them, keep the counts.
+        index = features.cache.pop(key)
+        features.cache[("key_counts", index.name)] = (index.wanted, index.counts)
     log.info("blocking: %d candidate pairs from %d passes", len(uniq), len(passes))
     return BlockingResult(
         survey_rows=(uniq // n_npd).astype(np.int64),

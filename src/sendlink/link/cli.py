@@ -16,7 +16,14 @@ from pathlib import Path
 from sendlink.io import StagedWrites, check_paths, remove_stale_temporaries
 from sendlink.link import clerical
 from sendlink.link.history import read_history
-from sendlink.link.engine import LINK_COLUMNS, NPD_KEY, SURVEY_KEY, LinkResult, link_spines
+from sendlink.link.engine import (
+    LINK_COLUMNS,
+    NPD_KEY,
+    SURVEY_KEY,
+    LinkResult,
+    link_spines,
+    with_read_step,
+)
 from sendlink.link.spine import read_spine, require_records
 from sendlink.params import Params, load_params, override
 
@@ -83,15 +90,15 @@ def link_files(
                 {"SURVEY": survey_path, "NPD": npd_path, "--decisions": decisions_path, "--history": history_path},
                 tables=("--out", "--review-out"))
     remove_stale_temporaries([p for p in (out, review_out) if p is not None])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     survey = read_spine(survey_path, SURVEY_KEY)
     npd = read_spine(npd_path, NPD_KEY)
     require_records(npd, "NPD spine")
-    read_seconds = time.perf_counter() - started
+    read = time.perf_counter() - started, time.process_time() - cpu_started
     decisions = clerical.read_decisions(decisions_path) if decisions_path is not None else None
     history = read_history(history_path) if history_path is not None else None
     result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions, history=history)
-    result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
+    with_read_step(result, *read)
     with StagedWrites() as staged:
         staged.table(result.links[LINK_COLUMNS], out)
         if review_out is not None:  # with the audit sample of accepted links (linkage.audit_sample_size)

@@ -89,7 +89,8 @@ import pandas as pd
 from rapidfuzz import distance, process
 
 from sendlink.link.arrays import unique_inverse
-from sendlink.link.features import Features, postcode_text
+from sendlink.link.features import PC_BASE, PC_LONG, PC_WIDTH, Features, postcode_text
+from sendlink.link.sql import Sql
 from sendlink.link.standardise import PREFIX_NAMES, TITLE_NAMES
 
 __all__ = ["FIELDS", "Comparison", "Level", "Pairs", "compare", "given_name_core", "level_names"]
@@ -128,13 +129,15 @@ def _string_scores(strings, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, n
     """
     ua, ub, inverse = _unique_pairs(a, b)
     if len(ua) == 0:
-        return np.zeros(0, np.float32), np.zeros(0, np.int32)
+        return np.zeros(0, np.float64), np.zeros(0, np.int32)
     if callable(strings):
         left, right = strings(ua), strings(ub)
     else:
         left, right = strings[ua].tolist(), strings[ub].tolist()
     # Only the bands matter (JW >= JW_SIMILAR, OSA <= 1): cut-offs let rapidfuzz stop early.
-    jw = process.cpdist(left, right, scorer=distance.JaroWinkler.similarity, dtype=np.float32, workers=-1, score_cutoff=JW_SIMILAR)
+    # Double precision, as rapidfuzz applies the cut-off: in single precision a similarity of
+    # 0.9199999999999999 rounds up to 0.92 and would be "close" while 0.7999999999999999 is cut off.
+    jw = process.cpdist(left, right, scorer=distance.JaroWinkler.similarity, dtype=np.float64, workers=-1, score_cutoff=JW_SIMILAR)
     osa = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1, score_cutoff=1)
     return jw[inverse], osa[inverse]
 
@@ -309,15 +312,17 @@ class Level:
         must agree on at least two fields (see :mod:`sendlink.link.model`).
     sql
         The same condition in Splink's SQL over the prepared columns
-        (:func:`sendlink.link.splink_export.splink_records`); ``None`` for
-        the last level (``ELSE``).
+        (:func:`sendlink.link.splink_export.splink_records`), written by a
+        :class:`~sendlink.link.sql.Sql` for the engine and string measures
+        wanted (``level.sql(Sql("spark"))``); ``None`` for the last level
+        (``ELSE``).
     """
 
     label: str
     when: Callable[[Pairs], np.ndarray] | None
     m_start: float
     agrees: bool
-    sql: str | None
+    sql: Callable[[Sql], str] | None
 
 
 @dataclass(frozen=True)
@@ -337,13 +342,14 @@ class Comparison:
         Whether the first (exact) level is adjusted for how common the
         value is (:mod:`sendlink.link.model`).
     missing_sql
-        The missing condition in Splink's SQL (the null level).
+        The missing condition in Splink's SQL (the null level), written by
+        a :class:`~sendlink.link.sql.Sql` as :attr:`Level.sql` is.
     """
 
     name: str
     missing: Callable[[Pairs], np.ndarray]
     levels: tuple[Level, ...]
-    missing_sql: str
+    missing_sql: Callable[[Sql], str]
     term_frequency: bool = False
 
     def __post_init__(self) -> None:
@@ -489,39 +495,38 @@ def _prefix(p: Pairs) -> np.ndarray:
     return out
 
 
-def _sql_near(a: str, b: str) -> str:
+def _sql_near(q: Sql, a: str, b: str) -> str:
     """SQL: names equal, or one slip apart, or Jaro-Winkler >= JW_CLOSE (both present)."""
-    return (f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR damerau_levenshtein({a}, {b}) <= 1 "
-            f"OR jaro_winkler_similarity({a}, {b}) >= {JW_CLOSE}))")
+    return f"({a} IS NOT NULL AND {b} IS NOT NULL AND ({a} = {b} OR {q.osa(a, b)} <= 1 OR {q.jw(a, b)} >= {JW_CLOSE}))"
 
 
 FORENAME = Comparison(
     "forename",
     missing=_missing(_fn),
-    missing_sql="fn_l IS NULL OR fn_r IS NULL",
+    missing_sql=lambda q: "fn_l IS NULL OR fn_r IS NULL",
     term_frequency=True,
     levels=(
-        Level("exact", _forename_exact, 0.85, True, "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
+        Level("exact", _forename_exact, 0.85, True, lambda q: "(fn_l = fn_r OR fnfull_l = fnfull_r)"),
         Level("variant", lambda p: _variant(p.features, *_fn(p)) | _short_form(p.features, *_fn(p)), 0.03, True,
-              f"(list_has_any(fn_groups_l, fn_groups_r) OR (length(fn_l) < length(fn_r) AND length(fn_l) >= 3 "
-              f"AND regexp_matches(fn_r, '{_YORUBA_SQL}') AND starts_with(regexp_replace(fn_r, '{_YORUBA_SQL}', ''), fn_l)) "
-              f"OR (length(fn_r) < length(fn_l) AND length(fn_r) >= 3 AND regexp_matches(fn_l, '{_YORUBA_SQL}') "
-              f"AND starts_with(regexp_replace(fn_l, '{_YORUBA_SQL}', ''), fn_r)))"),
+              lambda q: (f"({q.overlap('fn_groups_l', 'fn_groups_r')} OR (length(fn_l) < length(fn_r) AND length(fn_l) >= 3 "
+                         f"AND {q.matches('fn_r', _YORUBA_SQL)} AND {q.starts_with(q.without('fn_r', _YORUBA_SQL), 'fn_l')}) "
+                         f"OR (length(fn_r) < length(fn_l) AND length(fn_r) >= 3 AND {q.matches('fn_l', _YORUBA_SQL)} "
+                         f"AND {q.starts_with(q.without('fn_l', _YORUBA_SQL), 'fn_r')}))")),
         Level("close", _close(_forename_scores), 0.04, True,
-              f"(damerau_levenshtein(fn_l, fn_r) <= 1 OR jaro_winkler_similarity(fn_l, fn_r) >= {JW_CLOSE} "
-              f"OR damerau_levenshtein(fnfull_l, fnfull_r) <= 1 OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_CLOSE})"),
+              lambda q: (f"({q.osa('fn_l', 'fn_r')} <= 1 OR {q.jw('fn_l', 'fn_r')} >= {JW_CLOSE} "
+                         f"OR {q.osa('fnfull_l', 'fnfull_r')} <= 1 OR {q.jw('fnfull_l', 'fnfull_r')} >= {JW_CLOSE})")),
         Level("prefix", _prefix, 0.01, True,
-              "((fncore_prefixed_l OR fncore_prefixed_r) AND fncore_l IS NOT NULL AND fncore_r IS NOT NULL "
-              "AND (fncore_l = fncore_r OR list_has_any(fncore_groups_l, fncore_groups_r)))"),
-        Level("middle_name", _middle_name, 0.01, True, "(list_contains(mid_r, fn_l) OR list_contains(mid_l, fn_r))"),
+              lambda q: ("((fncore_prefixed_l OR fncore_prefixed_r) AND fncore_l IS NOT NULL AND fncore_r IS NOT NULL "
+                         f"AND (fncore_l = fncore_r OR {q.overlap('fncore_groups_l', 'fncore_groups_r')}))")),
+        Level("middle_name", _middle_name, 0.01, True, lambda q: f"({q.contains('mid_r', 'fn_l')} OR {q.contains('mid_l', 'fn_r')})"),
         Level("transposed", lambda p: _given_to_surname(p) & _surname_to_given(p), 0.005, True,
-              f"({_sql_near('fnfull_l', 'sn_r')} AND {_sql_near('sn_l', 'fnfull_r')})"),
+              lambda q: f"({_sql_near(q, 'fnfull_l', 'sn_r')} AND {_sql_near(q, 'sn_l', 'fnfull_r')})"),
         Level("cross", lambda p: _given_to_surname(p) | _surname_to_given(p), 0.005, True,
-              f"({_sql_near('fnfull_l', 'sn_r')} OR {_sql_near('sn_l', 'fnfull_r')})"),
+              lambda q: f"({_sql_near(q, 'fnfull_l', 'sn_r')} OR {_sql_near(q, 'sn_l', 'fnfull_r')})"),
         Level("initial", _initial, 0.005, False,
-              "((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) AND regexp_matches(left(fn_l, 1), '^[a-z]$'))"),
+              lambda q: f"((length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1) AND {q.is_letter('left(fn_l, 1)')})"),
         Level("similar", _similar(_forename_scores), 0.015, False,
-              f"(jaro_winkler_similarity(fn_l, fn_r) >= {JW_SIMILAR} OR jaro_winkler_similarity(fnfull_l, fnfull_r) >= {JW_SIMILAR})"),
+              lambda q: f"({q.jw('fn_l', 'fn_r')} >= {JW_SIMILAR} OR {q.jw('fnfull_l', 'fnfull_r')} >= {JW_SIMILAR})"),
         Level("different", None, 0.04, False, None),
     ),
 )
@@ -581,25 +586,30 @@ def _surname_title(p: Pairs) -> np.ndarray:
 #: event, counted once, on the forename. In SQL: the forename's transposed
 #: condition holds and no stronger forename level does.
 _TRANSPOSED = FORENAME.index("transposed")
-_TRANSPOSED_SQL = (f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({' OR '.join(level.sql for level in FORENAME.levels[:_TRANSPOSED])}) "
-                   f"AND {FORENAME.levels[_TRANSPOSED].sql})")
+
+
+def _transposed_sql(q: Sql) -> str:
+    stronger = " OR ".join(level.sql(q) for level in FORENAME.levels[:_TRANSPOSED])
+    return f"(fn_l IS NOT NULL AND fn_r IS NOT NULL AND NOT ({stronger}) AND {FORENAME.levels[_TRANSPOSED].sql(q)})"
+
 
 SURNAME = Comparison(
     "surname",
     missing=_missing(_sn),
-    missing_sql=f"sn_l IS NULL OR sn_r IS NULL OR {_TRANSPOSED_SQL}",
+    missing_sql=lambda q: f"sn_l IS NULL OR sn_r IS NULL OR {_transposed_sql(q)}",
     term_frequency=True,
     levels=(
-        Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, "sn_l = sn_r"),
-        Level("variant", _surname_variant, 0.01, True, "(snmc_l = snmc_r OR list_has_any(sn_groups_l, sn_groups_r))"),
+        Level("exact", lambda p: _sn(p)[0] == _sn(p)[1], 0.85, True, lambda q: "sn_l = sn_r"),
+        Level("variant", _surname_variant, 0.01, True, lambda q: f"(snmc_l = snmc_r OR {q.overlap('sn_groups_l', 'sn_groups_r')})"),
         Level("part", _surname_part, 0.02, True,
-              "(list_has_any(snparts_nt_l, snparts_nt_r) OR (NOT sn_title_l AND list_contains(snparts_nt_r, sn_l)) "
-              "OR (NOT sn_title_r AND list_contains(snparts_nt_l, sn_r)))"),
-        Level("close", _close(_surname_scores), 0.04, True, f"(damerau_levenshtein(sn_l, sn_r) <= 1 OR jaro_winkler_similarity(sn_l, sn_r) >= {JW_CLOSE})"),
+              lambda q: (f"({q.overlap('snparts_nt_l', 'snparts_nt_r')} OR (NOT sn_title_l AND {q.contains('snparts_nt_r', 'sn_l')}) "
+                         f"OR (NOT sn_title_r AND {q.contains('snparts_nt_l', 'sn_r')}))")),
+        Level("close", _close(_surname_scores), 0.04, True,
+              lambda q: f"({q.osa('sn_l', 'sn_r')} <= 1 OR {q.jw('sn_l', 'sn_r')} >= {JW_CLOSE})"),
         Level("other_names", _surname_in_other_names, 0.005, True,
-              "(list_has_any(list_concat([sn_l], snparts_l), mid_r) OR list_has_any(list_concat([sn_r], snparts_r), mid_l))"),
-        Level("title", _surname_title, 0.005, False, "(sn_title_l <> sn_title_r)"),
-        Level("similar", _similar(_surname_scores), 0.015, False, f"jaro_winkler_similarity(sn_l, sn_r) >= {JW_SIMILAR}"),
+              lambda q: f"({q.overlap(q.prepend('sn_l', 'snparts_l'), 'mid_r')} OR {q.overlap(q.prepend('sn_r', 'snparts_r'), 'mid_l')})"),
+        Level("title", _surname_title, 0.005, False, lambda q: "(sn_title_l <> sn_title_r)"),
+        Level("similar", _similar(_surname_scores), 0.015, False, lambda q: f"{q.jw('sn_l', 'sn_r')} >= {JW_SIMILAR}"),
         Level("different", None, 0.06, False, None),
     ),
 )
@@ -639,20 +649,25 @@ def _dob_not_far(p: Pairs) -> np.ndarray:
     return (_same_parts(p) >= 1) | (gap <= FAR_DAYS)
 
 
-_SAME_SQL = "((dob_y_l = dob_y_r)::INT + (dob_m_l = dob_m_r)::INT + (dob_d_l = dob_d_r)::INT)"
+
+def _same_sql(q: Sql) -> str:
+    return f"({q.as_int('dob_y_l = dob_y_r')} + {q.as_int('dob_m_l = dob_m_r')} + {q.as_int('dob_d_l = dob_d_r')})"
+
 
 DATE_OF_BIRTH = Comparison(
     "date_of_birth",
     missing=_missing(lambda p: (p.s.year(p.survey_rows), p.n.year(p.npd_rows))),
-    missing_sql="dob_y_l IS NULL OR dob_y_r IS NULL",
+    missing_sql=lambda q: "dob_y_l IS NULL OR dob_y_r IS NULL",
     levels=(
-        Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, f"{_SAME_SQL} = 3"),
-        Level("swapped", _swapped, 0.01, True, "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
-        Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, f"{_SAME_SQL} = 2"),
+        Level("exact", lambda p: _same_parts(p) == 3, 0.90, True, lambda q: f"{_same_sql(q)} = 3"),
+        Level("swapped", _swapped, 0.01, True,
+              lambda q: "(dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r AND dob_m_l <> dob_d_l)"),
+        Level("one_off", lambda p: _same_parts(p) == 2, 0.06, True, lambda q: f"{_same_sql(q)} = 2"),
         Level("default", _default_date, 0.005, True,
-              "(dob_y_l = dob_y_r AND ((dob_m_l = 1 AND dob_d_l = 1) OR (dob_m_r = 1 AND dob_d_r = 1)))"),
+              lambda q: "(dob_y_l = dob_y_r AND ((dob_m_l = 1 AND dob_d_l = 1) OR (dob_m_r = 1 AND dob_d_r = 1)))"),
         Level("different", _dob_not_far, 0.025, False,
-              f"({_SAME_SQL} >= 1 OR abs(date_diff('day', make_date(dob_y_l, dob_m_l, dob_d_l), make_date(dob_y_r, dob_m_r, dob_d_r))) <= {FAR_DAYS})"),
+              lambda q: (f"({_same_sql(q)} >= 1 OR "
+                         f"{q.days_apart(('dob_y_l', 'dob_m_l', 'dob_d_l'), ('dob_y_r', 'dob_m_r', 'dob_d_r'))} <= {FAR_DAYS})")),
         Level("far", None, 0.005, False, None),
     ),
 )
@@ -666,23 +681,62 @@ def _pc(p: Pairs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _postcode_typo(p: Pairs) -> np.ndarray:
-    """One character wrong or two swapped, anywhere in the compact postcode."""
-    _, osa = _string_scores(lambda codes: postcode_text(codes, p.features.long_postcodes), *_pc(p))
-    return osa <= 1
+    """One character wrong or two swapped, anywhere in the compact postcode.
+
+    Nearly every pair asked holds two unrelated postcodes (they already
+    differ in district), so those are ruled out on the numeric codes, with
+    integer arithmetic and no text: two strings one edit apart (a
+    substitution, insertion, deletion or swap of neighbours) differ in
+    length by at most one, and their common prefix and common suffix
+    together cover all but at most two characters of the shorter. The few
+    pairs that pass are decoded to text once per distinct postcode and
+    measured by OSA distance.
+    """
+    a, b = (np.asarray(v, dtype=np.int64) for v in _pc(p))
+    typo = np.zeros(len(a), dtype=bool)
+    maybe = np.flatnonzero((a >= PC_LONG) | (b >= PC_LONG))  # long forms are not held in the number: always measured
+    short = np.flatnonzero((a >= 0) & (b >= 0) & (a < PC_LONG) & (b < PC_LONG))
+    if len(short):
+        ca, cb = a[short], b[short]
+        # A code holds its characters right-aligned as base-37 digits (0 = padding).
+        powers = PC_BASE ** np.arange(PC_WIDTH + 1, dtype=np.int64)
+        la, lb = np.searchsorted(powers, ca, side="right"), np.searchsorted(powers, cb, side="right")
+        shorter = np.minimum(la, lb)
+        # Only pairs whose first or last characters agree can get far enough: look at the others no further.
+        first_or_last = ((ca - cb) % PC_BASE == 0) | (ca // powers[la - 1] == cb // powers[lb - 1]) | (shorter <= 2)
+        short, ca, cb, la, lb, shorter = (v[first_or_last] for v in (short, ca, cb, la, lb, shorter))
+        left_a, left_b = ca * powers[PC_WIDTH - la], cb * powers[PC_WIDTH - lb]  # left-aligned
+        difference = ca - cb
+        suffix, prefix = np.zeros(len(short), np.int8), np.zeros(len(short), np.int8)
+        same_suffix, same_prefix = np.ones(len(short), bool), np.ones(len(short), bool)
+        for j in range(1, PC_WIDTH + 1):  # divisions by one number at a time: fast in numpy
+            same_suffix &= difference // powers[j] * powers[j] == difference  # the last j characters agree
+            same_prefix &= left_a // powers[PC_WIDTH - j] == left_b // powers[PC_WIDTH - j]  # the first j agree
+            suffix += same_suffix
+            prefix += same_prefix
+        prefix, suffix = np.minimum(prefix, shorter), np.minimum(suffix, shorter)  # padding agrees with padding
+        close = (np.abs(la - lb) <= 1) & (prefix + suffix >= shorter - 2)
+        maybe = np.concatenate([maybe, short[close]])
+    if len(maybe):
+        codes, at = np.unique(np.concatenate([a[maybe], b[maybe]]), return_inverse=True)
+        text = np.asarray(postcode_text(codes, p.features.long_postcodes), dtype=object)
+        left, right = text[at[:len(maybe)]].tolist(), text[at[len(maybe):]].tolist()
+        typo[maybe] = process.cpdist(left, right, scorer=distance.OSA.distance, dtype=np.int32, workers=-1, score_cutoff=1) <= 1
+    return typo
 
 
 POSTCODE = Comparison(
     "postcode",
     missing=_missing(_pc),
-    missing_sql="pc_l IS NULL OR pc_r IS NULL",
+    missing_sql=lambda q: "pc_l IS NULL OR pc_r IS NULL",
     term_frequency=True,
     levels=(
-        Level("unit", lambda p: _pc(p)[0] == _pc(p)[1], 0.75, True, "pc_l = pc_r"),
+        Level("unit", lambda p: _pc(p)[0] == _pc(p)[1], 0.75, True, lambda q: "pc_l = pc_r"),
         Level("sector", lambda p: (p.s.sector(p.survey_rows) >= 0) & (p.s.sector(p.survey_rows) == p.n.sector(p.npd_rows)), 0.04, True,
-              "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)"),
+              lambda q: "(pc_sector_l IS NOT NULL AND pc_sector_l = pc_sector_r)"),
         Level("district", lambda p: (p.s.district(p.survey_rows) >= 0) & (p.s.district(p.survey_rows) == p.n.district(p.npd_rows)), 0.04, True,
-              "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)"),
-        Level("typo", _postcode_typo, 0.02, True, "damerau_levenshtein(pc_l, pc_r) <= 1"),
+              lambda q: "(pc_district_l IS NOT NULL AND pc_district_l = pc_district_r)"),
+        Level("typo", _postcode_typo, 0.02, True, lambda q: f"{q.osa('pc_l', 'pc_r')} <= 1"),
         Level("different", None, 0.15, False, None),
     ),
 )
@@ -696,9 +750,9 @@ def _agreement(name: str, values: Callable[[Pairs], tuple[np.ndarray, np.ndarray
     return Comparison(
         name,
         missing=_missing(values),
-        missing_sql=f"{name}_l IS NULL OR {name}_r IS NULL",
+        missing_sql=lambda q: f"{name}_l IS NULL OR {name}_r IS NULL",
         levels=(
-            Level("agree", lambda p: np.equal(*values(p)), m_agree, True, f"{name}_l = {name}_r"),
+            Level("agree", lambda p: np.equal(*values(p)), m_agree, True, lambda q: f"{name}_l = {name}_r"),
             Level("disagree", None, m_disagree, False, None),
         ),
     )
@@ -726,9 +780,10 @@ def _history(name: str, field: str, current: Callable[[Pairs], tuple[np.ndarray,
     return Comparison(
         name,
         missing=_history_missing(current, field),
-        missing_sql=f"{column}_l IS NULL OR {column}_hist_r IS NULL OR len({column}_hist_r) = 0 OR {column}_l = {column}_r",
+        missing_sql=lambda q: (f"{column}_l IS NULL OR {column}_hist_r IS NULL OR {q.size(f'{column}_hist_r')} = 0 "
+                               f"OR {column}_l = {column}_r"),
         levels=(
-            Level("past", _history_past(current, field), 0.3, True, f"list_contains({column}_hist_r, {column}_l)"),
+            Level("past", _history_past(current, field), 0.3, True, lambda q: q.contains(f"{column}_hist_r", f"{column}_l")),
             Level("none", None, 0.7, False, None),
         ),
     )

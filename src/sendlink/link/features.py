@@ -17,6 +17,7 @@ code ``-1`` throughout.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import jellyfish
@@ -27,10 +28,11 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from sendlink.link import standardise
+from sendlink.link.arrays import map_chunks
 from sendlink.link.spine import RawSpine, as_array
 from sendlink.link.standardise import SURNAME_PARTICLES, TRANSLITERATE, name_groups
 
-__all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_text"]
+__all__ = ["MAX_TOKENS", "Features", "Postcodes", "Side", "encode", "encode_frames", "postcode_codes", "postcode_digits", "postcode_text"]
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +262,7 @@ _PC_LUT[48:58] = np.arange(1, 11)
 _PC_LUT[65:91] = np.arange(11, 37)
 _PC_LUT8 = _PC_LUT.astype(np.int8)
 _PC_CHARS = np.array(list(" 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+_PC_POWERS = PC_BASE ** np.arange(PC_WIDTH + 1, dtype=np.int64)
 
 
 @dataclass
@@ -271,7 +274,7 @@ class Postcodes:
     district: np.ndarray
 
 
-def postcode_codes(array: pa.Array | None, n: int, long_codes: dict[str, int]) -> Postcodes:
+def postcode_codes(array: pa.Array | pa.ChunkedArray | None, n: int, long_codes: dict[str, int]) -> Postcodes:
     """Standardise and code postcodes, one per record (vectorised over the string bytes).
 
     The rules of :func:`sendlink.link.standardise.postcode_levels`: upper
@@ -280,20 +283,39 @@ def postcode_codes(array: pa.Array | None, n: int, long_codes: dict[str, int]) -
     district; a value that is not a UK postcode keeps its compact form as the
     unit and has no sector or district. ``long_codes`` collects compact forms
     longer than :data:`PC_WIDTH` characters (rare) so both sides share them.
+    The chunks the column was read in are coded in threads.
     """
-    missing = np.full(n, -1, dtype=np.int64)
     if array is None or n == 0:
+        missing = np.full(n, -1, dtype=np.int64)
         return Postcodes(missing, missing.copy(), missing.copy())
+    chunks = [c for c in (array.chunks if isinstance(array, pa.ChunkedArray) else [array]) if len(c)]
+    parts = map_chunks(lambda a, b: _postcode_units(chunks[a].cast(pa.string())), len(chunks), chunk=1)
+    unit = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    uk = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, bool)
+    long_rows = np.flatnonzero(unit == -2)
+    if len(long_rows):  # in record order, one after another: both sides share the codes
+        text = pa.chunked_array(chunks, type=pa.string()) if chunks else pa.array([], pa.string())
+        for row, value in zip(long_rows, text.take(pa.array(long_rows)).to_pylist(), strict=True):
+            compact = "".join(ch for ch in value.upper() if ch.isascii() and ch.isalnum())
+            unit[row] = PC_LONG + long_codes.setdefault(compact, len(long_codes))
+    sector = np.where(uk, unit // PC_BASE ** 2, -1)
+    district = np.where(uk, unit // PC_BASE ** 3, -1)
+    return Postcodes(unit, sector, district)
+
+
+def _postcode_units(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Unit codes (-1 missing, -2 too long for a number) and UK-pattern flags of one array of postcodes."""
+    n = len(array)
     # ASCII upper case is enough: every other character is dropped below.
-    text = as_array(pc.ascii_upper(as_array(array).cast(pa.string())))
-    unit, uk = missing.copy(), np.zeros(n, dtype=bool)
+    text = pc.ascii_upper(array)
+    unit, uk = np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)
     # Fast path, nearly every value: letters, digits and spaces only, 1-7 of
     # them once spaces are gone. Left-padded to 7 bytes they form an (n, 7)
     # byte matrix, coded without any per-byte index arrays.
     squeezed = pc.replace_substring(text, " ", "")
     length = pc.utf8_length(squeezed).fill_null(0).to_numpy(zero_copy_only=False)
-    plain = pc.and_(pc.ascii_is_alnum(squeezed).fill_null(False), pc.less_equal(pc.utf8_length(squeezed), PC_WIDTH).fill_null(False))
-    fast = np.flatnonzero(plain.to_numpy(zero_copy_only=False) & (length > 0))
+    plain = pc.ascii_is_alnum(squeezed).fill_null(False).to_numpy(zero_copy_only=False) & (length > 0) & (length <= PC_WIDTH)
+    fast = np.flatnonzero(plain)
     if len(fast):
         chosen = squeezed if len(fast) == n else squeezed.take(pa.array(fast))
         padded = as_array(pc.utf8_lpad(chosen, width=PC_WIDTH, padding=" "))
@@ -304,20 +326,13 @@ def postcode_codes(array: pa.Array | None, n: int, long_codes: dict[str, int]) -
         else:
             unit[fast], uk[fast] = _postcode_grid(_PC_LUT8[grid_bytes])
     if len(fast) == n:
-        return Postcodes(unit, np.where(uk, unit // PC_BASE ** 2, -1), np.where(uk, unit // PC_BASE ** 3, -1))
-    rest = np.flatnonzero(~(plain.to_numpy(zero_copy_only=False) & (length > 0)) & text.is_valid().to_numpy(zero_copy_only=False))
+        return unit, uk
+    rest = np.flatnonzero(~plain & text.is_valid().to_numpy(zero_copy_only=False))
     step = 1 << 18  # records per batch: bounds the memory of the byte arrays
     for begin in range(0, len(rest), step):
         rows = rest[begin:begin + step]
-        unit[rows], uk[rows] = _postcode_batch(text.take(pa.array(rows)))
-    long_rows = np.flatnonzero(unit == -2)
-    if len(long_rows):
-        for row, value in zip(long_rows, text.take(pa.array(long_rows)).to_pylist(), strict=True):
-            compact = "".join(ch for ch in value if ch.isascii() and ch.isalnum())
-            unit[row] = PC_LONG + long_codes.setdefault(compact, len(long_codes))
-    sector = np.where(uk, unit // PC_BASE ** 2, -1)
-    district = np.where(uk, unit // PC_BASE ** 3, -1)
-    return Postcodes(unit, sector, district)
+        unit[rows], uk[rows] = _postcode_batch(as_array(text.take(pa.array(rows))))
+    return unit, uk
 
 
 def _postcode_batch(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -355,8 +370,8 @@ def _postcode_grid(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for j in range(1, PC_WIDTH):
         unit *= PC_BASE
         unit += grid[:, j]
-    size = PC_WIDTH - np.argmax(grid > 0, axis=1)  # right-aligned: the first non-padding column
-    size = np.where(unit > 0, size, 0)
+    # Right-aligned with no padding inside: the number of characters is the number of base-37 digits.
+    size = np.searchsorted(_PC_POWERS, unit, side="right")
     unit = np.where(size > 0, unit, -1)
 
     def digit(j: int) -> np.ndarray:
@@ -375,18 +390,32 @@ def _postcode_grid(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unit, uk
 
 
-def postcode_text(codes: np.ndarray, long_codes: dict[str, int]) -> list[str | None]:
-    """The compact postcode of each code (inverse of :func:`postcode_codes`), vectorised."""
+def postcode_digits(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The characters of each code's compact postcode as base-37 digits, left-aligned, and its length.
+
+    Returns ``(digits, length)``: ``digits`` an ``(n, PC_WIDTH)`` ``int8``
+    array (0 after the last character), ``length`` the number of
+    characters. Missing codes and codes of long (non-UK) forms have length
+    0: their text is not held in the number (see :func:`postcode_text`).
+    """
     codes = np.asarray(codes, dtype=np.int64)
-    digits = np.zeros((len(codes), PC_WIDTH), dtype=np.int64)
+    digits = np.zeros((len(codes), PC_WIDTH), dtype=np.int8)
     rest = np.where((codes >= 0) & (codes < PC_LONG), codes, 0)
     for j in range(PC_WIDTH - 1, -1, -1):
         digits[:, j] = rest % PC_BASE
         rest //= PC_BASE
-    # Left-align (drop the leading padding) so that the text is the postcode's own characters.
-    lead = np.argmax(digits > 0, axis=1)
+    # Left-align: drop the leading padding, so that column j is the postcode's j-th character.
+    length = (digits > 0).sum(axis=1).astype(np.int8)
+    lead = PC_WIDTH - length
     column = np.arange(PC_WIDTH)[None, :] + lead[:, None]
     aligned = np.where(column < PC_WIDTH, np.take_along_axis(digits, np.minimum(column, PC_WIDTH - 1), axis=1), 0)
+    return aligned.astype(np.int8), length
+
+
+def postcode_text(codes: np.ndarray, long_codes: dict[str, int]) -> list[str | None]:
+    """The compact postcode of each code (inverse of :func:`postcode_codes`), vectorised."""
+    codes = np.asarray(codes, dtype=np.int64)
+    aligned, _ = postcode_digits(codes)
     ascii_bytes = np.frombuffer(("\0" + "".join(_PC_CHARS[1:])).encode(), dtype=np.uint8)
     text = ascii_bytes[aligned].astype(np.uint8).view(f"S{PC_WIDTH}").ravel().astype(f"U{PC_WIDTH}").tolist()
     out: list[str | None] = text
@@ -451,9 +480,17 @@ def encode(survey: RawSpine, npd: RawSpine) -> Features:
 
     Every standardisation rule of :mod:`sendlink.link.standardise` runs once
     per distinct raw value of each side; nothing here loops over records.
+    Postcodes (one per record, coded by Arrow and numpy) are coded in a
+    thread of their own while the names (per distinct value, in Python)
+    are standardised.
     """
     sides = (survey, npd)
-    names = [_standard_names(raw) for raw in sides]
+    long_postcodes: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Both sides in one thread, survey first: codes of long (non-UK) forms are shared and in order.
+        postcodes = pool.submit(lambda: [postcode_codes(raw.plain.get("postcode"), len(raw), long_postcodes) for raw in sides])
+        names = [_standard_names(raw) for raw in sides]
+        pcs = postcodes.result()
     name_lists = []
     for std in names:
         name_lists += [std["fn"], std["fnfull"], [t for row in std["ftail"] for t in row],
@@ -461,8 +498,6 @@ def encode(survey: RawSpine, npd: RawSpine) -> Features:
     vocab, coded = _vocab(*name_lists)
     per_side = [coded[0:6], coded[6:12]]
 
-    long_postcodes: dict[str, int] = {}
-    pcs = [postcode_codes(raw.plain.get("postcode"), len(raw), long_postcodes) for raw in sides]
     schools = [[standardise._clean_urn(v) for v in raw.values.get("school_urn", [])] for raw in sides]
     _, (sch_s, sch_n) = _vocab(*schools)
     n_schools = int(max(sch_s.max(initial=-1), sch_n.max(initial=-1)) + 1)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sendlink.errors import InputError
+from sendlink.link.arrays import map_chunks, threads, use_arrow_pool
 from sendlink.schema.spine import IDENTIFIER_COLUMNS, NPD_KEY, SURVEY_KEY
 
 __all__ = ["NPD_KEY", "PLAIN_COLUMNS", "SURVEY_KEY", "RawSpine", "as_array", "check_columns", "check_spine", "read_spine",
@@ -109,8 +111,9 @@ class RawSpine:
     key
         Name of the key column (``survey_id`` or ``upn``).
     keys
-        The record keys as text (an Arrow string array: 9.1 M keys cost
-        ~150 MB this way, several times more as Python strings).
+        The record keys as text (Arrow strings, in the chunks they were
+        read in: 9.1 M keys cost ~150 MB this way, several times more as
+        Python strings).
     codes
         Per identifier column present: ``int32`` code of each record's value
         into ``values[column]``, ``-1`` where missing.
@@ -127,10 +130,10 @@ class RawSpine:
     """
 
     key: str
-    keys: pa.Array
+    keys: pa.Array | pa.ChunkedArray
     codes: dict[str, np.ndarray]
     values: dict[str, np.ndarray]
-    plain: dict[str, pa.Array] = field(default_factory=dict)
+    plain: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
     source: str = "spine"
     ignored: tuple[str, ...] = ()
 
@@ -192,18 +195,28 @@ class RawSpine:
             if column in table.column_names and _nested(table.schema.field(column).type):
                 raise InputError(source, f"holds {table.schema.field(column).type} values, not one value per record "
                                  "(the spine contract: one text value per cell)", column=column)
-        keys = _check_keys(table.column(key), key, source)
         codes, values, plain = {}, {}, {}
+        coded = [c for c in IDENTIFIER_COLUMNS if c in table.column_names and c not in PLAIN_COLUMNS]
+
+        def unreadable(column: str, exc: Exception) -> InputError:
+            return InputError(source, f"cannot be read as text ({table.schema.field(column).type}): {exc}", column=column)
+
+        # The key check and each column's dictionary merge in threads (Arrow and numpy release the
+        # interpreter lock): on a 9.1 M-pupil spine they would otherwise run one after another.
+        with ThreadPoolExecutor(max_workers=min(threads(), len(coded) + 1)) as pool:
+            merged = {c: pool.submit(_dictionary, table.column(c)) for c in coded}
+            keys = _check_keys(table.column(key), key, source)
+            for column in coded:
+                try:
+                    codes[column], values[column] = merged[column].result()
+                except (pa.ArrowException, ValueError, TypeError) as exc:
+                    raise unreadable(column, exc) from exc
         for column in IDENTIFIER_COLUMNS:
-            if column not in table.column_names:
-                continue
-            try:
-                if column in PLAIN_COLUMNS:
-                    plain[column] = as_array(_text(table.column(column)))
-                else:
-                    codes[column], values[column] = _dictionary(table.column(column))
-            except (pa.ArrowException, ValueError, TypeError) as exc:
-                raise InputError(source, f"cannot be read as text ({table.schema.field(column).type}): {exc}", column=column) from exc
+            if column in PLAIN_COLUMNS and column in table.column_names:
+                try:
+                    plain[column] = _text(table.column(column))  # kept in its chunks: coded chunk by chunk
+                except (pa.ArrowException, ValueError, TypeError) as exc:
+                    raise unreadable(column, exc) from exc
         return cls(key=key, keys=keys, codes=codes, values=values, plain=plain, source=str(source),
                    ignored=tuple(str(c) for c in table.column_names if c != key and c not in IDENTIFIER_COLUMNS))
 
@@ -264,52 +277,80 @@ def _dictionary(array: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
     return indices, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
-def _duplicated_fixed_width(text: pa.Array) -> bool | None:
-    """Whether short ASCII keys hold a duplicate (None when they cannot be checked this way).
+#: Bytes a value may start or end with if it has white space to trim: ASCII white space, and any
+#: byte of a multi-byte character (Unicode has other spaces; such values are simply trimmed).
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_EDGE_BYTES[128:] = True
+_HASH_PRIME = np.uint64(0x100000001B3)  # FNV-1 64-bit prime: mixes one byte at a time
 
-    The keys are padded to a multiple of 8 bytes, read as 64-bit words,
-    hashed and sorted; only colliding hashes are compared word by word. For
-    9 million UPNs this takes under a second, where a hash table of Python
-    or Arrow strings takes several.
+
+def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's offsets (one more than values) and data bytes, without copying."""
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    data = chunk.buffers()[2]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+def _needs_trim(chunk: pa.Array) -> bool:
+    """Whether any value may start or end with white space (looks at two bytes per value)."""
+    offsets, data = _buffers(chunk)
+    filled = np.flatnonzero(np.diff(offsets) > 0)
+    return bool(len(filled)) and bool(_EDGE_BYTES[data[offsets[filled]]].any() or _EDGE_BYTES[data[offsets[filled + 1] - 1]].any())
+
+
+def _digests(chunk: pa.Array, width: int) -> np.ndarray:
+    """A 64-bit hash of each value of a string array whose values are all ``width`` bytes long."""
+    offsets, data = _buffers(chunk)
+    grid = data[offsets[0]:offsets[-1]].reshape(-1, width)
+    digest = np.zeros(len(grid), dtype=np.uint64)
+    for j in range(width):
+        digest *= _HASH_PRIME
+        digest ^= grid[:, j]
+    return digest
+
+
+def _duplicated(chunks: list[pa.Array]) -> bool | None:
+    """Whether keys of one byte length hold a duplicate (None when they are not all one length).
+
+    Each key is hashed from its bytes in place (no copy of the strings) and
+    the hashes sorted; only keys with colliding hashes are compared as text.
+    For 9.1 million UPNs this takes a fraction of a second, where a hash
+    table of Arrow or Python strings takes several.
     """
-    if len(text) < 2 or text.null_count:
-        return None
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + len(text) + 1]
-    width = int(np.diff(offsets).max())
-    if width == 0 or width > 64:
-        return None
-    width = -(-width // 8) * 8
-    # Keys are trimmed, so never end in a space: padding with spaces keeps them distinct.
-    padded = pc.utf8_rpad(text, width=width, padding=" ")
-    offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[padded.offset:padded.offset + len(padded) + 1]
-    if (np.diff(offsets) != width).any():  # not ASCII: padding by characters is not by bytes
-        return None
-    words = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].view(np.uint64).reshape(len(padded), -1)
-    digest = words[:, 0].copy()
-    for j in range(1, words.shape[1]):
-        digest = digest * np.uint64(0x9E3779B97F4A7C15) ^ words[:, j]
-    ordered = np.sort(digest)  # a plain sort of 64-bit integers is fast (radix); argsort is not
+    widths = set()
+    for chunk in chunks:
+        lengths = np.diff(_buffers(chunk)[0])
+        if len(lengths):
+            widths.update({int(lengths.min()), int(lengths.max())})
+    if len(widths) != 1 or widths == {0}:
+        return None if widths else False
+    width = widths.pop()
+    digest = np.concatenate(map_chunks(lambda a, b: _digests(chunks[a], width), len(chunks), chunk=1))
+    ordered = np.sort(digest)
     collided = ordered[1:][ordered[1:] == ordered[:-1]]
     if not len(collided):
         return False
-    rows = np.flatnonzero(np.isin(digest, collided))  # rare: check the colliding keys exactly
-    rows = rows[np.lexsort((*(words[rows, j] for j in range(words.shape[1] - 1, -1, -1)), digest[rows]))]
-    return bool((words[rows[1:]] == words[rows[:-1]]).all(axis=1).any())
+    rows = np.flatnonzero(np.isin(digest, collided))  # rare: compare the colliding keys as text
+    values = pa.chunked_array(chunks).take(pa.array(rows)).to_pylist()
+    return len(set(values)) < len(values)
 
 
-def _check_keys(column: pa.ChunkedArray, key: str, source: str | Path) -> pa.Array:
+def _check_keys(column: pa.ChunkedArray, key: str, source: str | Path) -> pa.ChunkedArray:
     """Keys as trimmed text; empty or duplicated keys raise :class:`InputError`."""
-    text = as_array(_text(column))
-    text = pc.utf8_trim_whitespace(text)
-    empty = pc.or_(pc.is_null(text), pc.equal(text, "")).fill_null(True)
-    if pc.any(empty).as_py():
+    text = _text(column)
+    chunks = [pc.utf8_trim_whitespace(c) if _needs_trim(c) else c
+              for c in (text.chunks if isinstance(text, pa.ChunkedArray) else [text])]
+    text = pa.chunked_array(chunks, type=pa.string())
+    if any(c.null_count or (len(c) and (np.diff(_buffers(c)[0]) == 0).any()) for c in chunks):
+        empty = pc.or_(pc.is_null(text), pc.equal(text, "")).fill_null(True)
         rows = np.flatnonzero(empty.to_numpy(zero_copy_only=False))
         raise InputError(source, "empty key", column=key, rows=rows.tolist())
-    duplicated = _duplicated_fixed_width(text)
+    duplicated = _duplicated(chunks)
     if duplicated is None:
         duplicated = pc.count_distinct(text).as_py() != len(text)
     if duplicated:
-        codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
+        codes = pc.dictionary_encode(text).combine_chunks().indices.to_numpy(zero_copy_only=False)
         counts = np.bincount(codes)
         dup = np.flatnonzero(counts[codes] > 1)
         raise InputError(source, "duplicate key", column=key, rows=dup.tolist(), values=text.take(pa.array(dup)).to_pylist())
@@ -320,7 +361,8 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
     """Read a spine file (CSV or Parquet, by extension) as a :class:`RawSpine`.
 
     Parquet is read with Arrow, only the key and identifier columns, each
-    dictionary-encoded as it is read; CSV through
+    dictionary-encoded as it is read, into Arrow's jemalloc pool
+    (:func:`~sendlink.link.arrays.use_arrow_pool`); CSV through
     :func:`sendlink.io.read_table` (every column as text).
 
     Raises
@@ -331,6 +373,7 @@ def read_spine(path: str | Path, key: str) -> RawSpine:
     """
     from sendlink.io import read_table
 
+    use_arrow_pool()
     path = Path(path)
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(path, "the file is empty (0 bytes): not even a header row; was it cut short when copied?")

@@ -34,7 +34,7 @@ from sendlink import schema
 from sendlink.config import Paths
 from sendlink.io import StagedWrites, remove_stale_temporaries
 from sendlink.link import clerical
-from sendlink.link.engine import NPD_KEY, SURVEY_KEY, LinkResult, link_spines
+from sendlink.link.engine import NPD_KEY, SURVEY_KEY, LinkResult, link_spines, with_read_step
 from sendlink.link.spine import RawSpine, read_spine, require_records
 from sendlink.params import Params, load_params
 from sendlink.schema import catalogue
@@ -148,7 +148,7 @@ def run(paths: Paths | None = None, params: Params | None = None) -> LinkResult:
     paths = paths or Paths.discover()
     params = params or load_params(paths.params)
     remove_stale_temporaries(f.at(paths) for f in (catalogue.LINKS, catalogue.PAIRS, catalogue.MODEL, catalogue.REVIEW_QUEUE))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     survey_path = catalogue.SURVEY_SPINE.at(paths)
     npd_path = catalogue.NPD_SPINE.at(paths)
     survey = read_spine(survey_path, SURVEY_KEY)
@@ -157,12 +157,12 @@ def run(paths: Paths | None = None, params: Params | None = None) -> LinkResult:
     # defensively (a value that cannot be understood is missing, never an error).
     schema.validate(survey.frame(), SURVEY_SPINE, survey_path)
     npd = require_records(read_spine(npd_path, NPD_KEY), "NPD spine")
-    read_seconds = time.perf_counter() - started
+    read = time.perf_counter() - started, time.process_time() - cpu_started
     decisions_path = catalogue.DECISIONS.at(paths)
     decisions = clerical.read_decisions(decisions_path) if decisions_path.is_file() else None
     history = npd_history(paths)
     result = link_spines(survey, npd, params.linkage, seed=params.seed, decisions=decisions, history=history)
-    result.diagnostics["timings"] = {"read": read_seconds, **result.diagnostics["timings"]}
+    with_read_step(result, *read)
     written = write_outputs(result, survey, npd, paths)
     result.diagnostics["written"] = [str(p) for p in written]
     log.info("linkage stage: %d survey records, %d candidate pairs; wrote %s", len(result.links), len(result.pairs),

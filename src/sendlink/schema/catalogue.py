@@ -28,7 +28,7 @@ import pandera.pandas as pa
 from sendlink.config import Paths
 from sendlink.schema import consent, npd, research, spine, survey
 
-__all__ = ["FILES", "HOLDINGS", "SYNTHETIC", "TABLES", "File", "held", "scale_survey_spine"]
+__all__ = ["FILES", "HOLDINGS", "SPLINK_BUNDLE", "SYNTHETIC", "TABLES", "File", "held", "scale_survey_spine", "splink_settings_file"]
 
 #: The folder of the generated world, relative to the project root.
 SYNTHETIC = "data/synthetic"
@@ -172,6 +172,31 @@ UNIT_MODEL = File("data/linkage_unit/model.json", "linkage_unit",
                   "The model fitted on encodings, thresholds, blocking counts and timings (no identifier).")
 #: The linkage unit's files (the scanner proves they hold no plain identifier).
 LINKAGE_UNIT = (UNIT_SURVEY_ENCODED, UNIT_NPD_ENCODED, UNIT_LINKS, UNIT_REVIEW_QUEUE, UNIT_MODEL)
+
+# --- The Splink bundle: what a Splink run elsewhere needs (written where the user says) ---
+#: The bundle's folder as the README's cluster commands name it; :func:`sendlink.link.splink_export.write_splink_files`
+#: writes the files below into any folder (``File.name`` is their name there).
+SPLINK_BUNDLE_FOLDER = "splink_bundle"
+SPLINK_SURVEY = File(f"{SPLINK_BUNDLE_FOLDER}/survey.parquet", "dfe", "The survey side standardised as sendlink does it, in Splink's columns.")
+SPLINK_NPD = File(f"{SPLINK_BUNDLE_FOLDER}/npd.parquet", "dfe", "The NPD side standardised as sendlink does it, in Splink's columns.")
+SPLINK_TERM_FREQUENCIES = {
+    column: File(f"{SPLINK_BUNDLE_FOLDER}/{column}.parquet", "dfe", f"Term-frequency lookup of {field}, counted on the NPD.")
+    for column, field in (("fn_tf", "forename"), ("sn_tf", "surname"), ("pc_tf", "postcode"),
+                          ("hh_same", "the household level with the same school"),
+                          ("hh_other", "the household level with another school"),
+                          ("hh_nosch", "the household level without a school"))
+}
+SPLINK_PAIRS = File(f"{SPLINK_BUNDLE_FOLDER}/pairs.parquet", "dfe", "sendlink's candidate pairs as Splink's blocked-pairs table.")
+
+
+def splink_settings_file(dialect: str, functions: str) -> File:
+    """The Splink settings, thresholds and blocking rules for one SQL dialect and source of string measures."""
+    return File(f"{SPLINK_BUNDLE_FOLDER}/settings_{dialect}_{functions}.json", "dfe",
+                f"The trained model as Splink settings ({dialect} SQL, {functions} string measures), thresholds and blocking rules.")
+
+
+#: The bundle's fixed files (the settings file is named by :func:`splink_settings_file`).
+SPLINK_BUNDLE = (SPLINK_SURVEY, SPLINK_NPD, *SPLINK_TERM_FREQUENCIES.values(), SPLINK_PAIRS)
 
 # --- The researchers' extract (data/research/) -------------------------------------
 EXTRACT = File.of(research.EXTRACT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 
 from sendlink.link.blocking import block
@@ -142,3 +143,35 @@ def test_two_name_differences_meet_through_the_project_passes():
     assert len(names_only.survey_rows) == 0
     both = block(features, [passes["dob_initial"], passes["year_surname_initial"]], 100)
     assert set(zip(both.survey_rows.tolist(), both.npd_rows.tolist(), strict=True)) == {(0, 0), (1, 1)}  # not Bethany (sex)
+
+
+def test_values_no_npd_record_holds_find_nothing():
+    survey = pd.DataFrame({"survey_id": ["s0", "s1"], "date_of_birth": ["2009-01-05", "2010-07-07"], "surname": ["Okafor", "Quinn"]})
+    npd = pd.DataFrame({"upn": ["n0", "n1"], "date_of_birth": ["2009-01-05", "2009-01-06"], "surname": ["Okafor", "Okafor"]})
+    f = features(survey, npd)
+    assert _pairs(block(f, [("dob_rare", ("dob",), (), 5)], 100)) == {(0, 0)}
+    result = block(f, [("surname_rare", ("surname_part",), (), 5), ("dob_surname", ("dob", "surname_part"), ())], 100)
+    assert _pairs(result) == {(0, 0), (0, 1)}
+    assert result.stats[0].pairs == 2 and result.stats[1].pairs == 1
+
+
+def test_same_pairs_whatever_the_number_of_threads(monkeypatch):
+    rng = np.random.default_rng(5)
+    names = ["Oliver", "Olly", "Amelia", "Amy", "Jack", "Jackie", "Noor", "Nur"]
+    surnames = ["Smith", "Smith-Jones", "Jones", "Khan", "de Souza", "Souza"]
+    def people(n, prefix):
+        return pd.DataFrame({prefix: [f"{prefix}{i}" for i in range(n)], "forename": rng.choice(names, n),
+                             "surname": rng.choice(surnames, n), "date_of_birth": rng.choice(["2009-01-05", "2009-05-01", "2010-02-03"], n),
+                             "postcode": rng.choice(["M1 1AA", "LS6 3QE", None], n), "school_urn": rng.choice(["100001", "100002"], n)})
+    f = features(people(40, "survey_id"), people(3000, "upn"))
+    passes = [("names", ("forename_group", "surname_part"), ("birth_year",), 60), ("dob_forename", ("dob", "forename_group"), ()),
+              ("postcode", ("postcode",), ()), ("transposed", ("names_unordered",), ()), ("surname_rare", ("surname_part",), (), 700)]
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("SENDLINK_THREADS", threads)
+        monkeypatch.setattr("sendlink.link.arrays.CHUNK", 256)  # many chunks even on a small NPD
+        f.cache.clear()
+        r = block(f, passes, 100)
+        results.append((r.survey_rows.tolist(), r.npd_rows.tolist(), r.passes.tolist(), r.table().drop(columns="seconds").to_dict()))
+    assert results[0] == results[1] == results[2]
+    assert len(results[0][0]) > 100

@@ -132,3 +132,20 @@ def test_empty_pairs():
     features = encode_frames(s, s.rename(columns={"survey_id": "upn"}))
     levels = compare(features, np.array([], dtype=int), np.array([], dtype=int))
     assert len(levels) == 0 and list(levels.columns) == ["forename", "surname", "date_of_birth", "postcode", "sex", "school", "postcode_history", "school_history"]
+
+
+def test_both_jaro_winkler_bands_are_cut_in_double_precision():
+    # Similarities just below each band's edge in double precision (found by search; both are
+    # two edits apart, so only Jaro-Winkler decides): in single precision 0.9199999999999999
+    # rounds up to 0.92, while rapidfuzz's cut-off sees 0.7999999999999999 as below 0.80.
+    from rapidfuzz import distance
+
+    from sendlink.link.compare import JW_CLOSE, JW_SIMILAR, _string_scores
+
+    strings = np.array(["ffdbcfhceahb", "fdcfhceahb", "ehccch", "eecdch"], dtype=object)
+    assert distance.JaroWinkler.similarity(*strings[:2]) < JW_CLOSE <= np.float32(distance.JaroWinkler.similarity(*strings[:2]))
+    jw, osa = _string_scores(strings, np.array([0, 2]), np.array([1, 3]))
+    assert list(osa) == [2, 2]
+    assert not (jw[0] >= JW_CLOSE)  # not close: the same side of 0.92 as the SQL in double precision
+    assert not (jw[1] >= JW_SIMILAR)
+    assert jw.dtype == np.float64

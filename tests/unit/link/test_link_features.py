@@ -59,6 +59,30 @@ def test_duplicate_keys_in_parquet_are_named(tmp_path, keys):
     assert caught.value.rows == [0, 2] and caught.value.values == [keys[0], keys[0]]
 
 
+def _parquet_in_row_groups(path, frame, size):
+    writer = pq.ParquetWriter(path, pa.Schema.from_pandas(frame, preserve_index=False))
+    for start in range(0, len(frame), size):
+        writer.write_table(pa.Table.from_pandas(frame.iloc[start:start + size], preserve_index=False))
+    writer.close()
+
+
+def test_keys_checked_across_row_groups_and_trimmed(tmp_path):
+    path = tmp_path / "npd.parquet"
+    keys = [f"K{i:012d}" for i in range(2000)]
+    _parquet_in_row_groups(path, pd.DataFrame({"upn": keys, "surname": ["x"] * 2000}), 300)
+    spine = read_spine(path, "upn")
+    assert spine.key_list(np.array([0, 1999])).tolist() == [keys[0], keys[1999]]
+    # The same key in two row groups, once with white space around it: a duplicate once trimmed.
+    keys[1500] = f" {keys[10]}\t"
+    _parquet_in_row_groups(path, pd.DataFrame({"upn": keys, "surname": ["x"] * 2000}), 300)
+    with pytest.raises(InputError, match="duplicate key") as caught:
+        read_spine(path, "upn")
+    assert caught.value.rows == [10, 1500]
+    # Keys of one length whose bytes differ only in order are not duplicates.
+    _parquet_in_row_groups(path, pd.DataFrame({"upn": ["AB12", "BA21", "12AB", "21BA"], "surname": ["x"] * 4}), 2)
+    assert len(read_spine(path, "upn")) == 4
+
+
 def test_empty_and_missing_keys(tmp_path):
     path = tmp_path / "npd.parquet"
     pd.DataFrame({"upn": ["a", " ", None], "surname": ["x", "y", "z"]}).to_parquet(path, index=False)
