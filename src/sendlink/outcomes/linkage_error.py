@@ -98,6 +98,11 @@ def fit_corrected(y: np.ndarray, X: np.ndarray, columns: list[str], weights: np.
     XK = combined_design(X, columns, ref, swap_survey)
     w = weights / weights.mean()
     beta = np.asarray(start, dtype=float).copy()
+    # A column that is zero on every row (a category no row of this sample holds, kept to match the
+    # weighted fit's columns) carries no information: its coefficient stays where the weighted fit put
+    # it, and the equations are solved for the others (else the system is singular).
+    active = np.flatnonzero((X != 0).any(axis=0))
+    block = np.ix_(active, active)
     for _ in range(iterations):
         eta, etak = X @ beta, XK @ beta
         mu, muk = mean(eta), mean(etak)
@@ -105,7 +110,8 @@ def fit_corrected(y: np.ndarray, X: np.ndarray, columns: list[str], weights: np.
         D = lam[:, None] * dmu(mu)[:, None] * X + (1 - lam)[:, None] * (dmu(muk)[:, :, None] * XK).mean(axis=1)
         V = var(E)
         A = (D * (w / V)[:, None]).T @ D
-        step = np.linalg.solve(A, D.T @ (w * (y - E) / V))
+        step = np.zeros(p)
+        step[active] = np.linalg.solve(A[block], (D.T @ (w * (y - E) / V))[active])
         beta += step
         if np.max(np.abs(step)) < 1e-8:
             break
@@ -120,13 +126,16 @@ def fit_corrected(y: np.ndarray, X: np.ndarray, columns: list[str], weights: np.
     G = int(codes.max()) + 1
     U = np.zeros((G, p))
     np.add.at(U, codes, scores)
-    Ainv = np.linalg.inv(A)
-    factor = G / max(G - 1, 1) * (n - 1) / max(n - p, 1)
-    reps = None if replicate_weights is None else one_step_replicates(beta, D, y - E, V, replicate_weights)
-    return beta, factor * Ainv @ (U.T @ U) @ Ainv, reps
+    Ainv = np.linalg.inv(A[block])
+    factor = G / max(G - 1, 1) * (n - 1) / max(n - len(active), 1)
+    cov = np.full((p, p), np.nan)
+    cov[block] = factor * Ainv @ (U[:, active].T @ U[:, active]) @ Ainv
+    reps = None if replicate_weights is None else one_step_replicates(beta, D, y - E, V, replicate_weights, active=active)
+    return beta, cov, reps
 
 
-def one_step_replicates(beta: np.ndarray, D: np.ndarray, residual: np.ndarray, V: np.ndarray, replicate_weights: np.ndarray) -> np.ndarray:
+def one_step_replicates(beta: np.ndarray, D: np.ndarray, residual: np.ndarray, V: np.ndarray, replicate_weights: np.ndarray,
+                        active: np.ndarray | None = None) -> np.ndarray:
     """Replicate coefficients by one Gauss-Newton step: beta + A_r^-1 U_r(beta), (B, p).
 
     D, the residuals y - E[y] and V are evaluated at the full-sample
@@ -134,17 +143,22 @@ def one_step_replicates(beta: np.ndarray, D: np.ndarray, residual: np.ndarray, V
     costs two weighted cross-products. One step from the solution is the
     usual linearised bootstrap of an estimating equation (the estimate moves
     little between replicates); a replicate whose weights are missing or
-    whose system is singular gives NaN.
+    whose system is singular gives NaN. ``active``: the columns solved for
+    (the others keep ``beta``'s value); all by default.
     """
     out = np.full((replicate_weights.shape[1], len(beta)), np.nan)
+    active = np.arange(len(beta)) if active is None else np.asarray(active)
+    Da = D[:, active]
     for r in range(replicate_weights.shape[1]):
         wr = replicate_weights[:, r]
         if not np.isfinite(wr).all():
             continue
-        A = (D * (wr / V)[:, None]).T @ D
+        A = (Da * (wr / V)[:, None]).T @ Da
         try:
-            out[r] = beta + np.linalg.solve(A, D.T @ (wr * residual / V))
+            out[r] = beta
+            out[r, active] += np.linalg.solve(A, Da.T @ (wr * residual / V))
         except np.linalg.LinAlgError:
+            out[r] = np.nan
             continue
     return out
 
@@ -178,9 +192,18 @@ def corrected_estimates(extract: pd.DataFrame, analysis, params: OutcomesParams,
         if fit.family == "negative_binomial":  # the corrected equations use the Poisson variance
             link = "log"
         reps_w = getattr(analysis, "replicate_weights", {}).get((outcome, model))
-        beta, cov, reps = fit_corrected(y, X, columns, w / w.mean(), lam, link, swap_survey=OUTCOMES[outcome].source == "npd",
-                                        start=fit.result.params.to_numpy(), groups=data["cluster"].to_numpy(dtype=object),
-                                        references=references, replicate_weights=reps_w)
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                beta, cov, reps = fit_corrected(y, X, columns, w / w.mean(), lam, link, swap_survey=OUTCOMES[outcome].source == "npd",
+                                                start=fit.result.params.to_numpy(), groups=data["cluster"].to_numpy(dtype=object),
+                                                references=references, replicate_weights=reps_w)
+            except np.linalg.LinAlgError:
+                beta = np.full(len(columns), np.nan)
+        if not np.isfinite(beta).all():
+            # Gauss-Newton from the weighted fit diverged (a small sample with near-separation): no
+            # corrected estimate for this model rather than a wrong one.
+            log.warning("false-link correction did not converge for %s (%s model): no corrected estimate", outcome, model)
+            continue
         imputed = getattr(analysis, "imputed_params", {}).get((outcome, model), [])
         est = analysis.estimates
         for term in MODELS[model]:
