@@ -58,7 +58,9 @@ def main() -> None:
     from scale_benchmark import ensure_data, evaluate, timed
 
     work = HERE / "work"
-    folder = ensure_data(work, args.npd_size, [args.survey_size])
+    folder = work / f"scale_{args.npd_size}"
+    if not (folder / "survey" / f"survey_spine_{args.survey_size}.parquet").is_file():
+        folder = ensure_data(work, args.npd_size)
     survey = folder / "survey" / f"survey_spine_{args.survey_size}.parquet"
     npd = folder / "npd" / "spine.parquet"
     truth = pd.read_parquet(folder / "truth" / f"links_{args.survey_size}.parquet")
@@ -69,7 +71,7 @@ def main() -> None:
 
     def step(name: str, command: list[str]) -> None:
         before = load()
-        steps[name] = {"loadavg_before": before, **timed(command)}
+        steps[name] = {"loadavg_before": before, **timed(command, 4 * 3600)}
         print(name, steps[name], flush=True)
 
     for p in scratch.glob("*.parquet"):
