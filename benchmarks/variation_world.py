@@ -371,7 +371,6 @@ def build_world(n_pupils: int, n_las: int, rng: np.random.Generator, *, census_y
             if dob > pd.Timestamp("2013-08-31"):
                 dob = pd.Timestamp("2013-08-31") - pd.Timedelta(days=int(rng.integers(0, 200)))
             given = pools[(origin, sex)].draw(rng)
-            middle = ""
             record = {"origin": origin, "ethnicity": ethnicity, "eal": bool(eal), "fsm": bool(fsm_family or rng.random() < 0.05),
                       "sen": str(rng.choice(["E", "K", "N"], p=[0.06, 0.16, 0.78])), "sex": sex, "dob": dob.strftime("%Y-%m-%d"),
                       "household": household, "given": given,

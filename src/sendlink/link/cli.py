@@ -15,7 +15,6 @@ from pathlib import Path
 
 from sendlink.io import StagedWrites, check_paths, remove_stale_temporaries
 from sendlink.link import clerical
-from sendlink.link.history import read_history
 from sendlink.link.engine import (
     LINK_COLUMNS,
     NPD_KEY,
@@ -24,6 +23,7 @@ from sendlink.link.engine import (
     link_spines,
     with_read_step,
 )
+from sendlink.link.history import read_history
 from sendlink.link.spine import read_spine, require_records
 from sendlink.params import Params, load_params, override
 

@@ -55,7 +55,9 @@ log = logging.getLogger(__name__)
 def _joint_counts(npd, rows: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
     """For NPD ``rows``: how many NPD records share the row's surname and postcode (itself included),
     and the frame of every NPD record at those postcodes (``unit`` position, ``surname``, ``school``)."""
-    from sendlink.link.blocking import _positions  # the hashed lookup of millions of codes against a few
+    from sendlink.link.blocking import (
+        _positions,  # the hashed lookup of millions of codes against a few
+    )
 
     units = unique(npd.pc(rows))
     where = _positions(npd.pc(), units)

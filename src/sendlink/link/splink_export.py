@@ -171,8 +171,8 @@ def _household_comparison(model: FittedModel, q: sql.Sql) -> dict[str, Any] | No
     levels: list[dict[str, Any]] = [{"sql_condition": f"NOT (sn_l = sn_r AND pc_l = pc_r) OR sn_l IS NULL OR pc_l IS NULL OR {transposed}",
                                      "label_for_charts": "not one household", "is_null_level": True}]
     names = _HOUSEHOLD_LEVELS if "school" in model.fields else _HOUSEHOLD_LEVELS[2:]
-    for label, sql, column in names:
-        levels.append({"sql_condition": sql, "label_for_charts": label, "m_probability": 1.0, "u_probability": 1.0,
+    for label, condition, column in names:
+        levels.append({"sql_condition": condition, "label_for_charts": label, "m_probability": 1.0, "u_probability": 1.0,
                        "tf_adjustment_column": column, "tf_adjustment_weight": 1.0, "disable_tf_exact_match_detection": True})
     return {"output_column_name": "household", "comparison_levels": levels,
             "comparison_description": "sendlink household: surname and postcode shared by siblings (sendlink.link.household)"}

@@ -103,23 +103,23 @@ def fit_corrected(y: np.ndarray, X: np.ndarray, columns: list[str], weights: np.
     # it, and the equations are solved for the others (else the system is singular).
     active = np.flatnonzero((X != 0).any(axis=0))
     block = np.ix_(active, active)
-    for _ in range(iterations):
-        eta, etak = X @ beta, XK @ beta
-        mu, muk = mean(eta), mean(etak)
+
+    def linearised(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expected outcome under false links, its derivative in beta, and its variance."""
+        mu, muk = mean(X @ beta), mean(XK @ beta)
         E = lam * mu + (1 - lam) * muk.mean(axis=1)
         D = lam[:, None] * dmu(mu)[:, None] * X + (1 - lam)[:, None] * (dmu(muk)[:, :, None] * XK).mean(axis=1)
-        V = var(E)
+        return E, D, var(E)
+
+    for _ in range(iterations):
+        E, D, V = linearised(beta)
         A = (D * (w / V)[:, None]).T @ D
         step = np.zeros(p)
         step[active] = np.linalg.solve(A[block], (D.T @ (w * (y - E) / V))[active])
         beta += step
         if np.max(np.abs(step)) < 1e-8:
             break
-    eta, etak = X @ beta, XK @ beta
-    mu, muk = mean(eta), mean(etak)
-    E = lam * mu + (1 - lam) * muk.mean(axis=1)
-    D = lam[:, None] * dmu(mu)[:, None] * X + (1 - lam)[:, None] * (dmu(muk)[:, :, None] * XK).mean(axis=1)
-    V = var(E)
+    E, D, V = linearised(beta)
     A = (D * (w / V)[:, None]).T @ D
     scores = D * (w * (y - E) / V)[:, None]
     codes = cluster_codes(groups, n)

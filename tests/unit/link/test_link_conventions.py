@@ -13,7 +13,6 @@ import pytest
 
 from sendlink.errors import InputError
 from sendlink.link.compare import compare, level_names
-from sendlink.link.features import encode_frames
 from sendlink.link.history import attach_history, read_history
 from sendlink.link.model import automatic_match
 from sendlink.link.spine import RawSpine

@@ -9,7 +9,12 @@ import pytest
 from sendlink.errors import InputError
 from sendlink.link import compare
 from sendlink.pprl.encode import encode_spine, encoding_params
-from sendlink.pprl.levels import compare_encoded, encoded_comparisons, filter_frequencies, level_tests
+from sendlink.pprl.levels import (
+    compare_encoded,
+    encoded_comparisons,
+    filter_frequencies,
+    level_tests,
+)
 from sendlink.pprl.linker import check_compatible, link_encoded, review_queue
 from sendlink.pprl.pseudonyms import PSEUDONYM, map_back, pseudonymise
 
